@@ -1,0 +1,125 @@
+# kmsd — build, test and install.
+#
+#   make deps       install the Debian packages the build and tests need
+#   make            build kmsd and kmsc into build/
+#   make test       the whole test suite (unit, integration, sanitizers)
+#   make run        build and start kmsd in the foreground on port 1688
+#
+# Output goes to $(O) (default build/). SAN=1 builds with ASan+UBSan into
+# build/san/ so both trees can coexist.
+
+CC       ?= cc
+SAN      ?=
+ifeq ($(SAN),1)
+O        ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      ?= -O1 -g
+else
+O        ?= build
+SANFLAGS :=
+OPT      ?= -O2 -g
+endif
+
+VECTORS  ?= $(abspath ../shared/vectors)
+KMSDB    ?= $(abspath ../shared/data/KmsDataBase.xml)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wvla -Wpointer-arith
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
+LIBS     := -lcrypto -lpthread
+
+# Layers, bottom up. A layer's sources may include only its own header and
+# those of the layers listed before it (checked by `make layers`).
+CORE_DIRS := base crypto rpc kms
+CORE_SRC  := $(foreach d,$(CORE_DIRS),$(wildcard src/$(d)/*.c))
+CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o) $(O)/gen/products.gen.o
+SERVER_SRC := $(wildcard src/server/*.c)
+CLIENT_SRC := $(wildcard src/client/*.c)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+
+PROGRAMS := $(if $(SERVER_SRC),$(O)/kmsd) $(if $(CLIENT_SRC),$(O)/kmsc)
+
+all: $(PROGRAMS) $(O)/libkmscore.a
+
+$(O)/libkmscore.a: $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(O)/kmsd: $(SERVER_SRC:%.c=$(O)/%.o) $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/kmsc: $(CLIENT_SRC:%.c=$(O)/%.o) $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lresolv
+
+$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The product table is generated from the public data file at build time.
+# The generator is a host tool: never sanitized, built with libxml2.
+GEN_TOOL := build/tools/gen-products
+$(GEN_TOOL): tools/gen-products.c src/base/guid.c src/base/guid.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $$(pkg-config --cflags libxml-2.0) \
+	    -o $@ tools/gen-products.c src/base/guid.c $$(pkg-config --libs libxml-2.0)
+
+$(O)/gen/products.gen.c: $(GEN_TOOL) $(KMSDB)
+	@mkdir -p $(@D)
+	$(GEN_TOOL) $(KMSDB) $@
+
+$(O)/gen/products.gen.o: $(O)/gen/products.gen.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+# Sources that include the generated header need it first.
+$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# ---- tests ---------------------------------------------------------------
+
+unit: $(O)/unit-tests
+	KMSD_VECTORS=$(VECTORS) $(O)/unit-tests
+
+integration: all
+	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py
+
+# The whole suite: unit and integration tests on the normal build, then the
+# unit tests again and the daemon tests under ASan+UBSan, then static checks.
+test: unit integration
+	$(MAKE) SAN=1 unit integration
+	$(MAKE) layers
+	@echo "make test: all suites passed"
+
+layers:
+	@sh tools/check-layers.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen --suppress=missingIncludeSystem src
+
+# ---- running -------------------------------------------------------------
+
+run: all
+	$(O)/kmsd -f -c contrib/kmsd.conf
+
+# ---- setup ---------------------------------------------------------------
+
+DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
+                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PACKAGES); \
+	fi
+
+clean:
+	rm -rf build
+
+.PHONY: all unit integration test layers lint run deps clean
