@@ -1,0 +1,77 @@
+#include "kms/policy.h"
+
+void kms_policy_defaults(kms_policy *p)
+{
+	*p = (kms_policy){
+		.count_mode = KMS_COUNT_ALWAYS,
+		.scope = KMS_SERVE_KNOWN,
+		.max_time_skew = 4 * 3600,
+		.max_n_policy = 1000,
+	};
+}
+
+static bool listed(const kms_policy *p, const kms_guid *id)
+{
+	for (size_t i = 0; i < p->n_listed; i++)
+		if (guid_cmp(&p->listed[i], id) == 0)
+			return true;
+	return false;
+}
+
+static kms_decision refuse(kms_decision d, uint32_t hresult, const char *reason)
+{
+	d.hresult = hresult;
+	d.reason = reason;
+	return d;
+}
+
+kms_decision kms_decide(const kms_products *t, const kms_policy *p, const kms_request *req,
+			uint32_t pool_count, int64_t now)
+{
+	kms_decision d = { 0 };
+	d.group = kms_group_find(t, &req->kms_id);
+	d.sku = kms_sku_find(t, &req->sku_id);
+	d.app = d.group ? &t->apps[d.group->app] : kms_app_find(t, &req->app_id);
+
+	if (req->n_policy > p->max_n_policy)
+		return refuse(d, KMS_HR_INVALID_DATA, "N policy above the allowed maximum");
+
+	switch (p->scope) {
+	case KMS_SERVE_KNOWN:
+		if (!d.group)
+			return refuse(d, KMS_HR_NOT_LICENSED, "unknown KMS id");
+		break;
+	case KMS_SERVE_LISTED:
+		if (!listed(p, &req->kms_id))
+			return refuse(d, KMS_HR_NOT_LICENSED, "KMS id not in the served products");
+		break;
+	case KMS_SERVE_ANY:
+		break;
+	}
+	if (d.group && d.group->retail && p->refuse_retail)
+		return refuse(d, KMS_HR_NOT_LICENSED, "retail product group");
+	if (d.group && d.group->preview && p->refuse_preview)
+		return refuse(d, KMS_HR_NOT_LICENSED, "preview product group");
+
+	if (p->check_client_time) {
+		int64_t skew = kms_unix_from_filetime(req->client_time) - now;
+		if (skew > p->max_time_skew || skew < -p->max_time_skew)
+			return refuse(d, KMS_HR_TIME_OUT_OF_RANGE, "client time out of range");
+	}
+
+	uint64_t enough = 2ull * req->n_policy;
+	uint64_t count = p->count_mode == KMS_COUNT_REAL ? pool_count : enough;
+	d.count = (uint32_t)(count < enough ? count : enough);
+	return d;
+}
+
+const kms_csvlk *kms_csvlk_for(const kms_products *t, const kms_decision *d)
+{
+	if (d->group)
+		return &t->csvlks[d->group->csvlk];
+	if (d->app && d->app->default_csvlk != KMS_NO_INDEX)
+		return &t->csvlks[d->app->default_csvlk];
+	if (t->n_apps && t->apps[0].default_csvlk != KMS_NO_INDEX)
+		return &t->csvlks[t->apps[0].default_csvlk];
+	return t->n_csvlks ? &t->csvlks[0] : NULL;
+}
