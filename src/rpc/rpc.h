@@ -243,7 +243,7 @@ rpc_err rpc_request_encode(uint32_t call_id, uint16_t context_id, uint16_t opnum
 			   rpc_syntax_kind syntax, const uint8_t *msg, size_t msg_len,
 			   uint8_t *out, size_t cap, size_t *len);
 
-/* Decode a response or fault PDU. For a response, *msg/*msg_len is the KMS
+/* Decode a response or fault PDU. For a response, *msg and *msg_len give the KMS
  * message (empty for the refusal form) and *status the return code; for a
  * fault, RPC_ERR_FAULT with out->fault_status set. */
 rpc_err rpc_response_decode(const uint8_t *pdu, size_t len, rpc_syntax_kind syntax,
