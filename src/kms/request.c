@@ -23,6 +23,7 @@ enum {
 
 static void base_read(const uint8_t *p, kms_request *r)
 {
+	memset(r, 0, sizeof *r); /* no stale padding bytes for callers comparing or hashing */
 	r->minor = le16_get(p + OFF_VERSION);
 	r->major = le16_get(p + OFF_VERSION + 2);
 	r->vm_info = le32_get(p + OFF_VM_INFO);

@@ -1,0 +1,207 @@
+/* ePID generation and shape; the activation decision; client counting. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "kms/epid.h"
+#include "kms/policy.h"
+#include "kms/products.h"
+#include "server/client_count.h"
+
+#define NOW 1795000000 /* 2026-11-18 */
+
+TEST(epid_documented_example_parses)
+{
+	kms_epid_fields f;
+	CHECK(kms_epid_parse("03612-00206-568-381813-03-1033-17763.0000-2652018", &f));
+	CHECK_EQ(f.platform_id, 3612);
+	CHECK_EQ(f.group_id, 206);
+	CHECK_EQ(f.key_id, 568381813);
+	CHECK_EQ(f.lcid, 1033);
+	CHECK_EQ(f.build, 17763);
+	CHECK_EQ(f.day_of_year, 265);
+	CHECK_EQ(f.year, 2018);
+	CHECK(kms_epid_parse("55041-00206-553-078527-03-1091-6002.0000-1162026", &f));
+	CHECK_EQ(f.build, 6002);
+}
+
+TEST(epid_malformed_shapes_are_rejected)
+{
+	static const char *const bad[] = {
+		"",
+		"03612-00206-568-381813-03-1033-17763.0000-265201",    /* short date */
+		"03612-00206-568-381813-04-1033-17763.0000-2652018",   /* not channel 03 */
+		"3612-00206-568-381813-03-1033-17763.0000-2652018",    /* 4-digit platform */
+		"03612-00206-568-381813-03-1033-17763.0001-2652018",
+		"03612-00206-568-381813-03-1033-17763.0000-0002018",   /* day 0 */
+		"03612-00206-568-381813-03-1033-17763.0000-3672018",   /* day 367 */
+		"03612-00206-568-381813-03-1033-17763.0000-2652018x",
+		"03612_00206-568-381813-03-1033-17763.0000-2652018",
+	};
+	kms_epid_fields f;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(!kms_epid_parse(bad[i], &f));
+}
+
+/* Every group's CSVLK yields a well-formed ePID whose fields agree with
+ * the CSVLK and an allowed build, dated between release and now. */
+TEST(epid_generated_for_every_group_has_documented_shape)
+{
+	const kms_products *t = &kms_product_table;
+	for (size_t i = 0; i < t->n_groups; i++) {
+		const kms_csvlk *c = &t->csvlks[t->groups[i].csvlk];
+		for (uint64_t r = 0; r < 20; r++) {
+			char epid[KMS_EPID_TEXT_MAX];
+			kms_epid_fields f;
+			CHECK(kms_epid_generate(t, c, 0, 1033, NOW, r * 0x9E3779B97F4A7C15ull, epid));
+			CHECK(kms_epid_parse(epid, &f));
+			CHECK_EQ(f.group_id, c->group_id);
+			CHECK(f.key_id >= c->min_key_id && f.key_id <= c->max_key_id);
+			const kms_build *b = kms_build_find(t, f.build);
+			CHECK(b != NULL);
+			CHECK(kms_csvlk_allows_build(t, c, b));
+			CHECK_EQ(f.platform_id, b->platform_id);
+			CHECK_EQ(f.lcid, 1033);
+			CHECK(f.year >= 2006 && f.year <= 2026);
+		}
+	}
+}
+
+TEST(epid_generation_is_deterministic_and_honours_build)
+{
+	const kms_products *t = &kms_product_table;
+	kms_guid id;
+	CHECK(guid_parse("58e2134f-8e11-4d17-9cb2-91069c151148", &id));
+	const kms_group *g = kms_group_find(t, &id);
+	CHECK(g != NULL);
+	const kms_csvlk *c = &t->csvlks[g->csvlk];
+	char a[KMS_EPID_TEXT_MAX], b[KMS_EPID_TEXT_MAX];
+	CHECK(kms_epid_generate(t, c, 0, 1033, NOW, 42, a));
+	CHECK(kms_epid_generate(t, c, 0, 1033, NOW, 42, b));
+	CHECK_STR(a, b);
+	CHECK(kms_epid_generate(t, c, 26100, 2052, NOW, 42, a));
+	kms_epid_fields f;
+	CHECK(kms_epid_parse(a, &f));
+	CHECK_EQ(f.build, 26100);
+	CHECK_EQ(f.lcid, 2052);
+	/* a build the key may not live on, or an unknown one */
+	CHECK(!kms_epid_generate(t, c, 6002, 1033, NOW, 42, a));
+	CHECK(!kms_epid_generate(t, c, 12345, 1033, NOW, 42, a));
+}
+
+static void windows_request(kms_request *r, const char *kms_id, uint32_t n)
+{
+	memset(r, 0, sizeof *r);
+	r->major = 6;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &r->app_id);
+	guid_parse(kms_id, &r->kms_id);
+	r->n_policy = n;
+	r->client_time = kms_filetime_from_unix(NOW);
+}
+
+#define WIN10 "58e2134f-8e11-4d17-9cb2-91069c151148"
+#define WIN10_RETAIL "e1c51358-fe3e-4203-a4a2-3b6b20c9734e"
+#define UNKNOWN_ID "01234567-89ab-cdef-0123-456789abcdef"
+
+TEST(policy_counts_always_and_real)
+{
+	kms_policy p;
+	kms_request r;
+	kms_policy_defaults(&p);
+	windows_request(&r, WIN10, 25);
+	kms_decision d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
+	CHECK_EQ(d.hresult, 0);
+	CHECK_EQ(d.count, 50);
+	CHECK(d.group != NULL);
+	CHECK_STR(d.app->name, "Windows");
+
+	p.count_mode = KMS_COUNT_REAL;
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 1, NOW).count, 1);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 25, NOW).count, 25);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 400, NOW).count, 50); /* capped at 2N */
+	r.n_policy = 5;
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 25, NOW).count, 10);
+}
+
+TEST(policy_product_scope)
+{
+	kms_policy p;
+	kms_request r;
+	kms_policy_defaults(&p);
+	windows_request(&r, UNKNOWN_ID, 25);
+	kms_decision d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
+	CHECK_EQ(d.hresult, 0xC004F042u);
+	CHECK(d.reason != NULL);
+
+	p.scope = KMS_SERVE_ANY;
+	d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
+	CHECK_EQ(d.hresult, 0);
+	CHECK(kms_csvlk_for(&kms_product_table, &d) != NULL); /* falls back to the app's key */
+
+	kms_guid listed;
+	guid_parse("617d9eb1-ef36-4f82-86e0-a65ae07b96c6", &listed); /* Office 2019 */
+	p.scope = KMS_SERVE_LISTED;
+	p.listed = &listed;
+	p.n_listed = 1;
+	windows_request(&r, WIN10, 25);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0xC004F042u);
+	guid_parse("617d9eb1-ef36-4f82-86e0-a65ae07b96c6", &r.kms_id);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0);
+
+	kms_policy_defaults(&p);
+	p.refuse_retail = true;
+	windows_request(&r, WIN10_RETAIL, 25);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0xC004F042u);
+	p.refuse_retail = false;
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0);
+}
+
+TEST(policy_n_policy_bound_and_time_check)
+{
+	kms_policy p;
+	kms_request r;
+	kms_policy_defaults(&p);
+	windows_request(&r, WIN10, 1001);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0x8007000Du);
+	r.n_policy = 1000;
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0);
+
+	r.n_policy = 25;
+	r.client_time = kms_filetime_from_unix(NOW + 5 * 3600);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0); /* check off */
+	p.check_client_time = true;
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0xC004F06Cu);
+	r.client_time = kms_filetime_from_unix(NOW - 5 * 3600);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0xC004F06Cu);
+	r.client_time = kms_filetime_from_unix(NOW - 3 * 3600);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 0, NOW).hresult, 0);
+}
+
+static kms_guid cmid_n(unsigned n)
+{
+	kms_guid g = { { 0 } };
+	memcpy(g.b + 8, &n, sizeof n);
+	g.b[0] = (uint8_t)n;
+	return g;
+}
+
+TEST(client_count_distinct_per_pool_with_window)
+{
+	kms_guid windows, office;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &windows);
+	guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &office);
+	client_count *c = client_count_new(30 * 86400);
+	CHECK(c != NULL);
+	for (unsigned i = 1; i <= 3000; i++) {
+		kms_guid id = cmid_n(i);
+		CHECK_EQ(client_count_observe(c, &windows, &id, NOW + i), i);
+	}
+	kms_guid again = cmid_n(7);
+	CHECK_EQ(client_count_observe(c, &windows, &again, NOW + 3001), 3000); /* repeat: no rise */
+	kms_guid first_office = cmid_n(1);
+	CHECK_EQ(client_count_observe(c, &office, &first_office, NOW + 3002), 1);
+	/* 30 days later all but the repeated client and the office pool are gone */
+	CHECK_EQ(client_count_get(c, &windows, NOW + 3001 + 30 * 86400), 1);
+	CHECK_EQ(client_count_get(c, &windows, NOW + 3002 + 30 * 86400), 0);
+	client_count_free(c);
+}
