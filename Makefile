@@ -10,7 +10,12 @@
 
 CC       ?= cc
 SAN      ?=
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+O        ?= build/fuzz
+CC       := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+OPT      ?= -O1 -g
+else ifeq ($(SAN),1)
 O        ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT      ?= -O1 -g
@@ -35,25 +40,40 @@ LIBS     := -lcrypto -lpthread
 CORE_DIRS := base crypto rpc kms
 CORE_SRC  := $(foreach d,$(CORE_DIRS),$(wildcard src/$(d)/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o) $(O)/gen/products.gen.o
-SERVER_SRC := $(wildcard src/server/*.c)
-CLIENT_SRC := $(wildcard src/client/*.c)
+# Each program is its main.c plus a library of the rest of its folder, so
+# unit tests can link the same code.
+SERVER_SRC := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+CLIENT_SRC := $(filter-out src/client/main.c,$(wildcard src/client/*.c))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
 
-PROGRAMS := $(if $(SERVER_SRC),$(O)/kmsd) $(if $(CLIENT_SRC),$(O)/kmsc)
+PROGRAMS := $(O)/kmsd $(if $(wildcard src/client/main.c),$(O)/kmsc)
+TEST_TOOLS := $(TOOL_SRC:tests/tools/%.c=$(O)/kms-%)
 
-all: $(PROGRAMS) $(O)/libkmscore.a
+all: $(PROGRAMS)
 
 $(O)/libkmscore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(O)/kmsd: $(SERVER_SRC:%.c=$(O)/%.o) $(O)/libkmscore.a
+$(O)/libkmsserver.a: $(SERVER_SRC:%.c=$(O)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsserver.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/kmsc: $(CLIENT_SRC:%.c=$(O)/%.o) $(O)/libkmscore.a
+$(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lresolv
 
-$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmscore.a
+$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lresolv
+
+$(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/%.o: %.c
@@ -76,7 +96,7 @@ $(O)/gen/products.gen.o: $(O)/gen/products.gen.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Sources that include the generated header need it first.
-$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
+$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
@@ -85,7 +105,7 @@ $(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
 unit: $(O)/unit-tests
 	KMSD_VECTORS=$(VECTORS) $(O)/unit-tests
 
-integration: all
+integration: all $(TEST_TOOLS)
 	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py
 
 # The whole suite: unit and integration tests on the normal build, then the
@@ -101,6 +121,35 @@ layers:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen --suppress=missingIncludeSystem src
+
+# ---- fuzzing -------------------------------------------------------------
+# `make fuzz` runs every libFuzzer target for FUZZ_SECONDS each (default 300);
+# `make fuzz-short` is the CI pass. Corpora start from the recorded vectors;
+# crashes are written to build/fuzz/crashes and belong in tests/fuzz/regress.
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 300
+
+fuzz-build:
+	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a
+	@mkdir -p build/fuzz/bin
+	for t in $(FUZZ_TARGETS); do \
+	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -std=c11 -g -O1 \
+	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
+	        build/fuzz/libkmsserver.a build/fuzz/libkmscore.a $(LIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	python3 tests/fuzz/seed.py $(VECTORS) build/fuzz/corpus
+	@mkdir -p build/fuzz/crashes
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/fuzz/corpus/$$t; \
+	    build/fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/crashes/$$t- \
+	        -print_final_stats=1 build/fuzz/corpus/$$t tests/fuzz/regress || exit 1; \
+	done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=15
 
 # ---- running -------------------------------------------------------------
 
@@ -122,4 +171,4 @@ deps:
 clean:
 	rm -rf build
 
-.PHONY: all unit integration test layers lint run deps clean
+.PHONY: all unit integration test layers lint run deps clean fuzz fuzz-build fuzz-short

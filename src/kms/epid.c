@@ -50,7 +50,11 @@ bool kms_epid_generate(const kms_products *t, const kms_csvlk *c, uint32_t build
 	int64_t earliest = c->release_date > b->release_date ? c->release_date : b->release_date;
 	if (earliest > now)
 		earliest = now;
+	/* draw within the first year after the release, so that once a year
+	 * has passed the same seed gives the same date every day */
 	int64_t days = (now - earliest) / SECONDS_PER_DAY + 1;
+	if (days > 365)
+		days = 365;
 	time_t installed = (time_t)(earliest + (int64_t)(next_draw(&rnd) % (uint64_t)days) * SECONDS_PER_DAY);
 	struct tm tm;
 	if (!gmtime_r(&installed, &tm))

@@ -1,0 +1,206 @@
+#include "server/client_count.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POOLS 16
+
+typedef struct entry {
+	kms_guid cmid;
+	int64_t last_seen;
+	struct entry *hash_next;
+	struct entry *older, *newer;  /* last-seen order */
+} entry;
+
+typedef struct pool {
+	kms_guid app;
+	pthread_mutex_t lock;
+	entry **buckets;
+	size_t n_buckets;             /* power of two */
+	size_t n_entries;
+	entry *oldest, *newest;
+} pool;
+
+struct client_count {
+	pthread_mutex_t pools_lock;   /* guards n_pools growth only */
+	pool pools[MAX_POOLS];
+	int n_pools;
+	int64_t window;
+};
+
+client_count *client_count_new(int64_t window_seconds)
+{
+	client_count *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->pools_lock, NULL);
+	c->window = window_seconds;
+	return c;
+}
+
+void client_count_set_window(client_count *c, int64_t window_seconds)
+{
+	c->window = window_seconds;
+}
+
+void client_count_free(client_count *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->n_pools; i++) {
+		pool *p = &c->pools[i];
+		for (entry *e = p->oldest, *next; e; e = next) {
+			next = e->newer;
+			free(e);
+		}
+		free(p->buckets);
+		pthread_mutex_destroy(&p->lock);
+	}
+	pthread_mutex_destroy(&c->pools_lock);
+	free(c);
+}
+
+static size_t bucket_of(const pool *p, const kms_guid *cmid)
+{
+	/* CMIDs are random GUIDs: their bytes are already well mixed */
+	uint64_t h;
+	memcpy(&h, cmid->b + 8, sizeof h);
+	return (size_t)(h ^ (h >> 29)) & (p->n_buckets - 1);
+}
+
+static pool *find_pool(client_count *c, const kms_guid *app, int create)
+{
+	int n = __atomic_load_n(&c->n_pools, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (guid_cmp(&c->pools[i].app, app) == 0)
+			return &c->pools[i];
+	if (!create)
+		return NULL;
+
+	pool *found = NULL;
+	pthread_mutex_lock(&c->pools_lock);
+	for (int i = 0; i < c->n_pools && !found; i++)
+		if (guid_cmp(&c->pools[i].app, app) == 0)
+			found = &c->pools[i];
+	if (!found && c->n_pools < MAX_POOLS) {
+		found = &c->pools[c->n_pools];
+		found->app = *app;
+		pthread_mutex_init(&found->lock, NULL);
+		__atomic_store_n(&c->n_pools, c->n_pools + 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&c->pools_lock);
+	return found;
+}
+
+static void unlink_order(pool *p, entry *e)
+{
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		p->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		p->newest = e->older;
+	e->older = e->newer = NULL;
+}
+
+static void append_newest(pool *p, entry *e)
+{
+	e->older = p->newest;
+	e->newer = NULL;
+	if (p->newest)
+		p->newest->newer = e;
+	else
+		p->oldest = e;
+	p->newest = e;
+}
+
+static void remove_from_hash(pool *p, entry *e)
+{
+	entry **slot = &p->buckets[bucket_of(p, &e->cmid)];
+	while (*slot != e)
+		slot = &(*slot)->hash_next;
+	*slot = e->hash_next;
+}
+
+static void expire(pool *p, int64_t cutoff)
+{
+	while (p->oldest && p->oldest->last_seen < cutoff) {
+		entry *e = p->oldest;
+		unlink_order(p, e);
+		remove_from_hash(p, e);
+		free(e);
+		p->n_entries--;
+	}
+}
+
+static int grow(pool *p)
+{
+	size_t n = p->n_buckets ? p->n_buckets * 2 : 1024;
+	entry **b = calloc(n, sizeof *b);
+	if (!b)
+		return -1;
+	entry **old = p->buckets;
+	size_t old_n = p->n_buckets;
+	p->buckets = b;
+	p->n_buckets = n;
+	for (size_t i = 0; i < old_n; i++) {
+		for (entry *e = old[i], *next; e; e = next) {
+			next = e->hash_next;
+			size_t k = bucket_of(p, &e->cmid);
+			e->hash_next = b[k];
+			b[k] = e;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_guid *cmid,
+			      int64_t now)
+{
+	pool *p = find_pool(c, app, 1);
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	expire(p, now - c->window);
+	if (p->n_entries >= p->n_buckets && grow(p) < 0) {
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	entry *e = p->buckets[bucket_of(p, cmid)];
+	while (e && guid_cmp(&e->cmid, cmid) != 0)
+		e = e->hash_next;
+	if (e) {
+		unlink_order(p, e);
+	} else if ((e = calloc(1, sizeof *e))) {
+		e->cmid = *cmid;
+		size_t k = bucket_of(p, cmid);
+		e->hash_next = p->buckets[k];
+		p->buckets[k] = e;
+		p->n_entries++;
+	} else {
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	/* keep last-seen order even if the clock stepped back */
+	e->last_seen = p->newest && p->newest->last_seen > now ? p->newest->last_seen : now;
+	append_newest(p, e);
+	uint32_t n = (uint32_t)p->n_entries;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+uint32_t client_count_get(client_count *c, const kms_guid *app, int64_t now)
+{
+	pool *p = find_pool(c, app, 0);
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	expire(p, now - c->window);
+	uint32_t n = (uint32_t)p->n_entries;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}

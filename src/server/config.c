@@ -1,0 +1,410 @@
+#include "server/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms/products.h"
+#include "server/config_values.h"
+
+#define MAX_FILE (256 * 1024)
+#define MINUTE 60
+#define DAY 86400
+
+void config_defaults(kmsd_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	char why[WHY_LEN];
+	value_listen("0.0.0.0:1688", cfg, why);
+	value_listen("[::]:1688", cfg, why);
+	cfg->listen_origin = CONFIG_DEFAULT;
+	static const uint8_t hwid[8] = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 };
+	memcpy(cfg->hwid, hwid, sizeof hwid);
+	cfg->lcid = 1033;
+	cfg->activation_interval = 120;
+	cfg->renewal_interval = 10080;
+	cfg->count_window = 30 * DAY;
+	cfg->scope = KMS_SERVE_KNOWN;
+	cfg->max_time_skew = 4 * 3600;
+	cfg->max_n_policy = 1000;
+	cfg->ndr64 = cfg->btfn = true;
+	cfg->max_connections = 10000;
+	cfg->idle_timeout = 30;
+	cfg->max_requests = 1000;
+	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
+	cfg->log_level = 2; /* info */
+	snprintf(cfg->store, sizeof cfg->store, "sqlite:/var/lib/kmsd/clients.db");
+}
+
+void config_free(kmsd_config *cfg)
+{
+	(void)cfg;
+}
+
+static bool fail(config_error *err, const char *source, int line, const char *key,
+		 const char *fmt, ...)
+{
+	char what[WHY_LEN + 64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (key)
+		snprintf(err->message, sizeof err->message, "%s:%d: %s: %s", source, line, key, what);
+	else
+		snprintf(err->message, sizeof err->message, "%s:%d: %s", source, line, what);
+	return false;
+}
+
+static bool copy_text(char *dst, size_t cap, const char *v, char *why)
+{
+	if (strlen(v) >= cap) {
+		snprintf(why, WHY_LEN, "value longer than %zu characters", cap - 1);
+		return false;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return true;
+}
+
+static bool set_minutes(uint32_t *dst, const char *v, char *why)
+{
+	int64_t s;
+	if (!value_duration(v, MINUTE, 15 * MINUTE, 30 * DAY, &s, why))
+		return false;
+	*dst = (uint32_t)(s / MINUTE);
+	return true;
+}
+
+/* Apply one setting. `origin` says where it came from, for listen. */
+static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_origin origin,
+		  char *why)
+{
+	long long n;
+	int64_t s;
+
+	if (strcmp(key, "listen") == 0) {
+		if (cfg->listen_origin != origin) {
+			/* the first listen from a new source replaces the list */
+			cfg->n_listen = 0;
+			cfg->listen_origin = origin;
+		}
+		return value_listen(v, cfg, why);
+	}
+	if (strcmp(key, "epid") == 0) {
+		char name[64], epid[128];
+		kms_epid_fields f;
+		if (sscanf(v, "%63s %127s", name, epid) != 2) {
+			snprintf(why, WHY_LEN, "expected \"POOL-OR-KMS-ID EPID\"");
+			return false;
+		}
+		if (cfg->n_epids == CONFIG_MAX_EPIDS) {
+			snprintf(why, WHY_LEN, "too many epid lines");
+			return false;
+		}
+		config_epid *e = &cfg->epids[cfg->n_epids];
+		if (!value_epid_key(name, &e->id, why))
+			return false;
+		if (strlen(epid) >= KMS_EPID_TEXT_MAX || !kms_epid_parse(epid, &f)) {
+			snprintf(why, WHY_LEN, "\"%s\" does not have the ePID shape "
+				 "PPPPP-GGGGG-KKK-KKKKKK-03-LLLL-BBBBB.0000-DDDYYYY", epid);
+			return false;
+		}
+		memcpy(e->epid, epid, strlen(epid) + 1);
+		cfg->n_epids++;
+		return true;
+	}
+	if (strcmp(key, "hwid") == 0)
+		return value_hwid(v, cfg->hwid, why);
+	if (strcmp(key, "lcid") == 0) {
+		if (!value_integer(v, 1, 99999, &n, why))
+			return false;
+		cfg->lcid = (uint32_t)n;
+		return true;
+	}
+	if (strcmp(key, "host-build") == 0) {
+		if (!value_integer(v, 0, 999999, &n, why))
+			return false;
+		const kms_build *b = kms_build_find(&kms_product_table, (uint32_t)n);
+		if (n && (!b || !b->use_for_epid)) {
+			snprintf(why, WHY_LEN, "%lld is not a KMS host build (use 0 for automatic, or "
+				 "6002, 7601, 9200, 9600, 14393, 17763, 20348, 26100)", n);
+			return false;
+		}
+		cfg->host_build = (uint32_t)n;
+		return true;
+	}
+	if (strcmp(key, "activation-interval") == 0)
+		return set_minutes(&cfg->activation_interval, v, why);
+	if (strcmp(key, "renewal-interval") == 0)
+		return set_minutes(&cfg->renewal_interval, v, why);
+	if (strcmp(key, "count") == 0) {
+		if (strcmp(v, "real") && strcmp(v, "always")) {
+			snprintf(why, WHY_LEN, "\"%s\" is not real or always", v);
+			return false;
+		}
+		cfg->count_real = strcmp(v, "real") == 0;
+		return true;
+	}
+	if (strcmp(key, "count-window") == 0)
+		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->count_window, why);
+	if (strcmp(key, "serve") == 0) {
+		if (strcmp(v, "all") == 0) {
+			cfg->scope = KMS_SERVE_KNOWN;
+			cfg->n_served = 0;
+			return true;
+		}
+		if (strcmp(v, "unknown") == 0) {
+			cfg->scope = KMS_SERVE_ANY;
+			cfg->n_served = 0;
+			return true;
+		}
+		if (cfg->n_served == CONFIG_MAX_SERVED) {
+			snprintf(why, WHY_LEN, "too many serve lines");
+			return false;
+		}
+		if (!value_group(v, &cfg->served[cfg->n_served], why))
+			return false;
+		cfg->n_served++;
+		cfg->scope = KMS_SERVE_LISTED;
+		return true;
+	}
+	if (strcmp(key, "refuse-retail") == 0)
+		return value_bool(v, &cfg->refuse_retail, why);
+	if (strcmp(key, "refuse-preview") == 0)
+		return value_bool(v, &cfg->refuse_preview, why);
+	if (strcmp(key, "client-time-check") == 0)
+		return value_bool(v, &cfg->client_time_check, why);
+	if (strcmp(key, "max-time-skew") == 0)
+		return value_duration(v, 1, MINUTE, 30 * DAY, &cfg->max_time_skew, why);
+	if (strcmp(key, "max-n-policy") == 0) {
+		if (!value_integer(v, 1, 100000, &n, why))
+			return false;
+		cfg->max_n_policy = (uint32_t)n;
+		return true;
+	}
+	if (strcmp(key, "ndr64") == 0)
+		return value_bool(v, &cfg->ndr64, why);
+	if (strcmp(key, "btfn") == 0)
+		return value_bool(v, &cfg->btfn, why);
+	if (strcmp(key, "max-connections") == 0) {
+		if (!value_integer(v, 1, 1000000, &n, why))
+			return false;
+		cfg->max_connections = (int)n;
+		return true;
+	}
+	if (strcmp(key, "idle-timeout") == 0) {
+		if (!value_duration(v, 1, 1, DAY, &s, why))
+			return false;
+		cfg->idle_timeout = (int)s;
+		return true;
+	}
+	if (strcmp(key, "max-requests-per-connection") == 0) {
+		if (!value_integer(v, 0, 1000000, &n, why))
+			return false;
+		cfg->max_requests = (unsigned)n;
+		return true;
+	}
+	if (strcmp(key, "threads") == 0) {
+		if (!value_integer(v, 0, 256, &n, why))
+			return false;
+		cfg->threads = (int)n;
+		return true;
+	}
+	if (strcmp(key, "log") == 0) {
+		if (strcmp(v, "stderr") && strcmp(v, "syslog") && (strncmp(v, "file:/", 6) != 0)) {
+			snprintf(why, WHY_LEN, "\"%s\" is not stderr, syslog or file:/ABSOLUTE/PATH", v);
+			return false;
+		}
+		return copy_text(cfg->log_target, sizeof cfg->log_target, v, why);
+	}
+	if (strcmp(key, "log-level") == 0) {
+		static const char *const levels[] = { "error", "warning", "info", "debug" };
+		for (int i = 0; i < 4; i++) {
+			if (strcmp(v, levels[i]) == 0) {
+				cfg->log_level = i;
+				return true;
+			}
+		}
+		snprintf(why, WHY_LEN, "\"%s\" is not error, warning, info or debug", v);
+		return false;
+	}
+	if (strcmp(key, "user") == 0)
+		return copy_text(cfg->user, sizeof cfg->user, v, why);
+	if (strcmp(key, "group") == 0)
+		return copy_text(cfg->group, sizeof cfg->group, v, why);
+	if (strcmp(key, "allow-root") == 0)
+		return value_bool(v, &cfg->allow_root, why);
+	if (strcmp(key, "pidfile") == 0)
+		return copy_text(cfg->pidfile, sizeof cfg->pidfile, v, why);
+	if (strcmp(key, "foreground") == 0)
+		return value_bool(v, &cfg->foreground, why);
+	if (strcmp(key, "store") == 0) {
+		if (strcmp(v, "none") && strncmp(v, "sqlite:", 7) != 0) {
+			snprintf(why, WHY_LEN, "\"%s\" is not none or sqlite:/PATH", v);
+			return false;
+		}
+		return copy_text(cfg->store, sizeof cfg->store, v, why);
+	}
+	snprintf(why, WHY_LEN, "unknown setting (see kmsd.conf(5))");
+	return false;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = 0;
+	return s;
+}
+
+/* Split "key = value" (comments already removed); unquote the value. */
+static bool parse_line(char *line, const char *source, int number, enum config_origin origin,
+		       kmsd_config *cfg, config_error *err)
+{
+	char *eq = strchr(line, '=');
+	if (!eq)
+		return fail(err, source, number, NULL, "expected \"key = value\"");
+	*eq = 0;
+	char *key = trim(line), *value = trim(eq + 1);
+	if (!*key)
+		return fail(err, source, number, NULL, "missing setting name before '='");
+	size_t n = strlen(value);
+	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+		value[n - 1] = 0;
+		value++;
+	} else if (value[0] == '"') {
+		return fail(err, source, number, key, "unterminated quoted value");
+	}
+	if (!*value)
+		return fail(err, source, number, key, "missing value");
+	char why[WHY_LEN];
+	if (!apply(cfg, key, value, origin, why))
+		return fail(err, source, number, key, "%s", why);
+	return true;
+}
+
+bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, size_t len,
+			config_error *err)
+{
+	char line[1024];
+	int number = 0;
+	size_t at = 0;
+	while (at < len) {
+		size_t end = at;
+		while (end < len && text[end] != '\n')
+			end++;
+		number++;
+		size_t n = end - at;
+		if (n >= sizeof line)
+			return fail(err, name, number, NULL, "line longer than %zu characters",
+				    sizeof line - 1);
+		memcpy(line, text + at, n);
+		line[n] = 0;
+		at = end + 1;
+		if (memchr(line, 0, n))
+			return fail(err, name, number, NULL, "NUL byte in the file");
+		/* a comment starts at '#' outside quotes */
+		bool quoted = false;
+		for (char *p = line; *p; p++) {
+			if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '#' && !quoted) {
+				*p = 0;
+				break;
+			}
+		}
+		char *content = trim(line);
+		if (*content && !parse_line(content, name, number, CONFIG_FILE, cfg, err))
+			return false;
+	}
+	return true;
+}
+
+bool config_load_file(kmsd_config *cfg, const char *path, bool missing_ok, config_error *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (missing_ok && errno == ENOENT)
+			return true;
+		snprintf(err->message, sizeof err->message, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	char *text = malloc(MAX_FILE + 1);
+	size_t len = text ? fread(text, 1, MAX_FILE + 1, f) : 0;
+	bool error = ferror(f);
+	fclose(f);
+	if (!text || error || len > MAX_FILE) {
+		snprintf(err->message, sizeof err->message, "%s: %s", path,
+			 !text ? "out of memory" : error ? "read error" : "file larger than 256 KiB");
+		free(text);
+		return false;
+	}
+	bool ok = config_load_buffer(cfg, path, text, len, err);
+	free(text);
+	return ok;
+}
+
+bool config_apply_option(kmsd_config *cfg, const char *key_value, const char *source, int line,
+			 config_error *err)
+{
+	char copy[1024];
+	if (strlen(key_value) >= sizeof copy)
+		return fail(err, source, line, NULL, "option too long");
+	memcpy(copy, key_value, strlen(key_value) + 1);
+	return parse_line(trim(copy), source, line, CONFIG_COMMAND_LINE, cfg, err);
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+void config_dump(const kmsd_config *cfg, FILE *out)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		fprintf(out, "listen = %s\n", cfg->listen[i].text);
+	for (size_t i = 0; i < cfg->n_epids; i++) {
+		char id[GUID_TEXT_LEN];
+		guid_format(&cfg->epids[i].id, id);
+		fprintf(out, "epid = %s %s\n", id, cfg->epids[i].epid);
+	}
+	fprintf(out, "hwid = ");
+	for (int i = 0; i < 8; i++)
+		fprintf(out, "%02X", cfg->hwid[i]);
+	fprintf(out, "\nlcid = %u\nhost-build = %u\n", cfg->lcid, cfg->host_build);
+	fprintf(out, "activation-interval = %um\nrenewal-interval = %um\n",
+		cfg->activation_interval, cfg->renewal_interval);
+	fprintf(out, "count = %s\ncount-window = %llds\n", cfg->count_real ? "real" : "always",
+		(long long)cfg->count_window);
+	if (cfg->scope == KMS_SERVE_KNOWN)
+		fprintf(out, "serve = all\n");
+	else if (cfg->scope == KMS_SERVE_ANY)
+		fprintf(out, "serve = unknown\n");
+	for (size_t i = 0; i < cfg->n_served; i++) {
+		char id[GUID_TEXT_LEN];
+		guid_format(&cfg->served[i], id);
+		fprintf(out, "serve = %s\n", id);
+	}
+	fprintf(out, "refuse-retail = %s\nrefuse-preview = %s\n", yes_no(cfg->refuse_retail),
+		yes_no(cfg->refuse_preview));
+	fprintf(out, "client-time-check = %s\nmax-time-skew = %llds\nmax-n-policy = %u\n",
+		yes_no(cfg->client_time_check), (long long)cfg->max_time_skew, cfg->max_n_policy);
+	fprintf(out, "ndr64 = %s\nbtfn = %s\n", yes_no(cfg->ndr64), yes_no(cfg->btfn));
+	fprintf(out, "max-connections = %d\nidle-timeout = %ds\nmax-requests-per-connection = %u\n",
+		cfg->max_connections, cfg->idle_timeout, cfg->max_requests);
+	fprintf(out, "threads = %d\nlog = %s\nlog-level = %s\n", cfg->threads, cfg->log_target,
+		levels[cfg->log_level & 3]);
+	if (cfg->user[0])
+		fprintf(out, "user = %s\n", cfg->user);
+	if (cfg->group[0])
+		fprintf(out, "group = %s\n", cfg->group);
+	fprintf(out, "allow-root = %s\n", yes_no(cfg->allow_root));
+	if (cfg->pidfile[0])
+		fprintf(out, "pidfile = %s\n", cfg->pidfile);
+	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), cfg->store);
+}

@@ -1,0 +1,101 @@
+/* kmsd.conf: one "key = value" per line, '#' comments, strict.
+ *
+ * Unknown keys, malformed values and values out of range are errors that
+ * name the file and line ("kmsd.conf:12: idle-timeout: ..."). The command
+ * line's -o KEY=VALUE goes through the same parser, after the file, so it
+ * overrides it; for the repeatable `listen`, the first -l/-o listen
+ * replaces the file's list instead of adding to it. The parser only parses:
+ * no I/O beyond reading the file, no exit, no printing. */
+#ifndef KMSD_SERVER_CONFIG_H
+#define KMSD_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "base/guid.h"
+#include "kms/epid.h"
+#include "kms/policy.h"
+
+#define CONFIG_MAX_LISTEN 32
+#define CONFIG_MAX_EPIDS 32
+#define CONFIG_MAX_SERVED 64
+
+typedef struct config_listen {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char text[80];
+} config_listen;
+
+typedef struct config_epid {
+	kms_guid id;                  /* an application or a KMS id */
+	char epid[KMS_EPID_TEXT_MAX];
+} config_epid;
+
+enum config_origin { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_COMMAND_LINE };
+
+typedef struct kmsd_config {
+	config_listen listen[CONFIG_MAX_LISTEN];
+	size_t n_listen;
+	enum config_origin listen_origin;
+
+	config_epid epids[CONFIG_MAX_EPIDS];
+	size_t n_epids;
+	uint8_t hwid[8];
+	uint32_t lcid;
+	uint32_t host_build;              /* 0: each key picks an allowed build */
+	uint32_t activation_interval;     /* minutes */
+	uint32_t renewal_interval;        /* minutes */
+
+	bool count_real;
+	int64_t count_window;             /* seconds */
+	kms_product_scope scope;
+	kms_guid served[CONFIG_MAX_SERVED];
+	size_t n_served;
+	bool refuse_retail, refuse_preview;
+	bool client_time_check;
+	int64_t max_time_skew;            /* seconds */
+	uint32_t max_n_policy;
+	bool ndr64, btfn;
+
+	int max_connections;
+	int idle_timeout;                 /* seconds */
+	unsigned max_requests;            /* per connection; 0 = unlimited */
+	int threads;                      /* 0 = one per core */
+
+	char log_target[320];             /* stderr | syslog | file:/path */
+	int log_level;                    /* enum log_level */
+	char user[64], group[64];
+	bool allow_root;
+	char pidfile[256];
+	bool foreground;
+	char store[320];                  /* none | sqlite:/path */
+} kmsd_config;
+
+typedef struct config_error {
+	char message[512];                /* "FILE:LINE: key: what is wrong" */
+} config_error;
+
+void config_defaults(kmsd_config *cfg);
+
+/* Read a file. A missing file is an error unless missing_ok (the default
+ * path, which a fresh install may not have). */
+bool config_load_file(kmsd_config *cfg, const char *path, bool missing_ok, config_error *err);
+
+/* Parse configuration text; `name` is used in error messages. */
+bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, size_t len,
+			config_error *err);
+
+/* Apply one "key=value" (or "key = value") from the command line. */
+bool config_apply_option(kmsd_config *cfg, const char *key_value, const char *source, int line,
+			 config_error *err);
+
+/* The effective configuration, as a valid kmsd.conf. */
+void config_dump(const kmsd_config *cfg, FILE *out);
+
+/* Nothing is allocated today; kept so callers need not change if it is. */
+void config_free(kmsd_config *cfg);
+
+#endif

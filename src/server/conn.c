@@ -1,0 +1,196 @@
+/* What a host does with each PDU a client sends (PROTOCOL.md section 1):
+ * binds are negotiated, requests are answered or refused, anything
+ * malformed gets a fault or closes the connection, and each case gets a
+ * log line saying what was wrong. */
+#include "server/conn.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/bytes.h"
+#include "server/log.h"
+
+/* NDR unmarshalling failure: what Windows answers to a stub it cannot read. */
+#define RPC_X_BAD_STUB_DATA 0x000006F7u
+
+static int64_t wall_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
+static void rejected(server *srv, conn *c, const char *what, const char *detail)
+{
+	atomic_fetch_add_explicit(&srv->rejected_pdus, 1, memory_order_relaxed);
+	log_warning("rejected PDU from %s: %s%s%s", c->peer, what, detail ? ": " : "",
+		    detail ? detail : "");
+}
+
+static bool queue_fault(conn *c, uint32_t call_id, uint16_t context_id, uint32_t status)
+{
+	size_t n;
+	uint8_t *out = conn_out(c) + c->out_len;
+	if (rpc_fault_encode(call_id, context_id, status, out, CONN_OUT_CAP - c->out_len, &n))
+		return false;
+	c->out_len += n;
+	return true;
+}
+
+static enum conn_verdict on_bind(conn *c, server *srv, const snapshot *s, const uint8_t *pdu,
+				 size_t len)
+{
+	rpc_bind bind;
+	rpc_bind_ack ack;
+	rpc_err e = rpc_bind_decode(pdu, len, &bind);
+	if (e != RPC_OK) {
+		rejected(srv, c, "malformed bind", rpc_strerror(e));
+		return CONN_CLOSE;
+	}
+	rpc_bind_negotiate(&bind, &s->host.rpc, &c->contexts, &ack);
+	if (bind.hdr.ptype == RPC_BIND) {
+		if (bind.assoc_group_id)
+			c->assoc_group = bind.assoc_group_id;
+		snprintf(ack.secondary_address, sizeof ack.secondary_address, "%s", c->port);
+	}
+	ack.assoc_group_id = c->assoc_group;
+
+	size_t n;
+	e = rpc_bind_ack_encode(&ack, conn_out(c) + c->out_len, CONN_OUT_CAP - c->out_len, &n);
+	if (e != RPC_OK) {
+		log_error("cannot encode bind_ack for %s: %s", c->peer, rpc_strerror(e));
+		return CONN_CLOSE;
+	}
+	c->out_len += n;
+	return CONN_KEEP;
+}
+
+static void log_activation(const conn *c, const host_activation *a)
+{
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	char ws[200], cmid[GUID_TEXT_LEN];
+	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, ws, sizeof ws);
+	guid_format(&a->req.cmid, cmid);
+	const char *product = a->decision.sku ? a->decision.sku->name
+			    : a->decision.group ? a->decision.group->name : "unknown product";
+	if (a->decode_error != KMS_OK) {
+		log_warning("rejected request from %s: %s; answered 0x%08X", c->peer,
+			    kms_strerror(a->decode_error), a->status);
+	} else if (a->status) {
+		log_info("refused %s workstation=\"%s\" product=\"%s\" v%u.%u cmid=%s: %s; answered 0x%08X",
+			 c->peer, ws, product, a->req.major, a->req.minor, cmid,
+			 a->decision.reason ? a->decision.reason : "refused", a->status);
+	} else {
+		log_info("activated %s workstation=\"%s\" product=\"%s\" v%u.%u cmid=%s count=%u/%u",
+			 c->peer, ws, product, a->req.major, a->req.minor, cmid,
+			 a->decision.count, a->req.n_policy);
+	}
+}
+
+static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, const uint8_t *pdu,
+				    size_t len)
+{
+	rpc_request req;
+	rpc_err e = rpc_request_decode(pdu, len, &req);
+	if (e != RPC_OK) {
+		rejected(srv, c, "malformed request", rpc_strerror(e));
+		rpc_header h;
+		if (rpc_header_decode(pdu, len, &h) == RPC_OK)
+			queue_fault(c, h.call_id, 0, RPC_NCA_PROTO_ERROR);
+		return CONN_CLOSE;
+	}
+
+	rpc_syntax_kind syntax = rpc_contexts_syntax(&c->contexts, req.context_id);
+	if (syntax == RPC_SYNTAX_UNKNOWN) {
+		char detail[48];
+		snprintf(detail, sizeof detail, "context id %u was never bound", req.context_id);
+		rejected(srv, c, "unknown context", detail);
+		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_NCA_UNK_IF) ? CONN_KEEP
+										      : CONN_CLOSE;
+	}
+	if (req.opnum != 0) {
+		char detail[32];
+		snprintf(detail, sizeof detail, "opnum %u", req.opnum);
+		rejected(srv, c, "unknown operation", detail);
+		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_NCA_OP_RNG_ERROR)
+			       ? CONN_KEEP : CONN_CLOSE;
+	}
+
+	const uint8_t *msg;
+	size_t msg_len;
+	e = rpc_stub_decode(syntax, req.stub, req.stub_len, &msg, &msg_len);
+	if (e != RPC_OK) {
+		rejected(srv, c, "bad stub data", rpc_strerror(e));
+		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_X_BAD_STUB_DATA)
+			       ? CONN_KEEP : CONN_CLOSE;
+	}
+
+	/* build the KMS response in place inside the response PDU */
+	uint8_t *out = conn_out(c) + c->out_len;
+	size_t room = CONN_OUT_CAP - c->out_len;
+	size_t at = rpc_response_msg_offset(syntax);
+	host_activation act;
+	size_t n = host_answer(&s->host, srv->counter, msg, msg_len, wall_clock(), out + at,
+			       room > at ? room - at : 0, &act);
+	log_activation(c, &act);
+	atomic_fetch_add_explicit(n ? &srv->activations : &srv->refusals, 1, memory_order_relaxed);
+
+	size_t pdu_len;
+	e = rpc_response_encode(req.hdr.call_id, req.context_id, syntax, n ? out + at : NULL, n,
+				act.status, out, room, &pdu_len);
+	if (e != RPC_OK) {
+		log_error("cannot encode response for %s: %s", c->peer, rpc_strerror(e));
+		return CONN_CLOSE;
+	}
+	c->out_len += pdu_len;
+
+	c->requests++;
+	if (s->max_requests && c->requests >= s->max_requests) {
+		log_debug("closing %s after %u requests", c->peer, c->requests);
+		return CONN_CLOSE;
+	}
+	return CONN_KEEP;
+}
+
+enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
+{
+	size_t off = 0;
+	enum conn_verdict v = CONN_KEEP;
+
+	while (v == CONN_KEEP && CONN_OUT_CAP - c->out_len >= CONN_ANSWER_ROOM) {
+		const uint8_t *pdu = conn_in(c) + off;
+		size_t pdu_len;
+		rpc_err e = rpc_frame(pdu, c->in_len - off, &pdu_len);
+		if (e == RPC_ERR_SHORT)
+			break;
+		if (e != RPC_OK) {
+			/* the stream cannot be resynchronised: say why and close */
+			rejected(srv, c, "bad PDU header", rpc_strerror(e));
+			v = CONN_CLOSE;
+			break;
+		}
+		switch (pdu[2]) {
+		case RPC_BIND:
+		case RPC_ALTER_CONTEXT:
+			v = on_bind(c, srv, s, pdu, pdu_len);
+			break;
+		case RPC_REQUEST:
+			v = on_request(c, srv, s, pdu, pdu_len);
+			break;
+		default: {
+			char detail[32];
+			snprintf(detail, sizeof detail, "type %u", pdu[2]);
+			rejected(srv, c, "unexpected PDU type", detail);
+			v = CONN_CLOSE;
+		}
+		}
+		off += pdu_len;
+	}
+	if (off) {
+		memmove(conn_in(c), conn_in(c) + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	return v;
+}

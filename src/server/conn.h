@@ -1,0 +1,54 @@
+/* One client connection: buffers, negotiated RPC contexts, and the
+ * processing of the PDUs it sends. */
+#ifndef KMSD_SERVER_CONN_H
+#define KMSD_SERVER_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc/rpc.h"
+#include "server/server.h"
+
+#define CONN_IN_CAP (2 * RPC_MAX_PDU)
+#define CONN_OUT_CAP (4 * RPC_MAX_PDU)
+/* room an answer to one PDU may need in the output buffer */
+#define CONN_ANSWER_ROOM 1024
+
+typedef struct conn {
+	enum source_kind kind;        /* SOURCE_CONN; first member */
+	int fd;
+	char peer[64];                /* "address:port" for logs */
+	char port[8];                 /* listening port, for bind_ack */
+	rpc_contexts contexts;
+	uint32_t assoc_group;
+	uint8_t *buf;                 /* CONN_IN_CAP + CONN_OUT_CAP, NULL while idle */
+	size_t in_len;
+	size_t out_off, out_len;
+	unsigned requests;
+	int64_t last_active;          /* monotonic seconds */
+	bool close_after_flush;
+	bool writing;                 /* EPOLLOUT armed, input paused */
+	struct conn *older, *newer;   /* worker's idle order */
+} conn;
+
+static inline uint8_t *conn_in(conn *c)
+{
+	return c->buf;
+}
+
+static inline uint8_t *conn_out(conn *c)
+{
+	return c->buf + CONN_IN_CAP;
+}
+
+enum conn_verdict {
+	CONN_KEEP,                    /* go on */
+	CONN_CLOSE,                   /* close now (after sending what is queued) */
+};
+
+/* Process the complete PDUs in the input buffer while the output buffer
+ * has room, appending answers. */
+enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s);
+
+#endif

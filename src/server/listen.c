@@ -1,0 +1,101 @@
+/* Listening sockets: our own, or those systemd passes (LISTEN_FDS). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/server.h"
+
+#define SD_LISTEN_FDS_START 3
+
+static void port_of(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	else if (ss->ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	snprintf(out, len, "%u", port);
+}
+
+listener *listener_open(const struct sockaddr *addr, socklen_t len, const char *name,
+			char *err, size_t err_len)
+{
+	listener *l = calloc(1, sizeof *l);
+	if (!l) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	l->kind = SOURCE_LISTENER;
+	snprintf(l->name, sizeof l->name, "%s", name);
+
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* [::] serves IPv6 only; 0.0.0.0 is listed separately, as configured */
+	if (addr->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, addr, len) < 0 || listen(fd, SOMAXCONN) < 0)
+		goto fail;
+
+	l->fd = fd;
+	l->addr_len = sizeof l->addr;
+	getsockname(fd, (struct sockaddr *)&l->addr, &l->addr_len);
+	port_of(&l->addr, l->port, sizeof l->port);
+	return l;
+
+fail:
+	snprintf(err, err_len, "cannot listen on %s: %s", name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(l);
+	return NULL;
+}
+
+void listener_close(listener *l)
+{
+	if (!l)
+		return;
+	if (!l->from_systemd)
+		close(l->fd);
+	free(l);
+}
+
+int listeners_from_systemd(listener **list, char *err, size_t err_len)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (!pid || !fds || atol(pid) != (long)getpid())
+		return 0;
+	int n = atoi(fds);
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		listener *l = calloc(1, sizeof *l);
+		if (!l) {
+			snprintf(err, err_len, "out of memory");
+			return -1;
+		}
+		l->kind = SOURCE_LISTENER;
+		l->fd = fd;
+		l->from_systemd = true;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		l->addr_len = sizeof l->addr;
+		getsockname(fd, (struct sockaddr *)&l->addr, &l->addr_len);
+		port_of(&l->addr, l->port, sizeof l->port);
+		snprintf(l->name, sizeof l->name, "systemd socket %d (port %s)", fd, l->port);
+		l->next = *list;
+		*list = l;
+	}
+	/* do not pass them on to children */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return n;
+}

@@ -1,0 +1,113 @@
+#include "server/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+enum target { TARGET_STDERR, TARGET_FILE, TARGET_SYSLOG };
+
+/* The log target is process state by nature; it changes only at start and
+ * on reload, under the lock, and is read by workers for each line. */
+static struct {
+	pthread_mutex_t lock;
+	enum target target;
+	int fd;
+	char path[512];
+	enum log_level level;
+} logger = { PTHREAD_MUTEX_INITIALIZER, TARGET_STDERR, STDERR_FILENO, "", LOG_LEVEL_INFO };
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+bool log_open(const char *target, enum log_level level, char *err, size_t err_len)
+{
+	enum target t;
+	int fd = STDERR_FILENO;
+	const char *path = "";
+
+	if (strcmp(target, "stderr") == 0) {
+		t = TARGET_STDERR;
+	} else if (strcmp(target, "syslog") == 0) {
+		t = TARGET_SYSLOG;
+		openlog("kmsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	} else if (strncmp(target, "file:", 5) == 0) {
+		t = TARGET_FILE;
+		path = target + 5;
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			snprintf(err, err_len, "cannot open log file %s: %s", path, strerror(errno));
+			return false;
+		}
+	} else {
+		snprintf(err, err_len, "unknown log target \"%s\"", target);
+		return false;
+	}
+
+	pthread_mutex_lock(&logger.lock);
+	if (logger.target == TARGET_FILE && logger.fd >= 0)
+		close(logger.fd);
+	logger.target = t;
+	logger.fd = fd;
+	logger.level = level;
+	snprintf(logger.path, sizeof logger.path, "%s", path);
+	pthread_mutex_unlock(&logger.lock);
+	return true;
+}
+
+void log_reopen(void)
+{
+	pthread_mutex_lock(&logger.lock);
+	if (logger.target == TARGET_FILE) {
+		int fd = open(logger.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd >= 0) {
+			close(logger.fd);
+			logger.fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&logger.lock);
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level <= logger.level;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	if (logger.target == TARGET_SYSLOG) {
+		static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		vsnprintf(line, sizeof line, fmt, ap);
+		syslog(priorities[level], "%s", line);
+		va_end(ap);
+		return;
+	}
+
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, now.tv_nsec / 1000000, level_names[level]);
+	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof line - 2)
+		len = sizeof line - 2;
+	line[len++] = '\n';
+
+	/* one write per line: whole lines even with many threads */
+	ssize_t ignored = write(logger.fd, line, len);
+	(void)ignored;
+}

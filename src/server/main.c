@@ -1,0 +1,354 @@
+/* kmsd: the KMS host daemon.
+ *
+ * The main thread loads the configuration, binds the listeners, drops
+ * privileges, starts one worker loop per core and then only waits for
+ * signals: SIGHUP reloads (listeners included), SIGTERM/SIGINT stop after
+ * the answers already computed are sent. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/settings.h"
+#include "server/system.h"
+
+#define KMSD_VERSION "0.1.0"
+#define DEFAULT_CONFIG "/etc/kmsd.conf"
+#define MAX_CLI_OPTIONS 64
+
+static const char usage[] =
+	"usage: kmsd [-fthV] [-c FILE] [-l ADDR:PORT]... [-o KEY=VALUE]...\n"
+	"  -f             stay in the foreground\n"
+	"  -c FILE        configuration file (default " DEFAULT_CONFIG ")\n"
+	"  -l ADDR:PORT   listen address, repeatable; replaces the file's list\n"
+	"  -o KEY=VALUE   any kmsd.conf setting, repeatable; overrides the file\n"
+	"  -t             check the configuration and exit (-t -v also prints it)\n"
+	"  -v             with -t, print the effective configuration\n"
+	"  -V             print the version\n"
+	"  -h             this help\n";
+
+/* What the command line said, kept to re-apply over the file on reload. */
+typedef struct command_line {
+	const char *config_path;
+	bool config_path_given;
+	bool foreground;
+	bool check_only;
+	bool verbose;
+	const char *options[MAX_CLI_OPTIONS]; /* "key=value", -l as "listen=..." */
+	char *owned[MAX_CLI_OPTIONS];
+	int n_options;
+} command_line;
+
+static int parse_command_line(int argc, char **argv, command_line *cl)
+{
+	int opt;
+	cl->config_path = DEFAULT_CONFIG;
+	while ((opt = getopt(argc, argv, "fc:l:o:tvVh")) != -1) {
+		switch (opt) {
+		case 'f':
+			cl->foreground = true;
+			break;
+		case 'c':
+			cl->config_path = optarg;
+			cl->config_path_given = true;
+			break;
+		case 'l':
+		case 'o':
+			if (cl->n_options == MAX_CLI_OPTIONS) {
+				fprintf(stderr, "kmsd: too many -l/-o options\n");
+				return 2;
+			}
+			if (opt == 'l') {
+				size_t n = strlen(optarg) + sizeof "listen=";
+				char *s = malloc(n);
+				if (!s)
+					return 2;
+				snprintf(s, n, "listen=%s", optarg);
+				cl->owned[cl->n_options] = s;
+				cl->options[cl->n_options++] = s;
+			} else {
+				cl->options[cl->n_options++] = optarg;
+			}
+			break;
+		case 't':
+			cl->check_only = true;
+			break;
+		case 'v':
+			cl->verbose = true;
+			break;
+		case 'V':
+			printf("kmsd %s\n", KMSD_VERSION);
+			exit(0);
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* The file, then the command line over it. */
+static bool load_config(const command_line *cl, kmsd_config *cfg, config_error *err)
+{
+	config_defaults(cfg);
+	if (!config_load_file(cfg, cl->config_path, !cl->config_path_given, err))
+		return false;
+	for (int i = 0; i < cl->n_options; i++)
+		if (!config_apply_option(cfg, cl->options[i], "-o", i + 1, err))
+			return false;
+	return true;
+}
+
+static bool same_address(const listener *l, const config_listen *a)
+{
+	return !l->from_systemd && l->addr_len == a->addr_len &&
+	       memcmp(&l->addr, &a->addr, a->addr_len) == 0;
+}
+
+/* Open what the configuration lists and is not open yet; close the rest.
+ * Sockets from systemd are kept whatever the file says. */
+static bool update_listeners(server *srv, const kmsd_config *cfg, bool running)
+{
+	bool ok = true;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const config_listen *a = &cfg->listen[i];
+		bool open_already = false;
+		for (listener *l = srv->listeners; l; l = l->next)
+			open_already |= same_address(l, a);
+		if (open_already)
+			continue;
+		char err[256];
+		listener *l = listener_open((const struct sockaddr *)&a->addr, a->addr_len, a->text,
+					    err, sizeof err);
+		if (!l) {
+			log_error("%s", err);
+			ok = false;
+			continue;
+		}
+		l->next = srv->listeners;
+		srv->listeners = l;
+		if (running)
+			workers_add_listener(srv, l);
+		log_info("listening on %s", l->name);
+	}
+	for (listener **p = &srv->listeners; *p;) {
+		listener *l = *p;
+		bool wanted = l->from_systemd;
+		for (size_t i = 0; i < cfg->n_listen && !wanted; i++)
+			wanted = same_address(l, &cfg->listen[i]);
+		if (wanted) {
+			p = &l->next;
+			continue;
+		}
+		*p = l->next;
+		if (running)
+			workers_remove_listener(srv, l);
+		log_info("no longer listening on %s", l->name);
+		listener_close(l);
+	}
+	return ok;
+}
+
+static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
+{
+	return log_open(cfg->log_target, (enum log_level)cfg->log_level, err, err_len);
+}
+
+static void reload(server *srv, const command_line *cl, kmsd_config *current)
+{
+	system_notify("RELOADING=1");
+	kmsd_config next;
+	config_error cerr;
+	char err[256];
+	if (!load_config(cl, &next, &cerr)) {
+		log_error("reload failed, keeping the running configuration: %s", cerr.message);
+		config_free(&next);
+		system_notify("READY=1");
+		return;
+	}
+	snapshot *s = calloc(1, sizeof *s);
+	if (!s || !settings_build(&next, time(NULL), s, err, sizeof err)) {
+		log_error("reload failed, keeping the running configuration: %s",
+			  s ? err : "out of memory");
+		free(s);
+		config_free(&next);
+		system_notify("READY=1");
+		return;
+	}
+	if (!open_log(&next, err, sizeof err))
+		log_error("reload: %s; logging stays as it was", err);
+	else
+		log_reopen();
+
+	snapshot *old = atomic_exchange(&srv->settings, s);
+	client_count_set_window(srv->counter, next.count_window);
+	workers_sync(srv);
+	settings_free(old);
+	if (!update_listeners(srv, &next, true))
+		log_warning("some listen addresses could not be opened (after dropping "
+			    "privileges ports below 1024 need a restart)");
+	config_free(current);
+	*current = next;
+	log_info("configuration reloaded");
+	system_notify("READY=1");
+}
+
+static int run(const command_line *cl, kmsd_config *cfg)
+{
+	char err[256];
+	server srv = { 0 };
+
+	if (!open_log(cfg, err, sizeof err)) {
+		fprintf(stderr, "kmsd: %s\n", err);
+		return 1;
+	}
+	if (geteuid() == 0 && !cfg->user[0] && !cfg->allow_root) {
+		log_error("refusing to run as root: set user = NAME (or allow-root = yes)");
+		return 1;
+	}
+
+	int from_systemd = listeners_from_systemd(&srv.listeners, err, sizeof err);
+	if (from_systemd < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (from_systemd > 0)
+		log_info("using %d socket(s) from systemd", from_systemd);
+	if (!update_listeners(&srv, cfg, false) || !srv.listeners) {
+		log_error("no address to listen on");
+		return 1;
+	}
+
+	if (!cl->foreground && !system_daemonize(err, sizeof err)) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (cfg->pidfile[0] && !system_write_pidfile(cfg->pidfile, err, sizeof err)) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (cfg->user[0]) {
+		if (!system_drop_privileges(cfg->user, cfg->group, err, sizeof err)) {
+			log_error("%s", err);
+			return 1;
+		}
+		log_info("running as user %s", cfg->user);
+	}
+
+	snapshot *s = calloc(1, sizeof *s);
+	if (!s || !settings_build(cfg, time(NULL), s, err, sizeof err)) {
+		log_error("%s", s ? err : "out of memory");
+		return 1;
+	}
+	atomic_store(&srv.settings, s);
+	srv.counter = client_count_new(cfg->count_window);
+
+	/* signals arrive on a descriptor in this thread only */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads < 1)
+		threads = 1;
+	if (!srv.counter || sfd < 0 || !workers_start(&srv, threads, err, sizeof err)) {
+		log_error("cannot start: %s", srv.counter && sfd >= 0 ? err : strerror(errno));
+		return 1;
+	}
+	log_info("kmsd %s ready: %d worker(s), count=%s", KMSD_VERSION, threads,
+		 cfg->count_real ? "real" : "always");
+	system_notify("READY=1\nSTATUS=serving KMS activations");
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof si);
+		if (n != sizeof si) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			log_error("signal descriptor failed: %s", strerror(errno));
+			break;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reloading %s", cl->config_path);
+			reload(&srv, cl, cfg);
+			continue;
+		}
+		log_info("%s: stopping", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	}
+
+	system_notify("STOPPING=1");
+	workers_stop(&srv);
+	while (srv.listeners) {
+		listener *l = srv.listeners;
+		srv.listeners = l->next;
+		listener_close(l);
+	}
+	if (cfg->pidfile[0])
+		unlink(cfg->pidfile);
+	settings_free(atomic_load(&srv.settings));
+	client_count_free(srv.counter);
+	close(sfd);
+	log_info("stopped: %llu activations, %llu refusals, %llu rejected PDUs",
+		 (unsigned long long)srv.activations, (unsigned long long)srv.refusals,
+		 (unsigned long long)srv.rejected_pdus);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	command_line cl = { 0 };
+	int rc = parse_command_line(argc, argv, &cl);
+	if (rc)
+		return rc;
+
+	kmsd_config cfg;
+	config_error err;
+	if (!load_config(&cl, &cfg, &err)) {
+		fprintf(stderr, "kmsd: %s\n", err.message);
+		config_free(&cfg);
+		return 1;
+	}
+	if (cl.check_only) {
+		char why[256];
+		snapshot s = { 0 };
+		if (!settings_build(&cfg, time(NULL), &s, why, sizeof why)) {
+			fprintf(stderr, "kmsd: %s\n", why);
+			return 1;
+		}
+		host_settings_free(&s.host);
+		if (cl.verbose)
+			config_dump(&cfg, stdout);
+		printf("kmsd: configuration OK\n");
+		config_free(&cfg);
+		return 0;
+	}
+	if (cl.foreground)
+		cfg.foreground = true;
+	cl.foreground = cfg.foreground;
+
+	rc = run(&cl, &cfg);
+	config_free(&cfg);
+	for (int i = 0; i < cl.n_options; i++)
+		free(cl.owned[i]);
+	return rc;
+}

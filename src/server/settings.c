@@ -1,0 +1,52 @@
+#include "server/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/system.h"
+
+bool settings_build(const kmsd_config *cfg, int64_t now, snapshot *s, char *err, size_t err_len)
+{
+	host_settings *h = &s->host;
+	kms_policy_defaults(&h->policy);
+	h->policy.count_mode = cfg->count_real ? KMS_COUNT_REAL : KMS_COUNT_ALWAYS;
+	h->policy.scope = cfg->scope;
+	h->policy.n_listed = cfg->n_served;
+	h->policy.refuse_retail = cfg->refuse_retail;
+	h->policy.refuse_preview = cfg->refuse_preview;
+	h->policy.check_client_time = cfg->client_time_check;
+	h->policy.max_time_skew = cfg->max_time_skew;
+	h->policy.max_n_policy = cfg->max_n_policy;
+	memcpy(h->listed, cfg->served, cfg->n_served * sizeof cfg->served[0]);
+
+	h->activation_interval = cfg->activation_interval;
+	h->renewal_interval = cfg->renewal_interval;
+	memcpy(h->hwid, cfg->hwid, sizeof h->hwid);
+	h->rpc.ndr64 = cfg->ndr64;
+	h->rpc.btfn = cfg->btfn;
+	for (size_t i = 0; i < cfg->n_epids && i < HOST_MAX_EPID_OVERRIDES; i++) {
+		h->overrides[i].id = cfg->epids[i].id;
+		memcpy(h->overrides[i].epid, cfg->epids[i].epid, KMS_EPID_TEXT_MAX);
+	}
+	h->n_overrides = cfg->n_epids < HOST_MAX_EPID_OVERRIDES ? cfg->n_epids : HOST_MAX_EPID_OVERRIDES;
+
+	if (!host_generate_epids(h, system_host_seed(), cfg->host_build, cfg->lcid, now)) {
+		snprintf(err, err_len, "cannot generate ePIDs (host-build %u, lcid %u)",
+			 cfg->host_build, cfg->lcid);
+		host_settings_free(h);
+		return false;
+	}
+	s->max_connections = cfg->max_connections;
+	s->idle_timeout = cfg->idle_timeout;
+	s->max_requests = cfg->max_requests;
+	return true;
+}
+
+void settings_free(snapshot *s)
+{
+	if (!s)
+		return;
+	host_settings_free(&s->host);
+	free(s);
+}

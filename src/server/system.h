@@ -1,0 +1,26 @@
+/* Talking to the operating system around the server: systemd readiness,
+ * privilege drop, daemonising, the pidfile. */
+#ifndef KMSD_SERVER_SYSTEM_H
+#define KMSD_SERVER_SYSTEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* sd_notify(3) protocol, without libsystemd: one datagram to $NOTIFY_SOCKET.
+ * A no-op when not started by systemd. */
+void system_notify(const char *state);
+
+/* setgid/setgroups/setuid to user (and group, default the user's). Keeps
+ * nothing of root. Returns false with a message on failure. */
+bool system_drop_privileges(const char *user, const char *group, char *err, size_t err_len);
+
+/* Fork into the background, detach from the terminal. */
+bool system_daemonize(char *err, size_t err_len);
+
+bool system_write_pidfile(const char *path, char *err, size_t err_len);
+
+/* A seed that is stable for this machine (from /etc/machine-id, else the
+ * host name), so generated ePIDs survive restarts but differ per host. */
+unsigned long long system_host_seed(void);
+
+#endif

@@ -1,0 +1,437 @@
+/* The worker loops: one thread per core, each with its own epoll set. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/conn.h"
+#include "server/log.h"
+#include "server/server.h"
+
+#define MAX_EVENTS 256
+#define ACCEPTS_PER_EVENT 64
+#define CACHED_BUFFERS 64
+#define BUFFER_SIZE (CONN_IN_CAP + CONN_OUT_CAP)
+#define DRAIN_SECONDS 2
+
+typedef struct event_source {
+	enum source_kind kind;
+	int fd;
+} event_source;
+
+struct worker {
+	server *srv;
+	int id;
+	pthread_t thread;
+	int epfd;
+	event_source wake, timer;
+	atomic_uint seen_generation;
+	conn *oldest, *newest;        /* by last activity, for idle expiry */
+	uint8_t *free_buffers[CACHED_BUFFERS];
+	int n_free;
+	uint32_t next_assoc_group;
+	time_t last_limit_warning;
+};
+
+static int64_t monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ---- buffers: taken when data arrives, returned when a connection is
+ * idle, so idle connections cost only their struct ---- */
+
+static uint8_t *buffer_take(worker *w)
+{
+	return w->n_free ? w->free_buffers[--w->n_free] : malloc(BUFFER_SIZE);
+}
+
+static void buffer_return(worker *w, uint8_t *b)
+{
+	if (w->n_free < CACHED_BUFFERS)
+		w->free_buffers[w->n_free++] = b;
+	else
+		free(b);
+}
+
+/* ---- idle order ---- */
+
+static void order_unlink(worker *w, conn *c)
+{
+	if (c->older)
+		c->older->newer = c->newer;
+	else if (w->oldest == c)
+		w->oldest = c->newer;
+	if (c->newer)
+		c->newer->older = c->older;
+	else if (w->newest == c)
+		w->newest = c->older;
+	c->older = c->newer = NULL;
+}
+
+static void order_touch(worker *w, conn *c)
+{
+	c->last_active = monotonic_seconds();
+	if (w->newest == c)
+		return;
+	order_unlink(w, c);
+	c->older = w->newest;
+	if (w->newest)
+		w->newest->newer = c;
+	else
+		w->oldest = c;
+	w->newest = c;
+}
+
+static void conn_close(worker *w, conn *c)
+{
+	order_unlink(w, c);
+	close(c->fd);
+	if (c->buf)
+		buffer_return(w, c->buf);
+	atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
+	free(c);
+}
+
+static void conn_set_events(worker *w, conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Write what is queued. Returns false when the connection broke. */
+static bool conn_flush(conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, conn_out(c) + c->out_off, c->out_len - c->out_off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	return true;
+}
+
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+		port = ntohs(a->sin_port);
+		snprintf(out, len, "%s:%u", host, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+		port = ntohs(a->sin6_port);
+		snprintf(out, len, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, len, "unix");
+	}
+}
+
+static void on_accept(worker *w, listener *l, const snapshot *s)
+{
+	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof peer;
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_error("cannot accept on %s: %s", l->name, strerror(errno));
+			return;
+		}
+		int n = atomic_fetch_add_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
+		if (n >= s->max_connections) {
+			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
+			close(fd);
+			time_t now = time(NULL);
+			if (now != w->last_limit_warning) {
+				w->last_limit_warning = now;
+				log_warning("refusing connections: max-connections (%d) reached",
+					    s->max_connections);
+			}
+			continue;
+		}
+		conn *c = calloc(1, sizeof *c);
+		if (!c) {
+			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		c->kind = SOURCE_CONN;
+		c->fd = fd;
+		format_peer(&peer, c->peer, sizeof c->peer);
+		memcpy(c->port, l->port, sizeof c->port);
+		/* non-zero and distinct per connection, as bind_ack requires */
+		c->assoc_group = 0x10000u * (uint32_t)(w->id + 1) + (++w->next_assoc_group & 0xffff);
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			conn_close(w, c);
+			continue;
+		}
+		order_touch(w, c);
+		log_debug("connection from %s on %s", c->peer, l->name);
+	}
+}
+
+/* Read, process, write; pause reading while output is stuck. */
+static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
+{
+	server *srv = w->srv;
+	bool peer_done = false;
+
+	if (events & EPOLLERR) {
+		conn_close(w, c);
+		return;
+	}
+	if (c->writing && (events & EPOLLOUT)) {
+		if (!conn_flush(c)) {
+			conn_close(w, c);
+			return;
+		}
+		if (c->out_len)
+			return;
+		c->writing = false;
+		if (c->close_after_flush) {
+			conn_close(w, c);
+			return;
+		}
+		conn_set_events(w, c, EPOLLIN | EPOLLRDHUP);
+	}
+	if (!c->writing && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) {
+		if (!c->buf && !(c->buf = buffer_take(w))) {
+			conn_close(w, c);
+			return;
+		}
+		ssize_t n = read(c->fd, conn_in(c) + c->in_len, CONN_IN_CAP - c->in_len);
+		if (n == 0) {
+			peer_done = true;
+		} else if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				conn_close(w, c);
+				return;
+			}
+		} else {
+			c->in_len += (size_t)n;
+			order_touch(w, c);
+		}
+	}
+	if (c->buf && !c->writing && c->in_len &&
+	    conn_process(c, srv, s) == CONN_CLOSE)
+		c->close_after_flush = true;
+
+	if (c->buf && !conn_flush(c)) {
+		conn_close(w, c);
+		return;
+	}
+	if (c->buf && c->out_len) {
+		/* the client is not reading: stop reading from it too, so a
+		 * connection never holds more than its two buffers */
+		c->writing = true;
+		conn_set_events(w, c, EPOLLOUT);
+		return;
+	}
+	if (c->close_after_flush || peer_done) {
+		conn_close(w, c);
+		return;
+	}
+	if (c->buf && c->in_len == 0) {
+		buffer_return(w, c->buf);
+		c->buf = NULL;
+	}
+}
+
+static void expire_idle(worker *w, const snapshot *s)
+{
+	int64_t cutoff = monotonic_seconds() - s->idle_timeout;
+	while (w->oldest && w->oldest->last_active <= cutoff) {
+		log_debug("closing idle connection from %s", w->oldest->peer);
+		conn_close(w, w->oldest);
+	}
+}
+
+/* Stop: flush what was already answered (for a short while), then close. */
+static void drain(worker *w)
+{
+	for (listener *l = w->srv->listeners; l; l = l->next)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	int64_t deadline = monotonic_seconds() + DRAIN_SECONDS;
+	while (w->oldest) {
+		bool pending = false;
+		for (conn *c = w->oldest, *next; c; c = next) {
+			next = c->newer;
+			if (c->buf && c->out_len && conn_flush(c) && c->out_len) {
+				pending = true;
+				continue;
+			}
+			conn_close(w, c);
+		}
+		if (!pending || monotonic_seconds() >= deadline)
+			break;
+		struct epoll_event ev[MAX_EVENTS];
+		epoll_wait(w->epfd, ev, MAX_EVENTS, 100);
+	}
+	while (w->oldest)
+		conn_close(w, w->oldest);
+}
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	server *srv = w->srv;
+	struct epoll_event events[MAX_EVENTS];
+
+	while (!atomic_load(&srv->stopping)) {
+		unsigned generation = atomic_load(&srv->generation);
+		const snapshot *s = atomic_load(&srv->settings);
+		atomic_store(&w->seen_generation, generation);
+
+		int n = epoll_wait(w->epfd, events, MAX_EVENTS, -1);
+		for (int i = 0; i < n; i++) {
+			enum source_kind *kind = events[i].data.ptr;
+			switch (*kind) {
+			case SOURCE_LISTENER:
+				on_accept(w, (listener *)kind, s);
+				break;
+			case SOURCE_CONN:
+				on_conn(w, (conn *)kind, events[i].events, s);
+				break;
+			case SOURCE_WAKE: {
+				uint64_t v;
+				ssize_t r = read(w->wake.fd, &v, sizeof v);
+				(void)r;
+				break;
+			}
+			case SOURCE_TIMER: {
+				uint64_t v;
+				ssize_t r = read(w->timer.fd, &v, sizeof v);
+				(void)r;
+				expire_idle(w, s);
+				break;
+			}
+			}
+		}
+	}
+	drain(w);
+	return NULL;
+}
+
+static bool add_source(worker *w, event_source *src, enum source_kind kind, int fd)
+{
+	src->kind = kind;
+	src->fd = fd;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+	return fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool workers_start(server *srv, int n, char *err, size_t err_len)
+{
+	srv->workers = calloc((size_t)n, sizeof *srv->workers);
+	if (!srv->workers) {
+		snprintf(err, err_len, "out of memory");
+		return false;
+	}
+	srv->n_workers = n;
+	for (int i = 0; i < n; i++) {
+		worker *w = &srv->workers[i];
+		w->srv = srv;
+		w->id = i;
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
+		int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (w->epfd < 0 || !add_source(w, &w->wake, SOURCE_WAKE,
+					       eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ||
+		    !add_source(w, &w->timer, SOURCE_TIMER, tfd) ||
+		    timerfd_settime(tfd, 0, &tick, NULL) < 0) {
+			snprintf(err, err_len, "cannot set up worker %d: %s", i, strerror(errno));
+			return false;
+		}
+		for (listener *l = srv->listeners; l; l = l->next) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = l };
+			epoll_ctl(w->epfd, EPOLL_CTL_ADD, l->fd, &ev);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		int e = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]);
+		if (e) {
+			snprintf(err, err_len, "cannot start worker %d: %s", i, strerror(e));
+			srv->n_workers = i;
+			return false;
+		}
+	}
+	return true;
+}
+
+void workers_add_listener(server *srv, listener *l)
+{
+	for (int i = 0; i < srv->n_workers; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = l };
+		epoll_ctl(srv->workers[i].epfd, EPOLL_CTL_ADD, l->fd, &ev);
+	}
+}
+
+void workers_remove_listener(server *srv, listener *l)
+{
+	for (int i = 0; i < srv->n_workers; i++)
+		epoll_ctl(srv->workers[i].epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	/* a worker may hold an event for it from before the removal */
+	workers_sync(srv);
+}
+
+static void wake(worker *w)
+{
+	uint64_t one = 1;
+	ssize_t r = write(w->wake.fd, &one, sizeof one);
+	(void)r;
+}
+
+void workers_sync(server *srv)
+{
+	unsigned target = atomic_fetch_add(&srv->generation, 1) + 1;
+	for (int i = 0; i < srv->n_workers; i++) {
+		worker *w = &srv->workers[i];
+		while (atomic_load(&w->seen_generation) != target &&
+		       !atomic_load(&srv->stopping)) {
+			wake(w);
+			struct timespec ms = { 0, 1000000 };
+			nanosleep(&ms, NULL);
+		}
+	}
+}
+
+void workers_stop(server *srv)
+{
+	atomic_store(&srv->stopping, true);
+	for (int i = 0; i < srv->n_workers; i++)
+		wake(&srv->workers[i]);
+	for (int i = 0; i < srv->n_workers; i++) {
+		worker *w = &srv->workers[i];
+		pthread_join(w->thread, NULL);
+		close(w->epfd);
+		close(w->wake.fd);
+		close(w->timer.fd);
+		while (w->n_free)
+			free(w->free_buffers[--w->n_free]);
+	}
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->n_workers = 0;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Seed the fuzz corpora from the recorded conversations: whole client and
+host streams for the RPC target, bare KMS messages for the KMS target, and
+the sample configuration for the config target."""
+import os
+import struct
+import sys
+
+vectors, out = sys.argv[1], sys.argv[2]
+
+
+def pdus(data):
+    while len(data) >= 16:
+        n = struct.unpack_from("<H", data, 8)[0]
+        if n < 16:
+            return
+        yield data[:n]
+        data = data[n:]
+
+
+def put(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+for name in sorted(os.listdir(vectors)):
+    if not name.endswith(".bin"):
+        continue
+    with open(os.path.join(vectors, name), "rb") as f:
+        data = f.read()
+    put("fuzz_rpc", name, data)
+    for i, pdu in enumerate(pdus(data)):
+        if pdu[2] in (0, 2) and len(pdu) > 40:
+            stub = pdu[24:]
+            # NDR32 request: length at 0; response: length at 0, message at 12
+            length = struct.unpack_from("<I", stub, 0)[0]
+            start = 8 if pdu[2] == 0 else 12
+            if 0 < length <= len(stub) - start:
+                put("fuzz_kms", f"{name}.{i}", stub[start:start + length])
+conf = os.path.join(os.path.dirname(__file__), "../../contrib/kmsd.conf")
+if os.path.exists(conf):
+    with open(conf, "rb") as f:
+        put("fuzz_config", "kmsd.conf", f.read())

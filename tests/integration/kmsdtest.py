@@ -1,0 +1,177 @@
+"""Helpers for integration tests: start and stop a real kmsd, talk raw
+DCE/RPC to it, run kmsc and the replay tool."""
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
+VECTORS = os.environ.get("KMSD_VECTORS", os.path.join(os.path.dirname(__file__), "../../../shared/vectors"))
+
+
+def vector_names():
+    return sorted(n[:-8] for n in os.listdir(VECTORS) if n.endswith(".c2s.bin") and not n.startswith("windows10-real"))
+
+
+def read_vector(name):
+    with open(os.path.join(VECTORS, name), "rb") as f:
+        return f.read()
+
+
+def free_port(family=socket.AF_INET):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Kmsd:
+    """A kmsd process on loopback with its own temp dir and config."""
+
+    def __init__(self, *options, listen=None, config_text=None, env=None, threads=2, port=None):
+        """listen=None: one -l on a free port; listen=(): none on the command
+        line (the config text says where)."""
+        self.dir = tempfile.mkdtemp(prefix="kmsd-test-")
+        self.port = port or free_port()
+        self.log_path = os.path.join(self.dir, "kmsd.log")
+        self.listen = [f"127.0.0.1:{self.port}"] if listen is None else list(listen)
+        self.config = os.path.join(self.dir, "kmsd.conf")
+        with open(self.config, "w") as f:
+            f.write(config_text if config_text is not None else "")
+        args = [os.path.join(BIN, "kmsd"), "-f", "-c", self.config,
+                "-o", f"log=file:{self.log_path}", "-o", "log-level=debug",
+                "-o", "store=none", "-o", f"threads={threads}", "-o", "allow-root=yes"]
+        for l in self.listen:
+            args += ["-l", l]
+        for o in options:
+            args += ["-o", o]
+        self.args = args
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})))
+        self.wait_ready()
+
+    def wait_ready(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode(errors="replace")
+                raise AssertionError(f"kmsd exited with {self.proc.returncode}: {out}\n{self.log()}")
+            if "ready" in self.log():
+                return
+            time.sleep(0.02)
+        raise AssertionError("kmsd did not become ready:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, text, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.02)
+        raise AssertionError(f"log line {text!r} not seen:\n{self.log()}")
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("kmsd did not stop:\n" + self.log())
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def connect(port, host="127.0.0.1", timeout=5):
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def recv_pdu(sock):
+    """One whole PDU, or b"" if the host closed the connection."""
+    head = b""
+    while len(head) < 16:
+        chunk = sock.recv(16 - len(head))
+        if not chunk:
+            return b""
+        head += chunk
+    frag = struct.unpack_from("<H", head, 8)[0]
+    body = b""
+    while len(body) < frag - 16:
+        chunk = sock.recv(frag - 16 - len(body))
+        if not chunk:
+            return b""
+        body += chunk
+    return head + body
+
+
+def pdus(data):
+    """Split a byte stream into PDUs by frag_length."""
+    out = []
+    while len(data) >= 16:
+        n = struct.unpack_from("<H", data, 8)[0]
+        out.append(data[:n])
+        data = data[n:]
+    return out
+
+
+def is_closed(sock, timeout=2):
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def fault_status(pdu):
+    assert pdu[2] == 3, f"expected a fault PDU, got type {pdu[2]}"
+    return struct.unpack_from("<I", pdu, 24)[0]
+
+
+def response_status(pdu):
+    """The return code of a response PDU (NDR32 stub)."""
+    assert pdu[2] == 2, f"expected a response PDU, got type {pdu[2]}"
+    stub = pdu[24:]
+    length = struct.unpack_from("<I", stub, 0)[0]
+    if length == 0:
+        return struct.unpack_from("<I", stub, 8)[0]
+    return struct.unpack_from("<I", stub, 12 + length)[0]
+
+
+def run(*args, timeout=60, check=False):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    out = p.stdout.decode(errors="replace")
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}:\n{out}")
+    return p.returncode, out
+
+
+def replay(port, vector, *options, host="127.0.0.1"):
+    return run(os.path.join(BIN, "kms-replay"), *options, host, str(port),
+               os.path.join(VECTORS, vector + ".c2s.bin"))
+
+
+def kmsc(*args, timeout=60):
+    return run(os.path.join(BIN, "kmsc"), *args, timeout=timeout)
