@@ -1,0 +1,206 @@
+/* kmsd.conf parsing: defaults, every setting, errors with file:line. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "server/config.h"
+
+static bool load(kmsd_config *cfg, const char *text, config_error *err)
+{
+	config_defaults(cfg);
+	return config_load_buffer(cfg, "test.conf", text, strlen(text), err);
+}
+
+static void expect_error(const char *text, const char *message)
+{
+	kmsd_config cfg;
+	config_error err;
+	CHECK(!load(&cfg, text, &err));
+	if (!strstr(err.message, message))
+		printf("  got \"%s\", wanted \"%s\"\n", err.message, message);
+	CHECK(strstr(err.message, message) != NULL);
+}
+
+TEST(config_defaults_are_documented_values)
+{
+	kmsd_config cfg;
+	config_defaults(&cfg);
+	CHECK_EQ(cfg.n_listen, 2);
+	CHECK_STR(cfg.listen[0].text, "0.0.0.0:1688");
+	CHECK_STR(cfg.listen[1].text, "[::]:1688");
+	CHECK(!cfg.count_real);
+	CHECK_EQ(cfg.activation_interval, 120);
+	CHECK_EQ(cfg.renewal_interval, 10080);
+	CHECK_EQ(cfg.lcid, 1033);
+	CHECK_EQ(cfg.hwid[0], 0x3A);
+	CHECK(cfg.ndr64 && cfg.btfn);
+	CHECK_EQ(cfg.scope, KMS_SERVE_KNOWN);
+	CHECK_STR(cfg.store, "sqlite:/var/lib/kmsd/clients.db");
+}
+
+TEST(config_sample_file_parses_to_defaults)
+{
+	kmsd_config cfg, defaults;
+	config_error err;
+	config_defaults(&cfg);
+	CHECK(config_load_file(&cfg, "contrib/kmsd.conf", false, &err));
+	config_defaults(&defaults);
+	/* the sample shows every default: parsing it changes nothing */
+	char a[4096] = "", b[4096] = "";
+	FILE *fa = fmemopen(a, sizeof a, "w"), *fb = fmemopen(b, sizeof b, "w");
+	config_dump(&cfg, fa);
+	config_dump(&defaults, fb);
+	fclose(fa);
+	fclose(fb);
+	CHECK_STR(a, b);
+}
+
+TEST(config_every_setting)
+{
+	kmsd_config cfg;
+	config_error err;
+	const char *text =
+		"listen = 127.0.0.1:1700   # a comment\n"
+		"listen = [::1]:1701\n"
+		"listen = 10.0.0.1\n"
+		"epid = windows 03612-00206-568-381813-03-1033-17763.0000-2652018\n"
+		"epid = 85b5f61b-320b-4be3-814a-b76b2bfafc82 06401-00206-456-865118-03-1033-9600.0000-2802018\n"
+		"hwid = 0011223344556677\n"
+		"lcid = 2052\n"
+		"host-build = 17763\n"
+		"activation-interval = 2h\n"
+		"renewal-interval = 3d\n"
+		"count = real\n"
+		"count-window = 7d\n"
+		"serve = Office 2019\n"
+		"serve = 58e2134f-8e11-4d17-9cb2-91069c151148\n"
+		"refuse-retail = yes\n"
+		"refuse-preview = on\n"
+		"client-time-check = true\n"
+		"max-time-skew = 1h\n"
+		"max-n-policy = 50\n"
+		"ndr64 = no\n"
+		"btfn = off\n"
+		"max-connections = 5\n"
+		"idle-timeout = 5m\n"
+		"max-requests-per-connection = 0\n"
+		"threads = 3\n"
+		"log = \"file:/var/log/kmsd.log\"\n"
+		"log-level = debug\n"
+		"user = nobody\n"
+		"group = nogroup\n"
+		"allow-root = no\n"
+		"pidfile = /run/kmsd.pid\n"
+		"foreground = yes\n"
+		"store = none\n";
+	CHECK(load(&cfg, text, &err));
+	CHECK_EQ(cfg.n_listen, 3);
+	CHECK_STR(cfg.listen[1].text, "[::1]:1701");
+	CHECK_STR(cfg.listen[2].text, "10.0.0.1:1688");
+	CHECK_EQ(cfg.listen[0].addr.ss_family, AF_INET);
+	CHECK_EQ(ntohs(((struct sockaddr_in *)&cfg.listen[0].addr)->sin_port), 1700);
+	CHECK_EQ(cfg.n_epids, 2);
+	CHECK_EQ(cfg.hwid[7], 0x77);
+	CHECK_EQ(cfg.lcid, 2052);
+	CHECK_EQ(cfg.host_build, 17763);
+	CHECK_EQ(cfg.activation_interval, 120);
+	CHECK_EQ(cfg.renewal_interval, 3 * 1440);
+	CHECK(cfg.count_real);
+	CHECK_EQ(cfg.count_window, 7 * 86400);
+	CHECK_EQ(cfg.scope, KMS_SERVE_LISTED);
+	CHECK_EQ(cfg.n_served, 2);
+	CHECK(cfg.refuse_retail && cfg.refuse_preview && cfg.client_time_check);
+	CHECK_EQ(cfg.max_time_skew, 3600);
+	CHECK_EQ(cfg.max_n_policy, 50);
+	CHECK(!cfg.ndr64 && !cfg.btfn);
+	CHECK_EQ(cfg.max_connections, 5);
+	CHECK_EQ(cfg.idle_timeout, 300);
+	CHECK_EQ(cfg.max_requests, 0);
+	CHECK_EQ(cfg.threads, 3);
+	CHECK_STR(cfg.log_target, "file:/var/log/kmsd.log");
+	CHECK_EQ(cfg.log_level, 3);
+	CHECK_STR(cfg.user, "nobody");
+	CHECK_STR(cfg.group, "nogroup");
+	CHECK_STR(cfg.pidfile, "/run/kmsd.pid");
+	CHECK(cfg.foreground);
+	CHECK_STR(cfg.store, "none");
+}
+
+TEST(config_errors_name_file_and_line)
+{
+	expect_error("# ok\n\ncount = sometimes\n", "test.conf:3: count: \"sometimes\" is not real or always");
+	expect_error("colour = blue\n", "test.conf:1: colour: unknown setting");
+	expect_error("idle-timeout = 5x\n", "test.conf:1: idle-timeout: \"5x\" is not a duration");
+	expect_error("idle-timeout = 0\n", "out of range");
+	expect_error("max-connections = -1\n", "out of range");
+	expect_error("threads = many\n", "is not a whole number");
+	expect_error("listen = 1.2.3.4:99999\n", "port must be 1 to 65535");
+	expect_error("listen = ::1:1688\n", "brackets");
+	expect_error("listen = [::1\n", "unterminated");
+	expect_error("listen = example.com:1688\n", "not a numeric IPv4 address");
+	expect_error("hwid = 12345\n", "16 hexadecimal digits");
+	expect_error("epid = windows 1234\n", "ePID shape");
+	expect_error("epid = linux 03612-00206-568-381813-03-1033-17763.0000-2652018\n",
+		     "not windows, office2010, office2013");
+	expect_error("host-build = 12345\n", "not a KMS host build");
+	expect_error("serve = Windows\n", "matches");
+	expect_error("serve = Amiga\n", "no product group matches");
+	expect_error("ndr64 = maybe\n", "not yes or no");
+	expect_error("log = /tmp/x\n", "file:/ABSOLUTE/PATH");
+	expect_error("log-level = loud\n", "not error, warning, info or debug");
+	expect_error("store = mysql://x\n", "not none or sqlite:/PATH");
+	expect_error("count\n", "test.conf:1: expected \"key = value\"");
+	expect_error("count =\n", "missing value");
+	expect_error("= real\n", "missing setting name");
+	expect_error("user = \"nobody\n", "unterminated quoted value");
+	expect_error("renewal-interval = 10\n", "out of range"); /* 10 minutes < 15 */
+}
+
+TEST(config_command_line_overrides_and_replaces_listen)
+{
+	kmsd_config cfg;
+	config_error err;
+	CHECK(load(&cfg, "listen = 127.0.0.1:1700\nlisten = 127.0.0.1:1701\ncount = real\n", &err));
+	CHECK_EQ(cfg.n_listen, 2);
+	CHECK(config_apply_option(&cfg, "count=always", "-o", 1, &err));
+	CHECK(!cfg.count_real);
+	CHECK(config_apply_option(&cfg, "listen = [::1]:1800", "-o", 2, &err));
+	CHECK_EQ(cfg.n_listen, 1);
+	CHECK(config_apply_option(&cfg, "listen=*:1801", "-o", 3, &err));
+	CHECK_EQ(cfg.n_listen, 3);
+	CHECK_STR(cfg.listen[2].text, "[::]:1801");
+	CHECK(!config_apply_option(&cfg, "threads=lots", "-o", 4, &err));
+	CHECK(strstr(err.message, "-o:4: threads:") != NULL);
+}
+
+TEST(config_missing_file)
+{
+	kmsd_config cfg;
+	config_error err;
+	config_defaults(&cfg);
+	CHECK(config_load_file(&cfg, "/nonexistent/kmsd.conf", true, &err));
+	CHECK(!config_load_file(&cfg, "/nonexistent/kmsd.conf", false, &err));
+	CHECK(strstr(err.message, "/nonexistent/kmsd.conf") != NULL);
+}
+
+TEST(config_hostile_text_is_refused_cleanly)
+{
+	kmsd_config cfg;
+	config_error err;
+	char line[2048];
+	memset(line, 'a', sizeof line - 1);
+	line[sizeof line - 1] = 0;
+	CHECK(!load(&cfg, line, &err));
+	CHECK(strstr(err.message, "longer than") != NULL);
+	config_defaults(&cfg);
+	CHECK(!config_load_buffer(&cfg, "nul.conf", "count = real\0x", 14, &err));
+	/* too many listen lines */
+	char many[4096] = "";
+	for (int i = 0; i < 40; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), "listen = 127.0.0.1:%d\n",
+			 2000 + i);
+	CHECK(!load(&cfg, many, &err));
+	CHECK(strstr(err.message, "too many listen") != NULL);
+}
