@@ -44,6 +44,9 @@ void config_free(kmsd_config *cfg)
 }
 
 static bool fail(config_error *err, const char *source, int line, const char *key,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static bool fail(config_error *err, const char *source, int line, const char *key,
 		 const char *fmt, ...)
 {
 	char what[WHY_LEN + 64];
@@ -107,7 +110,7 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		if (!value_epid_key(name, &e->id, why))
 			return false;
 		if (strlen(epid) >= KMS_EPID_TEXT_MAX || !kms_epid_parse(epid, &f)) {
-			snprintf(why, WHY_LEN, "\"%s\" does not have the ePID shape "
+			snprintf(why, WHY_LEN, "\"%.64s\" does not have the ePID shape "
 				 "PPPPP-GGGGG-KKK-KKKKKK-03-LLLL-BBBBB.0000-DDDYYYY", epid);
 			return false;
 		}

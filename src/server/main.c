@@ -210,7 +210,8 @@ static void reload(server *srv, const command_line *cl, kmsd_config *current)
 static int run(const command_line *cl, kmsd_config *cfg)
 {
 	char err[256];
-	server srv = { 0 };
+	server srv;
+	memset(&srv, 0, sizeof srv);
 
 	if (!open_log(cfg, err, sizeof err)) {
 		fprintf(stderr, "kmsd: %s\n", err);

@@ -92,6 +92,11 @@ class Kmsd:
                 self.proc.wait()
                 raise AssertionError("kmsd did not stop:\n" + self.log())
         shutil.rmtree(self.dir, ignore_errors=True)
+        out = self.proc.stdout.read().decode(errors="replace")
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert marker not in out, f"sanitizer report from kmsd:\n{out}"
+        if sig == signal.SIGTERM:
+            assert self.proc.returncode == 0, f"kmsd exited {self.proc.returncode}:\n{out}"
         return self.proc.returncode
 
     def __enter__(self):

@@ -1,0 +1,115 @@
+/* The client store: every client a host has seen, and the host's identity.
+ *
+ * An interface, so the server never sees SQL: today an SQLite backend
+ * (sqlite.c), later others (PostgreSQL). Writes from the event loops only
+ * enqueue (store_submit never blocks on I/O); one writer thread drains the
+ * queue in batched transactions every STORE_BATCH_MS milliseconds.
+ * Queries (for kmsc and the web API) open their own connection. */
+#ifndef KMSD_STORE_STORE_H
+#define KMSD_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/guid.h"
+
+/* A response sent more than this long before a crash is on disk. */
+#define STORE_BATCH_MS 200
+#define STORE_QUEUE_MAX 65536        /* records waiting; beyond, new ones are dropped */
+
+typedef struct store store;
+
+/* One request as the host answered it. */
+typedef struct store_record {
+	kms_guid cmid;
+	kms_guid app_id;                 /* the pool: the group's application */
+	kms_guid kms_id;
+	kms_guid sku_id;
+	char workstation[192];           /* UTF-8 */
+	char address[64];                /* client address:port */
+	uint32_t license_status;
+	uint16_t protocol_major, protocol_minor;
+	int64_t time;                    /* Unix seconds */
+	uint32_t result;                 /* 0 activated/answered, else the HRESULT */
+	uint32_t count;                  /* CurrentCount answered */
+} store_record;
+
+/* What a client row holds (keyed by CMID + application). */
+typedef struct store_client {
+	kms_guid cmid, app_id, kms_id, sku_id;
+	char workstation[192];
+	char address[64];
+	uint32_t license_status;
+	uint16_t protocol_major, protocol_minor;
+	int64_t first_seen, last_seen;
+	uint64_t requests;
+	uint32_t last_result;
+	uint32_t last_count;
+} store_client;
+
+/* Open (creating and migrating the schema) a store: "sqlite:/path".
+ * Starts the writer thread unless read_only. NULL with a message on error:
+ * a corrupt, locked or newer-schema file is a clear error, never a crash. */
+store *store_open(const char *spec, bool read_only, char *err, size_t err_len);
+
+/* Flush the queue and close. */
+void store_close(store *s);
+
+/* Enqueue a record; never blocks on I/O. False when the queue is full (the
+ * record is dropped and counted in store_stats_dropped). */
+bool store_submit(store *s, const store_record *r);
+
+/* Wait until everything submitted so far is committed. */
+bool store_flush(store *s);
+
+/* Writer health for metrics. */
+typedef struct store_writer_stats {
+	uint64_t written, dropped, batches, errors;
+	size_t queue_depth;
+	double last_batch_ms;
+} store_writer_stats;
+void store_writer_stats_get(store *s, store_writer_stats *out);
+
+/* Host identity: small named values that must survive restarts (the
+ * generated ePIDs' seed, the HwId, ...). Values are text. */
+bool store_identity_get(store *s, const char *name, char *value, size_t len);
+bool store_identity_set(store *s, const char *name, const char *value);
+
+/* Clients seen at or after `since`, for rebuilding in-memory counts. */
+typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
+			      int64_t last_seen);
+bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+
+/* ---- queries ---------------------------------------------------------- */
+
+typedef struct store_query {
+	const kms_guid *kms_id;          /* NULL: any */
+	const kms_guid *app_id;          /* NULL: any */
+	int64_t since;                   /* last_seen >= since; 0: any */
+	const char *search;              /* substring of workstation/address; NULL: any */
+	const char *order;               /* "last_seen" (default, newest first), "workstation", "requests" */
+	size_t limit, offset;            /* limit 0: no limit */
+} store_query;
+
+typedef bool (*store_client_fn)(void *ctx, const store_client *c); /* false stops */
+bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,
+		   size_t *total);
+
+/* Distinct clients per (application, KMS id) seen at or after `since`. */
+typedef struct store_group_stat {
+	kms_guid app_id, kms_id;
+	uint64_t clients;
+	int64_t last_seen;
+} store_group_stat;
+typedef bool (*store_stat_fn)(void *ctx, const store_group_stat *st);
+bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
+
+/* Delete clients not seen since `before`; returns how many, -1 on error. */
+long store_prune(store *s, int64_t before);
+
+/* The last error message of a query on this handle. */
+const char *store_error(store *s);
+
+#endif

@@ -1,0 +1,102 @@
+"""Every command the README shows is run here, exactly as written where
+this machine allows it (a free port is added where the README's would
+clash with other tests)."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+from kmsdtest import BIN, free_port, replay, run
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+
+
+def readme():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        return f.read()
+
+
+def code_blocks():
+    return re.findall(r"```(?:sh|bat)?\n(.*?)```", readme(), re.S)
+
+
+def test_readme_starts_with_the_two_commands():
+    first = code_blocks()[0].strip().splitlines()
+    assert first == ["make deps run", "make test"], first
+    ci = open(os.path.join(ROOT, ".ci/run")).read()
+    assert "make test" in ci and "make deps" in ci
+
+
+def wait_for(proc, text, timeout=120):
+    deadline = time.monotonic() + timeout
+    seen = b""
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.read()
+        if chunk:
+            seen += chunk
+            if text.encode() in seen:
+                return seen.decode(errors="replace")
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not seen:\n{seen.decode(errors='replace')}")
+
+
+def test_make_deps_run_starts_a_working_host_and_ctrl_c_stops_it():
+    port = free_port()
+    proc = subprocess.Popen(["make", "-s", "deps", "run", f"KMSD_ARGS=-l 127.0.0.1:{port}"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_for(proc, "ready")
+        rc, out = replay(port, "vlmcsd-win10-ent-v6-ndr32")
+        assert rc == 0, out
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends
+        proc.wait(30)
+    out = proc.stdout.read().decode(errors="replace")
+    assert "stopped" in out, out
+
+
+def test_check_config_command():
+    assert "build/kmsd -t -c contrib/kmsd.conf" in readme()
+    p = subprocess.run(["build/kmsd", "-t", "-c", "contrib/kmsd.conf"], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode == 0, p.stdout
+    p = subprocess.run(["build/kmsd", "-t", "-v", "-c", "contrib/kmsd.conf"], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert b"listen = 0.0.0.0:1688" in p.stdout, p.stdout
+
+
+def test_foreground_command_as_written():
+    cmd = "build/kmsd -f -c contrib/kmsd.conf -l 127.0.0.1:1688 -o user=nobody"
+    assert cmd in readme()
+    if os.geteuid() != 0:
+        return  # dropping to nobody needs root
+    proc = subprocess.Popen(cmd.split(), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for(proc, "ready", timeout=10)
+        rc, out = replay(1688, "vlmcsd-win7-ent-v4")
+        assert rc == 0, out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    assert proc.returncode == 0
+
+
+def test_example_log_line_has_the_real_shape():
+    line = [l for l in readme().splitlines() if " info: activated " in l][0]
+    assert re.match(r'^\S+Z info: activated \S+ workstation="[^"]*" product="[^"]*" v\d\.\d '
+                    r'cmid=[0-9a-f-]{36} count=\d+/\d+$', line), line
+
+
+def test_make_targets_the_readme_names_exist():
+    for target in ["unit", "integration", "fuzz", "fuzz-short", "lint", "layers"]:
+        assert f"make {target}" in readme() or target in ("fuzz",), target
+        p = subprocess.run(["make", "-n", target], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        assert p.returncode == 0, (target, p.stdout)
+    assert "make SAN=1 unit" in readme()
