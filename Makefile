@@ -168,7 +168,7 @@ run: all
 # ---- setup ---------------------------------------------------------------
 
 DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
-                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck
+                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -1,0 +1,212 @@
+/* kmsc products and kmsc gvlk: the product table for administrators. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client/client.h"
+
+static const kms_products *t = &kms_product_table;
+
+const kms_group *sku_group(const kms_sku *s)
+{
+	return &t->groups[s->group];
+}
+
+const kms_app *sku_app(const kms_sku *s)
+{
+	return &t->apps[sku_group(s)->app];
+}
+
+static bool matches(const kms_sku *s, const char *filter)
+{
+	return !filter || strcasestr(s->name, filter) || strcasestr(sku_group(s)->name, filter) ||
+	       strcasestr(sku_app(s)->name, filter);
+}
+
+const kms_sku *product_select(const char *text)
+{
+	kms_guid id;
+	char *end;
+	unsigned long n = strtoul(text, &end, 10);
+	if (*text && !*end) {
+		if (n >= 1 && n <= t->n_skus)
+			return &t->skus[n - 1];
+		fprintf(stderr, "kmsc: no product number %s (1 to %zu, see kmsc products)\n", text,
+			t->n_skus);
+		return NULL;
+	}
+	if (guid_parse(text, &id)) {
+		const kms_sku *s = kms_sku_find(t, &id);
+		if (!s)
+			fprintf(stderr, "kmsc: no SKU with id %s\n", text);
+		return s;
+	}
+	const kms_sku *found = NULL;
+	int count = 0;
+	for (size_t i = 0; i < t->n_skus; i++) {
+		if (strcasecmp(t->skus[i].name, text) == 0)
+			return &t->skus[i];
+		if (strcasestr(t->skus[i].name, text)) {
+			found = &t->skus[i];
+			count++;
+		}
+	}
+	if (count == 1)
+		return found;
+	if (count == 0) {
+		fprintf(stderr, "kmsc: no product matches \"%s\" (see kmsc products)\n", text);
+		return NULL;
+	}
+	fprintf(stderr, "kmsc: \"%s\" matches %d products; be more precise or use the number:\n",
+		text, count);
+	for (size_t i = 0; i < t->n_skus; i++)
+		if (strcasestr(t->skus[i].name, text))
+			fprintf(stderr, "  %4zu  %s\n", i + 1, t->skus[i].name);
+	return NULL;
+}
+
+static const char products_usage[] =
+	"usage: kmsc products [--json] [FILTER]\n"
+	"List the products kmsd knows: number, SKU, application, KMS product group,\n"
+	"the client count the group needs (N policy) and its KMS protocol version.\n"
+	"FILTER keeps the rows whose SKU, group or application name contains it.\n";
+
+int cmd_products(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	bool json = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		if (opt == 'j')
+			json = true;
+		else {
+			fputs(products_usage, opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? EXIT_VALID : EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		fputs(products_usage, stderr);
+		return EXIT_USAGE;
+	}
+	const char *filter = optind < argc ? argv[optind] : NULL;
+	int shown = 0;
+	if (json)
+		printf("[");
+	else
+		printf("%4s  %-52s %-10s %-44s %3s %s\n", "#", "product", "app", "KMS group", "N",
+		       "protocol");
+	for (size_t i = 0; i < t->n_skus; i++) {
+		const kms_sku *s = &t->skus[i];
+		if (!matches(s, filter))
+			continue;
+		const kms_group *g = sku_group(s);
+		char sku_id[GUID_TEXT_LEN], group_id[GUID_TEXT_LEN];
+		guid_format(&s->id, sku_id);
+		guid_format(&g->id, group_id);
+		if (json) {
+			printf("%s\n  {\"number\": %zu, \"name\": ", shown ? "," : "", i + 1);
+			json_string(stdout, s->name);
+			printf(", \"sku_id\": \"%s\", \"application\": ", sku_id);
+			json_string(stdout, sku_app(s)->name);
+			printf(", \"kms_id\": \"%s\", \"kms_group\": ", group_id);
+			json_string(stdout, g->name);
+			printf(", \"n_policy\": %u, \"protocol\": %u, \"gvlk\": ", g->n_policy, g->protocol);
+			if (s->gvlk)
+				json_string(stdout, s->gvlk);
+			else
+				printf("null");
+			printf(", \"retail\": %s, \"preview\": %s}", g->retail ? "true" : "false",
+			       g->preview ? "true" : "false");
+		} else {
+			printf("%4zu  %-52.52s %-10.10s %-44.44s %3u %u.0\n", i + 1, s->name,
+			       sku_app(s)->name, g->name, g->n_policy, g->protocol);
+		}
+		shown++;
+	}
+	if (json)
+		printf("\n]\n");
+	if (!shown) {
+		fprintf(stderr, "kmsc: no product matches \"%s\"\n", filter);
+		return EXIT_CHECKS;
+	}
+	return EXIT_VALID;
+}
+
+/* Office 2010 -> Office14, 2013 -> Office15, later -> Office16. */
+static const char *office_folder(const kms_sku *s)
+{
+	char id[GUID_TEXT_LEN];
+	guid_format(&sku_app(s)->id, id);
+	if (strcmp(id, "59a52881-a989-479d-af46-f275c6370663") == 0)
+		return "Office14";
+	guid_format(&sku_group(s)->id, id);
+	if (strcmp(id, "e6a6f1bf-9d40-40c3-aa9f-c77ba21578c0") == 0 ||
+	    strcmp(id, "aa4c7968-b9da-4680-92b6-acb25e2f866c") == 0)
+		return "Office15";
+	return "Office16";
+}
+
+static bool is_office(const kms_sku *s)
+{
+	return strncmp(sku_app(s)->name, "Office", 6) == 0;
+}
+
+static const char gvlk_usage[] =
+	"usage: kmsc gvlk [--host HOST[:PORT]] PRODUCT\n"
+	"Print the product's GVLK (the public volume key that makes it a KMS client)\n"
+	"and the commands that install it and point the client at a KMS host.\n";
+
+int cmd_gvlk(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *host_arg = NULL;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "H:h", longopts, NULL)) != -1) {
+		if (opt == 'H') {
+			host_arg = optarg;
+		} else {
+			fputs(gvlk_usage, opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? EXIT_VALID : EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fputs(gvlk_usage, stderr);
+		return EXIT_USAGE;
+	}
+	const kms_sku *s = product_select(argv[optind]);
+	if (!s)
+		return EXIT_USAGE;
+	char host[256] = "kms.example.com", port[8] = KMS_PORT;
+	if (host_arg && !split_host_port(host_arg, host, sizeof host, port, sizeof port)) {
+		fprintf(stderr, "kmsc: \"%s\" is not HOST[:PORT]\n", host_arg);
+		return EXIT_USAGE;
+	}
+	printf("%s\n", s->name);
+	if (!s->gvlk) {
+		printf("no GVLK is published for this product\n");
+		return EXIT_CHECKS;
+	}
+	printf("GVLK: %s\n\n", s->gvlk);
+	if (!host_arg)
+		printf("(kms.example.com stands for your KMS host; or give --host)\n");
+	bool v6 = strchr(host, ':') != NULL;
+	if (is_office(s)) {
+		const char *dir = office_folder(s);
+		const char *ospp = "cscript \"C:\\Program Files\\Microsoft Office\\";
+		printf("%s%s\\ospp.vbs\" /inpkey:%s\n", ospp, dir, s->gvlk);
+		printf("%s%s\\ospp.vbs\" /sethst:%s\n", ospp, dir, host);
+		printf("%s%s\\ospp.vbs\" /setprt:%s\n", ospp, dir, port);
+		printf("%s%s\\ospp.vbs\" /act\n", ospp, dir);
+	} else {
+		printf("slmgr /ipk %s\n", s->gvlk);
+		printf(v6 ? "slmgr /skms [%s]:%s\n" : "slmgr /skms %s:%s\n", host, port);
+		printf("slmgr /ato\n");
+	}
+	return EXIT_VALID;
+}
