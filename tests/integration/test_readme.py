@@ -100,3 +100,20 @@ def test_make_targets_the_readme_names_exist():
                            stderr=subprocess.STDOUT)
         assert p.returncode == 0, (target, p.stdout)
     assert "make SAN=1 unit" in readme()
+
+
+def test_windows_client_commands_are_what_kmsc_gvlk_prints():
+    """The slmgr/ospp lines cannot run here; kmsc gvlk prints the same lines
+    for the same host, so a change to either is caught."""
+    windows = [l.strip() for l in code_blocks() if "slmgr" in l][0].splitlines()
+    office = [l.strip() for l in code_blocks() if "ospp.vbs" in l][0].splitlines()
+    rc, out = run(os.path.join(BIN, "kmsc"), "gvlk", "--host", "kms.example.com:1688",
+                  "Windows 10/11 Enterprise")
+    assert rc == 0, out
+    for line in windows:
+        assert line in out.splitlines(), (line, out)
+    rc, out = run(os.path.join(BIN, "kmsc"), "gvlk", "--host", "kms.example.com:1688",
+                  "Office Professional Plus 2016")
+    assert rc == 0, out
+    for line in office:
+        assert line in out.splitlines(), (line, out)

@@ -1,0 +1,95 @@
+"""kmsd's life under a service manager: daemon mode and pidfile, sd_notify
+readiness, sockets passed by systemd, syslog."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from kmsdtest import BIN, free_port, replay
+
+KMSD = os.path.join(BIN, "kmsd")
+
+
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_daemon_mode_writes_pidfile_and_stops_on_sigterm():
+    d = tempfile.mkdtemp()
+    pidfile, log = os.path.join(d, "kmsd.pid"), os.path.join(d, "kmsd.log")
+    port = free_port()
+    p = subprocess.run([KMSD, "-c", "/dev/null", "-l", f"127.0.0.1:{port}", "-o", "store=none",
+                        "-o", "allow-root=yes", "-o", f"pidfile={pidfile}", "-o", f"log=file:{log}"],
+                       timeout=10)
+    assert p.returncode == 0  # the parent returns once the daemon is on its own
+    assert wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip())
+    pid = int(open(pidfile).read())
+    try:
+        assert wait_until(lambda: "ready" in open(log).read())
+        rc, out = replay(port, "vlmcsd-win7-ent-v4")
+        assert rc == 0, out
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}"))
+    assert not os.path.exists(pidfile), "pidfile left behind"
+    assert "stopped" in open(log).read()
+
+
+def test_sd_notify_ready_and_stopping():
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    port = free_port()
+    proc = subprocess.Popen([KMSD, "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}", "-o",
+                             "store=none", "-o", "allow-root=yes", "-o", "log=file:/dev/null"],
+                            env=dict(os.environ, NOTIFY_SOCKET=path))
+    try:
+        assert b"READY=1" in sock.recv(4096)
+        proc.send_signal(signal.SIGHUP)
+        assert b"RELOADING=1" in sock.recv(4096)
+        assert b"READY=1" in sock.recv(4096)
+        proc.send_signal(signal.SIGTERM)
+        assert b"STOPPING=1" in sock.recv(4096)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_socket_activation_uses_passed_socket():
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    d = tempfile.mkdtemp()
+    log = os.path.join(d, "kmsd.log")
+    # systemd hands the socket over as fd 3 and names the receiving pid
+    script = (f'exec 3<&{listener.fileno()}; LISTEN_PID=$$ LISTEN_FDS=1 exec "{KMSD}" -f '
+              f'-c /dev/null -l 127.0.0.1:{free_port()} -o store=none -o allow-root=yes '
+              f'-o log=file:{log}')
+    proc = subprocess.Popen(["sh", "-c", script], pass_fds=[listener.fileno()])
+    listener.close()
+    try:
+        assert wait_until(lambda: os.path.exists(log) and "ready" in open(log).read())
+        assert "socket(s) from systemd" in open(log).read()
+        rc, out = replay(port, "vlmcsd-win10-ent-v6-ndr64")
+        assert rc == 0, out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_syslog_target_is_accepted():
+    p = subprocess.run([KMSD, "-t", "-c", "/dev/null", "-o", "log=syslog"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    assert p.returncode == 0, p.stdout
