@@ -38,6 +38,7 @@ LIBS     := -lcrypto -lpthread
 # Layers, bottom up. A layer's sources may include only its own header and
 # those of the layers listed before it (checked by `make layers`).
 CORE_DIRS := base crypto rpc kms
+STORE_SRC := $(wildcard src/store/*.c)
 CORE_SRC  := $(foreach d,$(CORE_DIRS),$(wildcard src/$(d)/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o) $(O)/gen/products.gen.o
 # Each program is its main.c plus a library of the rest of its folder, so
@@ -56,6 +57,10 @@ $(O)/libkmscore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+$(O)/libkmsstore.a: $(STORE_SRC:%.c=$(O)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
 $(O)/libkmsserver.a: $(SERVER_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
@@ -64,14 +69,14 @@ $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsserver.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
 
-$(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lresolv
+$(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
-$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lresolv
+$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
 $(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -96,7 +101,7 @@ $(O)/gen/products.gen.o: $(O)/gen/products.gen.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Sources that include the generated header need it first.
-$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
+$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o) $(STORE_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
@@ -135,12 +140,12 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 300
 
 fuzz-build:
-	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a
+	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a
 	@mkdir -p build/fuzz/bin
 	for t in $(FUZZ_TARGETS); do \
 	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
-	        build/fuzz/libkmsserver.a build/fuzz/libkmscore.a $(LIBS) || exit 1; \
+	        build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a build/fuzz/libkmscore.a $(LIBS) -lsqlite3 || exit 1; \
 	done
 
 fuzz: fuzz-build
@@ -157,13 +162,14 @@ fuzz-short:
 
 # ---- running -------------------------------------------------------------
 
-# Start kmsd in the foreground with the sample configuration. As root it
-# drops to nobody after binding (kmsd refuses to keep root). KMSD_ARGS adds
-# options, e.g. make run KMSD_ARGS="-l 127.0.0.1:11688".
+# Start kmsd in the foreground with the sample configuration and its SQLite
+# client store in build/run/. As root it drops to nobody after binding
+# (kmsd refuses to keep root). KMSD_ARGS adds options, e.g.
+# make run KMSD_ARGS="-l 127.0.0.1:11688".
 KMSD_ARGS ?=
 RUN_AS := $(shell [ "$$(id -u)" = 0 ] && echo "-o user=nobody")
 run: all
-	$(O)/kmsd -f -c contrib/kmsd.conf -o store=none $(RUN_AS) $(KMSD_ARGS)
+	$(O)/kmsd -f -c contrib/kmsd.conf -o store=sqlite:$(abspath $(O))/run/clients.db $(RUN_AS) $(KMSD_ARGS)
 
 # ---- setup ---------------------------------------------------------------
 

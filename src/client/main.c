@@ -13,6 +13,9 @@ static const char usage[] =
 	"  products [FILTER]        list the products KMS can activate\n"
 	"  gvlk PRODUCT             a product's volume key and the client commands\n"
 	"  srv-record HOST PORT     the DNS record that lets clients find a host\n"
+	"  clients                  the clients in kmsd's store\n"
+	"  stats                    clients per product group against the thresholds\n"
+	"  prune --older-than AGE   forget clients not seen for AGE\n"
 	"kmsc COMMAND --help describes each; kmsc --version prints the version.\n";
 
 static const char srv_usage[] =
@@ -97,7 +100,8 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{ "activate", cmd_activate }, { "bench", cmd_bench },
 		{ "products", cmd_products }, { "gvlk", cmd_gvlk },
-		{ "srv-record", cmd_srv_record },
+		{ "srv-record", cmd_srv_record }, { "clients", cmd_clients },
+		{ "stats", cmd_stats },           { "prune", cmd_prune },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(cmd, commands[i].name) == 0) {

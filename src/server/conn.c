@@ -89,6 +89,28 @@ static void log_activation(const conn *c, const host_activation *a)
 	}
 }
 
+/* Queue the client for the store; never waits for the disk. */
+static void record_client(server *srv, const conn *c, const host_activation *a, uint32_t count)
+{
+	store_record r;
+	memset(&r, 0, sizeof r);
+	r.cmid = a->req.cmid;
+	r.app_id = a->decision.group ? kms_product_table.apps[a->decision.group->app].id
+				     : a->req.app_id;
+	r.kms_id = a->req.kms_id;
+	r.sku_id = a->req.sku_id;
+	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, r.workstation,
+			  sizeof r.workstation);
+	snprintf(r.address, sizeof r.address, "%s", c->peer);
+	r.license_status = a->req.license_status;
+	r.protocol_major = a->req.major;
+	r.protocol_minor = a->req.minor;
+	r.time = wall_clock();
+	r.result = a->status;
+	r.count = count;
+	store_submit(srv->store, &r);
+}
+
 static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, const uint8_t *pdu,
 				    size_t len)
 {
@@ -136,6 +158,8 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 			       room > at ? room - at : 0, &act);
 	log_activation(c, &act);
 	atomic_fetch_add_explicit(n ? &srv->activations : &srv->refusals, 1, memory_order_relaxed);
+	if (srv->store && act.decode_error == KMS_OK)
+		record_client(srv, c, &act, n ? act.decision.count : 0);
 
 	size_t pdu_len;
 	e = rpc_response_encode(req.hdr.call_id, req.context_id, syntax, n ? out + at : NULL, n,

@@ -181,7 +181,9 @@ static void reload(server *srv, const command_line *cl, kmsd_config *current)
 		return;
 	}
 	snapshot *s = calloc(1, sizeof *s);
-	if (!s || !settings_build(&next, time(NULL), s, err, sizeof err)) {
+	if (strcmp(next.store, current->store) != 0)
+		log_warning("reload: store changed to %s; restart kmsd to use it", next.store);
+	if (!s || !settings_build(&next, time(NULL), srv->store, s, err, sizeof err)) {
 		log_error("reload failed, keeping the running configuration: %s",
 			  s ? err : "out of memory");
 		free(s);
@@ -207,11 +209,30 @@ static void reload(server *srv, const command_line *cl, kmsd_config *current)
 	system_notify("READY=1");
 }
 
+static unsigned long long loaded;
+
+static void count_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
+{
+	server *srv = ctx;
+	client_count_observe(srv->counter, app, cmid, last_seen);
+	loaded++;
+}
+
 static int run(const command_line *cl, kmsd_config *cfg)
 {
 	char err[256];
 	server srv;
 	memset(&srv, 0, sizeof srv);
+
+	/* signals arrive on a descriptor in the main thread only: block them
+	 * before any thread (workers, the store's writer) exists */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	if (!open_log(cfg, err, sizeof err)) {
 		fprintf(stderr, "kmsd: %s\n", err);
@@ -242,6 +263,12 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		log_error("%s", err);
 		return 1;
 	}
+	bool use_store = strcmp(cfg->store, "none") != 0;
+	if (use_store && geteuid() == 0 && cfg->user[0] &&
+	    !system_prepare_state(cfg->store + 7, cfg->user, err, sizeof err)) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (cfg->user[0]) {
 		if (!system_drop_privileges(cfg->user, cfg->group, err, sizeof err)) {
 			log_error("%s", err);
@@ -250,22 +277,29 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		log_info("running as user %s", cfg->user);
 	}
 
+	/* the store's writer is a thread: open it after daemonising */
+	if (use_store) {
+		srv.store = store_open(cfg->store, false, err, sizeof err);
+		if (!srv.store) {
+			log_error("cannot open the client store: %s", err);
+			return 1;
+		}
+	}
 	snapshot *s = calloc(1, sizeof *s);
-	if (!s || !settings_build(cfg, time(NULL), s, err, sizeof err)) {
+	if (!s || !settings_build(cfg, time(NULL), srv.store, s, err, sizeof err)) {
 		log_error("%s", s ? err : "out of memory");
 		return 1;
 	}
 	atomic_store(&srv.settings, s);
 	srv.counter = client_count_new(cfg->count_window);
+	if (srv.counter && srv.store) {
+		loaded = 0;
+		if (!store_load_seen(srv.store, time(NULL) - cfg->count_window, count_seen, &srv))
+			log_warning("cannot load clients from the store: %s", store_error(srv.store));
+		log_info("client store %s: %llu clients seen in the last %lld days", cfg->store + 7,
+			 loaded, (long long)(cfg->count_window / 86400));
+	}
 
-	/* signals arrive on a descriptor in this thread only */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -308,6 +342,13 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		unlink(cfg->pidfile);
 	settings_free(atomic_load(&srv.settings));
 	client_count_free(srv.counter);
+	if (srv.store) {
+		store_writer_stats ws;
+		store_writer_stats_get(srv.store, &ws);
+		store_close(srv.store); /* writes what is queued */
+		log_info("client store closed: %llu records written, %llu dropped",
+			 (unsigned long long)ws.written, (unsigned long long)ws.dropped);
+	}
 	close(sfd);
 	log_info("stopped: %llu activations, %llu refusals, %llu rejected PDUs",
 		 (unsigned long long)srv.activations, (unsigned long long)srv.refusals,
@@ -331,8 +372,9 @@ int main(int argc, char **argv)
 	}
 	if (cl.check_only) {
 		char why[256];
-		snapshot s = { 0 };
-		if (!settings_build(&cfg, time(NULL), &s, why, sizeof why)) {
+		snapshot s;
+		memset(&s, 0, sizeof s);
+		if (!settings_build(&cfg, time(NULL), NULL, &s, why, sizeof why)) {
 			fprintf(stderr, "kmsd: %s\n", why);
 			return 1;
 		}

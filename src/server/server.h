@@ -17,6 +17,7 @@
 
 #include "server/client_count.h"
 #include "server/host.h"
+#include "store/store.h"
 
 /* What an epoll event's data pointer refers to. */
 enum source_kind { SOURCE_LISTENER, SOURCE_CONN, SOURCE_WAKE, SOURCE_TIMER };
@@ -45,6 +46,7 @@ typedef struct server {
 	_Atomic(snapshot *) settings;
 	atomic_uint generation;       /* bumped on every settings swap */
 	client_count *counter;
+	store *store;                  /* NULL with store = none */
 	atomic_int n_connections;
 	atomic_bool stopping;
 	atomic_ullong activations;    /* answered with a response */

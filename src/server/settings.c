@@ -6,7 +6,38 @@
 
 #include "server/system.h"
 
-bool settings_build(const kmsd_config *cfg, int64_t now, snapshot *s, char *err, size_t err_len)
+/* The seed generated ePIDs come from: kept in the store once chosen. */
+static uint64_t epid_seed(store *st)
+{
+	uint64_t seed = system_host_seed();
+	char text[32];
+	if (!st)
+		return seed;
+	if (store_identity_get(st, "epid-seed", text, sizeof text))
+		return strtoull(text, NULL, 16);
+	snprintf(text, sizeof text, "%016llx", (unsigned long long)seed);
+	store_identity_set(st, "epid-seed", text);
+	return seed;
+}
+
+/* Prefer ePIDs the store remembers for the same key, build and LCID. */
+static void persist_epids(host_settings *h, const kmsd_config *cfg, store *st)
+{
+	const kms_products *t = &kms_product_table;
+	for (size_t i = 0; st && i < t->n_csvlks; i++) {
+		char name[96], id[GUID_TEXT_LEN], stored[KMS_EPID_TEXT_MAX];
+		kms_epid_fields f;
+		guid_format(&t->csvlks[i].id, id);
+		snprintf(name, sizeof name, "epid/%s/%u/%u", id, cfg->host_build, cfg->lcid);
+		if (store_identity_get(st, name, stored, sizeof stored) && kms_epid_parse(stored, &f))
+			memcpy(h->epids[i], stored, sizeof stored);
+		else
+			store_identity_set(st, name, h->epids[i]);
+	}
+}
+
+bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s, char *err,
+		    size_t err_len)
 {
 	host_settings *h = &s->host;
 	kms_policy_defaults(&h->policy);
@@ -31,12 +62,13 @@ bool settings_build(const kmsd_config *cfg, int64_t now, snapshot *s, char *err,
 	}
 	h->n_overrides = cfg->n_epids < HOST_MAX_EPID_OVERRIDES ? cfg->n_epids : HOST_MAX_EPID_OVERRIDES;
 
-	if (!host_generate_epids(h, system_host_seed(), cfg->host_build, cfg->lcid, now)) {
+	if (!host_generate_epids(h, epid_seed(st), cfg->host_build, cfg->lcid, now)) {
 		snprintf(err, err_len, "cannot generate ePIDs (host-build %u, lcid %u)",
 			 cfg->host_build, cfg->lcid);
 		host_settings_free(h);
 		return false;
 	}
+	persist_epids(h, cfg, st);
 	s->max_connections = cfg->max_connections;
 	s->idle_timeout = cfg->idle_timeout;
 	s->max_requests = cfg->max_requests;

@@ -117,3 +117,42 @@ unsigned long long system_host_seed(void)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
 	return h;
 }
+
+bool system_prepare_state(const char *db_path, const char *user, char *err, size_t err_len)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, err_len, "unknown user \"%s\"", user);
+		return false;
+	}
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s", db_path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		/* a directory of our own: create it for the user */
+		if (mkdir(dir, 0750) < 0 || chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+			snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+			return false;
+		}
+	} else if (st.st_uid == 0 && strcmp(dir, "/") && strcmp(dir, "/tmp") &&
+		   strncmp(dir, "/var/lib/", 9) == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+		snprintf(err, err_len, "cannot give %s to %s: %s", dir, user, strerror(errno));
+		return false;
+	}
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char file[600];
+		snprintf(file, sizeof file, "%s%s", db_path, suffixes[i]);
+		if (stat(file, &st) == 0 && st.st_uid != pw->pw_uid &&
+		    chown(file, pw->pw_uid, pw->pw_gid) < 0) {
+			snprintf(err, err_len, "cannot give %s to %s: %s", file, user, strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}

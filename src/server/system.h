@@ -14,6 +14,11 @@ void system_notify(const char *state);
  * nothing of root. Returns false with a message on failure. */
 bool system_drop_privileges(const char *user, const char *group, char *err, size_t err_len);
 
+/* As root, before dropping privileges: make sure the store's directory
+ * exists and that `user` owns it and the database files, so the daemon can
+ * write its store (and SQLite its journal files) afterwards. */
+bool system_prepare_state(const char *db_path, const char *user, char *err, size_t err_len);
+
 /* Fork into the background, detach from the terminal. */
 bool system_daemonize(char *err, size_t err_len);
 

@@ -3,7 +3,7 @@
  * An interface, so the server never sees SQL: today an SQLite backend
  * (sqlite.c), later others (PostgreSQL). Writes from the event loops only
  * enqueue (store_submit never blocks on I/O); one writer thread drains the
- * queue in batched transactions every STORE_BATCH_MS milliseconds.
+ * queue in batched transactions, a batch every STORE_BATCH_MS / 2.
  * Queries (for kmsc and the web API) open their own connection. */
 #ifndef KMSD_STORE_STORE_H
 #define KMSD_STORE_STORE_H
@@ -15,8 +15,11 @@
 
 #include "base/guid.h"
 
-/* A response sent more than this long before a crash is on disk. */
-#define STORE_BATCH_MS 200
+/* The batch interval: every client whose response was sent more than this
+ * long before kmsd dies (even by kill -9) is in the store. The writer
+ * starts a batch every STORE_BATCH_MS / 2 and commits it well within the
+ * other half. */
+#define STORE_BATCH_MS 250
 #define STORE_QUEUE_MAX 65536        /* records waiting; beyond, new ones are dropped */
 
 typedef struct store store;

@@ -3,6 +3,7 @@ this machine allows it (a free port is added where the README's would
 clash with other tests)."""
 import os
 import re
+import shlex
 import signal
 import subprocess
 import time
@@ -19,6 +20,19 @@ def readme():
 
 def code_blocks():
     return re.findall(r"```(?:sh|bat)?\n(.*?)```", readme(), re.S)
+
+
+def readme_commands(word):
+    """README lines that run kmsc's WORD subcommand(s), in order."""
+    return [l for block in code_blocks() for l in block.splitlines()
+            if l.startswith("build/kmsc ") and l.split()[1] in word]
+
+
+def run_readme_line(line):
+    p = subprocess.run(shlex.split(line), cwd=ROOT, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    assert p.returncode == 0, (line, p.stdout.decode(errors="replace"))
+    return p.stdout.decode(errors="replace")
 
 
 def test_readme_starts_with_the_two_commands():
@@ -53,6 +67,13 @@ def test_make_deps_run_starts_a_working_host_and_ctrl_c_stops_it():
         wait_for(proc, "ready")
         rc, out = replay(port, "vlmcsd-win10-ent-v6-ndr32")
         assert rc == 0, out
+        time.sleep(0.5)  # two store batch intervals
+        store_lines = readme_commands(("clients", "stats", "prune"))
+        assert len(store_lines) == 3
+        out = run_readme_line(store_lines[0])
+        assert "mail.amazon.info" in out, out  # the replayed client is in the store
+        for line in store_lines[1:]:
+            run_readme_line(line)
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends
         proc.wait(30)
@@ -75,12 +96,21 @@ def test_foreground_command_as_written():
     assert cmd in readme()
     if os.geteuid() != 0:
         return  # dropping to nobody needs root
-    proc = subprocess.Popen(cmd.split(), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    # the README's kmsd logs to its terminal; here a file stands in for it,
+    # so the log never waits on an unread pipe
+    log = open(os.path.join(ROOT, "build", "readme-foreground.log"), "w+b")
+    proc = subprocess.Popen(cmd.split(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(proc, "ready", timeout=10)
+        deadline = time.monotonic() + 10
+        while b"ready" not in open(log.name, "rb").read():
+            assert time.monotonic() < deadline and proc.poll() is None, open(log.name).read()
+            time.sleep(0.05)
         rc, out = replay(1688, "vlmcsd-win7-ent-v4")
         assert rc == 0, out
+        lines = readme_commands(("activate", "gvlk", "products", "srv-record", "bench"))
+        assert len(lines) == 5
+        for line in lines:
+            run_readme_line(line)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)

@@ -1,0 +1,169 @@
+/* Opening the SQLite store and migrating its schema.
+ *
+ * Migrations run in order from the database's user_version to the current
+ * one, each in the same transaction as the version bump, so a database is
+ * always at exactly one version. A new database goes through all of them,
+ * which keeps every step exercised. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_private.h"
+
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	/* 0 -> 1: the first schema */
+	"CREATE TABLE clients ("
+	" cmid BLOB NOT NULL, app_id BLOB NOT NULL, kms_id BLOB, sku_id BLOB,"
+	" workstation TEXT, license_status INTEGER, protocol TEXT,"
+	" seen INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 1, last_result INTEGER,"
+	" PRIMARY KEY (cmid, app_id));",
+
+	/* 1 -> 2: first and last seen, the client's address and the count it
+	 * was given; the host identity table */
+	"CREATE TABLE clients_v2 ("
+	" cmid BLOB NOT NULL, app_id BLOB NOT NULL, kms_id BLOB, sku_id BLOB,"
+	" workstation TEXT, address TEXT, license_status INTEGER, protocol TEXT,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	" requests INTEGER NOT NULL DEFAULT 1, last_result INTEGER, last_count INTEGER,"
+	" PRIMARY KEY (cmid, app_id)) WITHOUT ROWID;"
+	"INSERT INTO clients_v2 (cmid, app_id, kms_id, sku_id, workstation, address,"
+	" license_status, protocol, first_seen, last_seen, requests, last_result, last_count)"
+	" SELECT cmid, app_id, kms_id, sku_id, workstation, '', license_status, protocol,"
+	" seen, seen, requests, last_result, NULL FROM clients;"
+	"DROP TABLE clients;"
+	"ALTER TABLE clients_v2 RENAME TO clients;"
+	"CREATE INDEX clients_pool ON clients (app_id, last_seen);"
+	"CREATE INDEX clients_last_seen ON clients (last_seen);"
+	"CREATE TABLE identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+
+sqlite3 *store_connect(const char *path, bool read_only, char *err, size_t err_len)
+{
+	sqlite3 *db = NULL;
+	int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, err_len, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	/* reading a page proves the file is a database; WAL lets queries run
+	 * while the writer commits */
+	char *msg = NULL;
+	const char *setup = read_only ? "PRAGMA schema_version;"
+				      : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+					"PRAGMA foreign_keys=ON;";
+	if (sqlite3_exec(db, setup, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, err_len, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int store_schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+bool store_migrate(sqlite3 *db, char *err, size_t err_len)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, err_len, "cannot lock the store: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return false;
+	}
+	int version = store_schema_version(db);
+	if (version < 0 || version > STORE_SCHEMA_VERSION) {
+		if (version < 0)
+			snprintf(err, err_len, "cannot read the schema version: %s", sqlite3_errmsg(db));
+		else
+			snprintf(err, err_len, "store schema version %d is newer than this kmsd "
+				 "supports (%d)", version, STORE_SCHEMA_VERSION);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return false;
+	}
+	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+		char bump[64];
+		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, bump, NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, err_len, "migrating the store from version %d: %s", v,
+				 msg ? msg : sqlite3_errmsg(db));
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return false;
+		}
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, err_len, "committing the schema: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return false;
+	}
+	return true;
+}
+
+store *store_open(const char *spec, bool read_only, char *err, size_t err_len)
+{
+	if (strncmp(spec, "sqlite:", 7) != 0 || !spec[7]) {
+		snprintf(err, err_len, "\"%s\" is not sqlite:/PATH", spec);
+		return NULL;
+	}
+	store *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	snprintf(s->path, sizeof s->path, "%s", spec + 7);
+	s->read_only = read_only;
+	s->db = store_connect(s->path, read_only, err, err_len);
+	if (!s->db)
+		goto fail;
+	if (read_only) {
+		int v = store_schema_version(s->db);
+		if (v != STORE_SCHEMA_VERSION) {
+			snprintf(err, err_len, "%s: schema version %d, this tool reads %d%s", s->path, v,
+				 STORE_SCHEMA_VERSION,
+				 v < STORE_SCHEMA_VERSION ? " (start kmsd once to migrate it)" : "");
+			goto fail;
+		}
+		return s;
+	}
+	char why[256];
+	if (!store_migrate(s->db, why, sizeof why)) {
+		snprintf(err, err_len, "%s: %s", s->path, why);
+		goto fail;
+	}
+	if (!store_writer_start(s, err, err_len))
+		goto fail;
+	return s;
+fail:
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+void store_close(store *s)
+{
+	if (!s)
+		return;
+	if (s->writer_running)
+		store_writer_stop(s);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+const char *store_error(store *s)
+{
+	return s->error;
+}

@@ -1,0 +1,165 @@
+"""The client store behind the running daemon: real counting across the
+application pools, persistence across restarts, kill -9 durability, bad
+files, and kmsc's queries (issue 5)."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+
+from kmsdtest import BIN, Kmsd, free_port, kmsc, run
+
+WIN10 = "Windows 10/11 Enterprise"
+SERVER = "Windows Server 2019 Datacenter"
+OFFICE = "Office Professional Plus 2019"
+
+
+def activate(d, product, cmid=None):
+    args = ["activate", "--json", "-p", product, f"127.0.0.1:{d.port}"]
+    if cmid:
+        args += ["--cmid", cmid]
+    rc, out = kmsc(*args)
+    assert rc == 0, out
+    return json.loads(out)
+
+
+def test_real_counting_across_pools_and_thresholds():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd("count=real", f"store=sqlite:{db}") as d:
+        cmids = [str(uuid.uuid4()) for _ in range(24)]
+        for n, cmid in enumerate(cmids, start=1):
+            r = activate(d, WIN10, cmid)
+            assert r["response"]["count"] == n, r  # the Nth machine sees N
+            assert r["activated"] == (n >= 25)
+        # a repeat request from a known machine does not raise the count
+        assert activate(d, WIN10, cmids[3])["response"]["count"] == 24
+        # Windows Server counts in the same pool: the 25th machine, N = 5
+        r = activate(d, SERVER)
+        assert r["response"]["count"] == 10 and r["activated"], r  # capped at 2 x 5
+        # and now the 25th Windows client machine activates too
+        r = activate(d, WIN10)
+        assert r["response"]["count"] == 26 and r["activated"], r
+        # Office 2013+ is a pool of its own
+        r = activate(d, OFFICE)
+        assert r["response"]["count"] == 1 and not r["activated"], r
+
+
+def test_counts_and_epids_survive_restart():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd("count=real", f"store=sqlite:{db}") as d:
+        first = [activate(d, WIN10) for _ in range(3)]
+        epid = first[0]["response"]["epid"]
+    with Kmsd("count=real", f"store=sqlite:{db}") as d:
+        r = activate(d, WIN10)
+        assert r["response"]["count"] == 4, r
+        assert r["response"]["epid"] == epid
+        d.wait_log("3 clients seen in the last 30 days")
+
+
+def test_machine_unseen_for_longer_than_window_drops_out():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    old = int(time.time()) - 40 * 86400
+    with Kmsd(f"store=sqlite:{db}") as d:
+        activate(d, WIN10)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE clients SET last_seen = ?", (old,))
+    con.commit()
+    con.close()
+    with Kmsd("count=real", f"store=sqlite:{db}") as d:
+        assert activate(d, WIN10)["response"]["count"] == 1
+    with Kmsd("count=real", "count-window=60d", f"store=sqlite:{db}") as d:
+        assert activate(d, WIN10)["response"]["count"] == 3
+
+
+def test_kill_9_under_load_keeps_every_answered_client():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    d = Kmsd(f"store=sqlite:{db}", threads=2)
+    answered = []  # (cmid, time the answer arrived)
+    load = subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-c", "16", "-d", "30",
+                             f"127.0.0.1:{d.port}"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            cmid = str(uuid.uuid4())
+            activate(d, WIN10, cmid)
+            answered.append((cmid, time.monotonic()))
+        killed_at = time.monotonic()
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+    finally:
+        load.kill()
+        load.wait()
+    # the store opens cleanly and holds every client answered more than one
+    # batch interval (250 ms, STORE_BATCH_MS) before the kill
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = {uuid.UUID(bytes_le=row[0]) for row in con.execute("SELECT cmid FROM clients")}
+    con.close()
+    due = [c for c, t in answered if killed_at - t > 0.25]
+    assert due, "no activation finished in time"
+    missing = [c for c in due if uuid.UUID(c) not in stored]
+    assert not missing, f"{len(missing)} of {len(due)} answered clients lost"
+    rc, out = kmsc("clients", "--db", db, "--limit", "1")
+    assert rc == 0, out
+
+
+def test_corrupt_or_locked_store_is_a_clear_error_at_start():
+    d = tempfile.mkdtemp()
+    bad = os.path.join(d, "bad.db")
+    with open(bad, "w") as f:
+        f.write("not a database " * 500)
+    port = free_port()
+    rc, out = run(os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
+                  "-o", "allow-root=yes", "-o", f"store=sqlite:{bad}", timeout=20)
+    assert rc == 1 and "cannot open the client store" in out and "not a database" in out, out
+
+    locked = os.path.join(d, "locked.db")
+    con = sqlite3.connect(locked, isolation_level=None)
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.execute("CREATE TABLE t (x)")
+    con.execute("BEGIN EXCLUSIVE")
+    con.execute("INSERT INTO t VALUES (1)")
+    try:
+        rc, out = run(os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l",
+                      f"127.0.0.1:{port}", "-o", "allow-root=yes", "-o", f"store=sqlite:{locked}",
+                      timeout=20)
+        assert rc == 1 and "locked" in out, out
+    finally:
+        con.close()
+
+
+def test_kmsc_clients_stats_and_prune():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd(f"store=sqlite:{db}") as d:
+        for _ in range(3):
+            activate(d, WIN10)
+        activate(d, OFFICE)
+        rc, out = kmsc("activate", "--workstation", "finance-07", "-p", SERVER,
+                       f"127.0.0.1:{d.port}")
+        assert rc == 0
+    rc, out = kmsc("clients", "--db", db)
+    assert rc == 0 and "5 of 5 clients" in out and "finance-07" in out, out
+    rc, out = kmsc("clients", "--db", db, "--product", "Office 2019", "--json")
+    rows = json.loads(out)
+    assert len(rows) == 1 and rows[0]["product"] == OFFICE, rows
+    rc, out = kmsc("clients", "--db", db, "--search", "finance", "--csv")
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("cmid,workstation") and len(lines) == 2, out
+    rc, out = kmsc("clients", "--db", db, "--since", "1d", "--limit", "2")
+    assert rc == 0 and "2 of 5 clients" in out, out
+    rc, out = kmsc("stats", "--db", db, "--json")
+    stats = {r["group"]: r for r in json.loads(out)}
+    win = stats["Windows 10/11 2015 (Volume)"]
+    assert win["clients"] == 3 and win["pool_clients"] == 4 and win["threshold"] == 25
+    assert not win["activating"]
+    assert stats["Office 2019"]["pool"].startswith("Office 2013")
+    rc, out = kmsc("prune", "--db", db, "--older-than", "180d")
+    assert rc == 0 and "pruned 0 clients" in out, out
+    time.sleep(1.1)
+    rc, out = kmsc("prune", "--db", db, "--older-than", "0s")
+    assert rc == 0 and "pruned 5 clients" in out, out
+    rc, out = kmsc("clients", "--db", "/nonexistent/x.db")
+    assert rc == 4

@@ -1,0 +1,294 @@
+/* The SQLite client store: writes, queries, migrations, bad files. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store/store.h"
+
+static void temp_db(char *spec, size_t len, char *path, size_t path_len)
+{
+	char dir[] = "/tmp/kmsd-store-XXXXXX";
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, path_len, "%s/clients.db", dir);
+	snprintf(spec, len, "sqlite:%s", path);
+}
+
+static store_record record(unsigned n, int64_t t)
+{
+	store_record r;
+	memset(&r, 0, sizeof r);
+	memcpy(r.cmid.b, &n, sizeof n);
+	r.cmid.b[15] = 0x5a;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &r.app_id);
+	guid_parse("58e2134f-8e11-4d17-9cb2-91069c151148", &r.kms_id);
+	guid_parse("73111121-5638-40f6-bc11-f1d7b0d64300", &r.sku_id);
+	snprintf(r.workstation, sizeof r.workstation, "pc-%u.example", n);
+	snprintf(r.address, sizeof r.address, "192.0.2.%u:5000", n % 250);
+	r.license_status = 2;
+	r.protocol_major = 6;
+	r.time = t;
+	r.count = 50;
+	return r;
+}
+
+typedef struct collected {
+	store_client c[64];
+	int n;
+} collected;
+
+static bool collect(void *ctx, const store_client *c)
+{
+	collected *all = ctx;
+	if (all->n < 64)
+		all->c[all->n++] = *c;
+	return true;
+}
+
+TEST(store_submit_flush_query_and_upsert)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	store_record r = record(1, 1000);
+	CHECK(store_submit(s, &r));
+	r.time = 2000;
+	r.result = 0xC004F042u;
+	snprintf(r.workstation, sizeof r.workstation, "renamed");
+	CHECK(store_submit(s, &r));
+	store_record other = record(2, 1500);
+	CHECK(store_submit(s, &other));
+	CHECK(store_flush(s));
+
+	collected all = { .n = 0 };
+	size_t total = 0;
+	store_query q = { 0 };
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(total, 2);
+	CHECK_EQ(all.n, 2);
+	const store_client *c = &all.c[0]; /* newest first */
+	CHECK(guid_cmp(&c->cmid, &r.cmid) == 0);
+	CHECK_EQ(c->first_seen, 1000);
+	CHECK_EQ(c->last_seen, 2000);
+	CHECK_EQ(c->requests, 2);
+	CHECK_EQ(c->last_result, 0xC004F042u);
+	CHECK_STR(c->workstation, "renamed");
+	CHECK_STR(c->address, "192.0.2.1:5000");
+	CHECK_EQ(c->protocol_major, 6);
+	CHECK_EQ(c->last_count, 50);
+
+	/* filters and paging */
+	all.n = 0;
+	q.since = 1600;
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(total, 1);
+	all.n = 0;
+	q = (store_query){ .search = "PC-2", .limit = 10 };
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(all.n, 1);
+	CHECK_STR(all.c[0].workstation, "pc-2.example");
+	all.n = 0;
+	q = (store_query){ .limit = 1, .offset = 1 };
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(all.n, 1);
+	CHECK_EQ(total, 2);
+	store_close(s);
+
+	/* another connection, after close, sees everything */
+	store *ro = store_open(spec, true, err, sizeof err);
+	CHECK(ro != NULL);
+	all.n = 0;
+	q = (store_query){ 0 };
+	CHECK(store_clients(ro, &q, collect, &all, &total));
+	CHECK_EQ(total, 2);
+	CHECK(!store_submit(ro, &r)); /* read-only: no writer */
+	store_close(ro);
+}
+
+typedef struct seen {
+	int n;
+	int64_t last;
+} seen;
+
+static void count_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t t)
+{
+	(void)app;
+	(void)cmid;
+	seen *s = ctx;
+	s->n++;
+	s->last = t;
+}
+
+typedef struct submitter {
+	store *s;
+	unsigned base;
+} submitter;
+
+static void *submit_many(void *arg)
+{
+	submitter *sub = arg;
+	for (unsigned i = 0; i < 5000; i++) {
+		store_record r = record(sub->base + i, 10000 + i);
+		while (!store_submit(sub->s, &r))
+			usleep(1000);
+	}
+	return NULL;
+}
+
+TEST(store_concurrent_submitters_all_land)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	pthread_t t[8];
+	submitter subs[8];
+	for (int i = 0; i < 8; i++) {
+		subs[i] = (submitter){ s, (unsigned)i * 100000u };
+		pthread_create(&t[i], NULL, submit_many, &subs[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	CHECK(store_flush(s));
+	store_writer_stats ws;
+	store_writer_stats_get(s, &ws);
+	CHECK_EQ(ws.written, 40000);
+	CHECK_EQ(ws.errors, 0);
+	seen got = { 0 };
+	CHECK(store_load_seen(s, 0, count_seen, &got));
+	CHECK_EQ(got.n, 40000);
+	got.n = 0;
+	CHECK(store_load_seen(s, 14000, count_seen, &got));
+	CHECK_EQ(got.n, 8 * 1000);
+	store_close(s);
+}
+
+static bool count_stats(void *ctx, const store_group_stat *g)
+{
+	uint64_t *sum = ctx;
+	*sum += g->clients;
+	return true;
+}
+
+TEST(store_group_stats_prune_and_identity)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	for (unsigned i = 0; i < 10; i++) {
+		store_record r = record(i, 100 * i);
+		store_submit(s, &r);
+	}
+	CHECK(store_flush(s));
+	uint64_t clients = 0;
+	CHECK(store_group_stats(s, 500, count_stats, &clients));
+	CHECK_EQ(clients, 5);
+	CHECK_EQ(store_prune(s, 300), 3);
+	clients = 0;
+	CHECK(store_group_stats(s, 0, count_stats, &clients));
+	CHECK_EQ(clients, 7);
+
+	char value[64];
+	CHECK(!store_identity_get(s, "epid-seed", value, sizeof value));
+	CHECK(store_identity_set(s, "epid-seed", "00112233"));
+	CHECK(store_identity_set(s, "epid-seed", "44556677"));
+	store_close(s);
+	s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	CHECK(store_identity_get(s, "epid-seed", value, sizeof value));
+	CHECK_STR(value, "44556677");
+	store_close(s);
+}
+
+TEST(store_migrates_from_version_1)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	/* a store as the first schema left it, with a client in it */
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+			   "CREATE TABLE clients (cmid BLOB NOT NULL, app_id BLOB NOT NULL, kms_id BLOB,"
+			   " sku_id BLOB, workstation TEXT, license_status INTEGER, protocol TEXT,"
+			   " seen INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 1, last_result INTEGER,"
+			   " PRIMARY KEY (cmid, app_id));"
+			   "INSERT INTO clients VALUES (x'00112233445566778899aabbccddeeff',"
+			   " x'3427c95582d6714d983ed6ec3f16059f', NULL, NULL, 'old-pc', 1, '6.0', 4242, 7, 0);"
+			   "PRAGMA user_version = 1;",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	collected all = { .n = 0 };
+	size_t total;
+	store_query q = { 0 };
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(all.n, 1);
+	CHECK_STR(all.c[0].workstation, "old-pc");
+	CHECK_EQ(all.c[0].first_seen, 4242);
+	CHECK_EQ(all.c[0].last_seen, 4242);
+	CHECK_EQ(all.c[0].requests, 7);
+	CHECK(store_identity_set(s, "x", "y")); /* the new table exists */
+	store_close(s);
+
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	CHECK_EQ(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+TEST(store_bad_files_give_clear_errors)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+
+	/* newer than we know */
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(store_open(spec, false, err, sizeof err) == NULL);
+	CHECK(strstr(err, "schema version 9 is newer") != NULL);
+
+	/* not a database at all */
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an sqlite database, just text. ", f);
+	fclose(f);
+	char wal[320];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	unlink(wal);
+	CHECK(store_open(spec, false, err, sizeof err) == NULL);
+	CHECK(strstr(err, "not a database") != NULL);
+	CHECK(store_open(spec, true, err, sizeof err) == NULL);
+
+	/* a directory that does not exist */
+	CHECK(store_open("sqlite:/nonexistent/dir/clients.db", false, err, sizeof err) == NULL);
+	CHECK(strstr(err, "unable to open") != NULL);
+	CHECK(store_open("mysql:x", false, err, sizeof err) == NULL);
+}
+
+TEST(store_locked_file_is_an_error_not_a_hang)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; CREATE TABLE t(x); BEGIN EXCLUSIVE;"
+			       " INSERT INTO t VALUES (1);", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(store_open(spec, false, err, sizeof err) == NULL);
+	CHECK(strstr(err, "locked") != NULL);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+}
