@@ -163,3 +163,20 @@ def test_kmsc_clients_stats_and_prune():
     assert rc == 0 and "pruned 5 clients" in out, out
     rc, out = kmsc("clients", "--db", "/nonexistent/x.db")
     assert rc == 4
+
+
+def bench_rate(*options):
+    with Kmsd("log-level=warning", *options) as d:
+        rc, out = kmsc("bench", "-c", "16", "-d", "2", "--json", f"127.0.0.1:{d.port}")
+        assert rc == 0, out
+        return json.loads(out)["per_second"]
+
+
+def test_store_costs_less_than_20_percent_of_throughput():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    off = max(bench_rate("store=none") for _ in range(2))
+    on = max(bench_rate(f"store=sqlite:{db}") for _ in range(2))
+    assert on >= 0.8 * off, f"store on {on:.0f}/s vs off {off:.0f}/s"
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM clients").fetchone()[0] > 1000
+    con.close()
