@@ -180,3 +180,18 @@ def test_store_costs_less_than_20_percent_of_throughput():
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM clients").fetchone()[0] > 1000
     con.close()
+
+
+def test_concurrent_clients_from_many_connections_are_all_counted():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd("count=real", f"store=sqlite:{db}", "log-level=warning") as d:
+        rc, out = kmsc("bench", "-c", "32", "-N", "600", "--json", f"127.0.0.1:{d.port}")
+        assert rc == 0, out
+        # 600 distinct machines: the next one is the 601st in the pool (capped at 2 x 25)
+        r = activate(d, WIN10)
+        assert r["response"]["count"] == 50, r
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM clients").fetchone()[0] == 601
+    con.close()
+    rc, out = kmsc("stats", "--db", db, "--json")
+    assert json.loads(out)[0]["clients"] == 601, out
