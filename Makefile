@@ -78,8 +78,8 @@ $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/li
 $(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
-$(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -117,7 +117,7 @@ integration: all $(TEST_TOOLS)
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.
 test: unit integration
 	$(MAKE) SAN=1 unit integration
-	$(MAKE) static fuzz-short
+	$(MAKE) static fuzz-short bench-short
 	@echo "make test: all suites passed"
 
 # Static checks: layering, cppcheck, and a warning-free clang build.
@@ -130,6 +130,18 @@ layers:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen --suppress=missingIncludeSystem src
+
+# ---- benchmarks ----------------------------------------------------------
+# make bench: kmsd against a null server at concurrency 1, 8, 64 and 1024,
+# RSS and instructions per activation; bench-short is the CI pass.
+
+BENCH_TOOLS := $(O)/kms-nullhost $(O)/kms-hostloop
+
+bench: all $(BENCH_TOOLS)
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench.py
+
+bench-short: all $(BENCH_TOOLS)
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench.py --short
 
 # ---- fuzzing -------------------------------------------------------------
 # `make fuzz` runs every libFuzzer target for FUZZ_SECONDS each (default 300);
@@ -187,4 +199,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint run deps clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint bench bench-short run deps clean fuzz fuzz-build fuzz-short

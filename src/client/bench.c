@@ -41,7 +41,7 @@ typedef struct bench {
 	struct addrinfo *addr;
 	const kms_sku *sku;
 	int version, concurrency, timeout_ms;
-	bool keepalive, json, progress;
+	bool keepalive, json, progress, verify;
 	double duration;
 	uint64_t limit;                /* activations to do, 0: until duration */
 	uint64_t started, done, errors[ERR_KINDS];
@@ -142,19 +142,21 @@ static void on_pdu(bench *b, slot *s, size_t len)
 		s->state = WAIT_RESPONSE;
 		return;
 	}
-	rpc_response r;
-	const uint8_t *msg;
-	size_t msg_len;
-	uint32_t status;
-	rpc_err e = rpc_response_decode(s->buf, len, s->syntax, &r, &msg, &msg_len, &status);
-	if (e == RPC_ERR_FAULT || (e == RPC_OK && status))
-		return slot_fail(b, s, ERR_REFUSED);
-	if (e != RPC_OK)
-		return slot_fail(b, s, ERR_PROTOCOL);
-	kms_response resp;
-	kms_verdict v;
-	if (kms_response_verify(&s->secret, msg, msg_len, &resp, &v) != KMS_OK)
-		return slot_fail(b, s, ERR_INVALID);
+	if (b->verify) {
+		rpc_response r;
+		const uint8_t *msg;
+		size_t msg_len;
+		uint32_t status;
+		rpc_err e = rpc_response_decode(s->buf, len, s->syntax, &r, &msg, &msg_len, &status);
+		if (e == RPC_ERR_FAULT || (e == RPC_OK && status))
+			return slot_fail(b, s, ERR_REFUSED);
+		if (e != RPC_OK)
+			return slot_fail(b, s, ERR_PROTOCOL);
+		kms_response resp;
+		kms_verdict v;
+		if (kms_response_verify(&s->secret, msg, msg_len, &resp, &v) != KMS_OK)
+			return slot_fail(b, s, ERR_INVALID);
+	}
 	b->done++;
 	uint64_t t = now_ns();
 	record_latency(b, t - s->started_ns);
@@ -264,7 +266,8 @@ static const char usage[] =
 	"  -p, --product P       product (default Windows 10/11 Enterprise)\n"
 	"      --keepalive       many requests per connection instead of one\n"
 	"      --timeout S       per-activation timeout (default 5)\n"
-	"      --json            the summary as JSON\n";
+	"      --json            the summary as JSON\n"
+	"      --no-verify       count any answer (for measuring a null server)\n";
 
 int cmd_bench(int argc, char **argv)
 {
@@ -273,9 +276,9 @@ int cmd_bench(int argc, char **argv)
 		{ "requests", required_argument, NULL, 'N' },    { "product", required_argument, NULL, 'p' },
 		{ "keepalive", no_argument, NULL, 'k' },         { "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
-		{ 0 }
+		{ "no-verify", no_argument, NULL, 'V' },         { 0 }
 	};
-	bench b = { .concurrency = 8, .duration = 10, .timeout_ms = 5000 };
+	bench b = { .concurrency = 8, .duration = 10, .timeout_ms = 5000, .verify = true };
 	const char *product = "73111121-5638-40f6-bc11-f1d7b0d64300";
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:d:N:p:456h", longopts, NULL)) != -1) {
@@ -288,6 +291,7 @@ int cmd_bench(int argc, char **argv)
 		case 'k': b.keepalive = true; break;
 		case 't': b.timeout_ms = atoi(optarg) * 1000; break;
 		case 'j': b.json = true; break;
+		case 'V': b.verify = false; break;
 		case 'h': fputs(usage, stdout); return EXIT_VALID;
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}

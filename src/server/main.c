@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,6 +238,12 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	if (!open_log(cfg, err, sizeof err)) {
 		fprintf(stderr, "kmsd: %s\n", err);
 		return 1;
+	}
+	/* a descriptor per connection: allow as many as the hard limit does */
+	struct rlimit files;
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
 	}
 	if (geteuid() == 0 && !cfg->user[0] && !cfg->allow_root) {
 		log_error("refusing to run as root: set user = NAME (or allow-root = yes)");

@@ -124,7 +124,8 @@ def test_example_log_line_has_the_real_shape():
 
 
 def test_make_targets_the_readme_names_exist():
-    for target in ["unit", "integration", "fuzz", "fuzz-short", "lint", "layers"]:
+    for target in ["unit", "integration", "fuzz", "fuzz-short", "bench", "bench-short", "lint",
+                   "layers"]:
         assert f"make {target}" in readme() or target in ("fuzz",), target
         p = subprocess.run(["make", "-n", target], cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)

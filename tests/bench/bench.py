@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""make bench: kmsd against a null server on this machine, in one run.
+
+Starts kms-nullhost (canned answers, no parsing, no crypto) and kmsd with
+production settings (store off, then store on), drives each with kmsc bench
+at several concurrencies (a full TCP connect + bind + V6 request + close per
+activation), and reports activations/s, p50/p99 latency and kmsd / null
+ratios; kmsd's RSS idle, under load and with 10,000 idle connections; and
+instructions per activation (callgrind) for V4, V5 and V6. Checks the
+targets of issue 7 and exits 1 if one is missed.
+
+    bench.py [--short] [--write BENCHMARKS.md]
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def start_kmsd(port, store):
+    args = [os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
+            "-o", "log-level=warning", "-o", "max-connections=30000", "-o", "idle-timeout=120s",
+            "-o", "allow-root=yes", "-o", f"store={store}"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc
+
+
+def start_null(port):
+    proc = subprocess.Popen([os.path.join(BIN, "kms-nullhost"), str(port), str(os.cpu_count())],
+                            stdout=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc
+
+
+def bench(port, concurrency, seconds, null=False, version="-6"):
+    args = [os.path.join(BIN, "kmsc"), "bench", "-c", str(concurrency), "-d", str(seconds), version,
+            "--json", "--timeout", "10", f"127.0.0.1:{port}"]
+    if null:
+        args.append("--no-verify")
+    out = subprocess.run(args, stdout=subprocess.PIPE, check=False).stdout
+    return json.loads(out)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_connections_rss(port, pid, n=10000):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 1000)), hard))
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+        time.sleep(1.0)
+        return rss_kib(pid)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def instructions_per_activation():
+    out = {}
+    try:
+        for v in (4, 5, 6):
+            counts = []
+            for n in (100, 600):
+                p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                                    os.path.join(BIN, "kms-hostloop"), str(v), str(n)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+                line = [l for l in p.stderr.decode().splitlines() if "Collected :" in l][0]
+                counts.append(int(line.split()[-1]))
+            out[v] = (counts[1] - counts[0]) // 500
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return {}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--short", action="store_true", help="CI mode: 1-second runs")
+    ap.add_argument("--write", metavar="FILE", help="write the results as Markdown")
+    args = ap.parse_args()
+    seconds = 1 if args.short else 5
+    levels = [1, 8, 64, 1024]
+
+    ports = {"null": free_port(), "off": free_port(), "on": free_port()}
+    db_dir = tempfile.mkdtemp()
+    procs = {"null": start_null(ports["null"]), "off": start_kmsd(ports["off"], "none"),
+             "on": start_kmsd(ports["on"], f"sqlite:{db_dir}/clients.db")}
+    rows, failures = [], []
+    try:
+        rss_idle = rss_kib(procs["off"].pid)
+        for c in levels:
+            r = {"c": c}
+            for name in ("null", "off", "on"):
+                r[name] = bench(ports[name], c, seconds, null=(name == "null"))
+            rows.append(r)
+        # RSS under load: sample while a 1024-connection run is going
+        load = subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-c", "1024", "-d", "2",
+                                 f"127.0.0.1:{ports['off']}"], stdout=subprocess.DEVNULL)
+        time.sleep(1.0)
+        rss_load = rss_kib(procs["off"].pid)
+        load.wait()
+        rss_10k = idle_connections_rss(ports["off"], procs["off"].pid)
+    finally:
+        for p in procs.values():
+            p.terminate()
+            p.wait()
+    instructions = instructions_per_activation()
+
+    lines = ["| concurrency | null /s | kmsd /s | ratio | kmsd+store /s | ratio | "
+             "p50 / p99 ms null | p50 / p99 ms kmsd | errors kmsd |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        n, off, on = r["null"], r["off"], r["on"]
+        ratio_off = off["per_second"] / n["per_second"] if n["per_second"] else 0
+        ratio_on = on["per_second"] / n["per_second"] if n["per_second"] else 0
+        r["ratio_off"], r["ratio_on"] = ratio_off, ratio_on
+        lines.append(f"| {r['c']} | {n['per_second']:.0f} | {off['per_second']:.0f} | "
+                     f"{ratio_off:.2f} | {on['per_second']:.0f} | {ratio_on:.2f} | "
+                     f"{n['latency_ms']['p50']:.2f} / {n['latency_ms']['p99']:.2f} | "
+                     f"{off['latency_ms']['p50']:.2f} / {off['latency_ms']['p99']:.2f} | "
+                     f"{sum(off['errors'].values()) + sum(on['errors'].values())} |")
+    lines += ["", f"kmsd RSS: idle {rss_idle / 1024:.1f} MiB, under load {rss_load / 1024:.1f} MiB, "
+              f"with 10,000 idle connections {rss_10k / 1024:.1f} MiB", ""]
+    if instructions:
+        lines.append("Instructions per activation (callgrind, host code only): " +
+                     ", ".join(f"V{v} {n:,}" for v, n in instructions.items()))
+    report = "\n".join(lines)
+    print(report)
+
+    by_c = {r["c"]: r for r in rows}
+    for c in (64, 1024):
+        if by_c[c]["ratio_off"] < 0.80:
+            failures.append(f"kmsd at concurrency {c}: {by_c[c]['ratio_off']:.2f} of null (< 0.80)")
+        if by_c[c]["ratio_on"] < 0.65:
+            failures.append(f"kmsd+store at concurrency {c}: {by_c[c]['ratio_on']:.2f} of null (< 0.65)")
+    p99_null, p99_kmsd = by_c[64]["null"]["latency_ms"]["p99"], by_c[64]["off"]["latency_ms"]["p99"]
+    if p99_kmsd > 2 * max(p99_null, 0.5):
+        failures.append(f"p99 at concurrency 64: {p99_kmsd:.2f} ms > 2 x null {p99_null:.2f} ms")
+    if rss_idle >= 8 * 1024:
+        failures.append(f"idle RSS {rss_idle / 1024:.1f} MiB >= 8 MiB")
+    if rss_10k >= 64 * 1024:
+        failures.append(f"RSS with 10,000 idle connections {rss_10k / 1024:.1f} MiB >= 64 MiB")
+    for r in rows:
+        errors = sum(r["off"]["errors"].values()) + sum(r["on"]["errors"].values())
+        if errors:
+            failures.append(f"{errors} errors at concurrency {r['c']}")
+
+    if args.write:
+        cpu = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")][0]
+        except (OSError, IndexError):
+            pass
+        with open(args.write, "w") as f:
+            f.write(f"""# Benchmarks
+
+Latest `make bench` ({'short' if args.short else 'full'} mode, {seconds} s per row) on
+{os.cpu_count()} cores of {cpu}, Linux {platform.release()}. Each activation is a
+whole client visit: TCP connect, bind, one V6 request, verification of the
+answer by kmsc, close. The null server (`tests/tools/nullhost.c`) answers
+with canned bytes, no parsing or crypto: it is what this machine, its kernel
+and the load generator allow, and kmsd's figures are ratios to it measured
+in the same run. Absolute numbers are for orientation only; the load
+generator runs on the same cores.
+
+{report}
+
+Targets: kmsd >= 0.80 of the null server at concurrency 64 and 1024 with the
+store off, >= 0.65 with the SQLite store on; p99 at concurrency 64 at most
+twice the null server's; RSS under 8 MiB idle and under 64 MiB with 10,000
+idle connections.
+
+Reproduce: `make bench` (about two minutes; `make bench-short` is the CI
+pass). `tests/bench/bench.py --write BENCHMARKS.md` rewrites this file.
+""")
+    if failures:
+        print("\nmissed targets:\n  " + "\n  ".join(failures))
+        return 1
+    print("\nbench: all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
