@@ -113,11 +113,18 @@ unit: $(O)/unit-tests
 integration: all $(TEST_TOOLS)
 	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py
 
+# The daemon tests again with kmsd under valgrind's memcheck: no invalid
+# access, no leak (kmsd exits 99 if there is one and the test fails).
+valgrind: all $(TEST_TOOLS)
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_kmsd.
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py survive_restart
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py allow_and_deny
+
 # The whole suite: unit and integration tests on the normal build, then the
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.
 test: unit integration
 	$(MAKE) SAN=1 unit integration
-	$(MAKE) static fuzz-short bench-short
+	$(MAKE) static valgrind fuzz-short bench-short soak-short
 	@echo "make test: all suites passed"
 
 # Static checks: layering, cppcheck, and a warning-free clang build.
@@ -142,6 +149,15 @@ bench: all $(BENCH_TOOLS)
 
 bench-short: all $(BENCH_TOOLS)
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench.py --short
+
+# make soak: steady load with RSS and descriptor sampling; SOAK_SECONDS sets
+# the length (CI runs soak-short).
+SOAK_SECONDS ?= 600
+soak: all
+	KMSD_BIN=$(abspath $(O)) python3 tests/soak/soak.py $(SOAK_SECONDS)
+
+soak-short:
+	$(MAKE) soak SOAK_SECONDS=60
 
 # ---- fuzzing -------------------------------------------------------------
 # `make fuzz` runs every libFuzzer target for FUZZ_SECONDS each (default 300);
@@ -199,4 +215,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint bench bench-short run deps clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind run deps clean fuzz fuzz-build fuzz-short

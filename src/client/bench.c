@@ -32,6 +32,7 @@ typedef struct slot {
 	uint64_t started_ns, deadline_ns;
 	uint16_t context;
 	rpc_syntax_kind syntax;
+	bool reused;                  /* keep-alive: this request follows an answer */
 	kms_client_secret secret;
 	uint8_t buf[SLOT_BUF];
 	size_t have;
@@ -164,8 +165,13 @@ static void on_pdu(bench *b, slot *s, size_t len)
 		b->started++;
 		s->started_ns = t;
 		s->deadline_ns = t + (uint64_t)b->timeout_ms * 1000000ull;
-		if (!send_request(b, s))
-			slot_fail(b, s, ERR_PROTOCOL);
+		s->reused = true;
+		if (!send_request(b, s)) {
+			/* the host closed after its per-connection limit: reconnect */
+			close(s->fd);
+			s->fd = -1;
+			b->started--;
+		}
 		return;
 	}
 	close(s->fd);
@@ -188,7 +194,8 @@ static void on_event(bench *b, slot *s, uint32_t events)
 		return;
 	}
 	ssize_t n = recv(s->fd, s->buf + s->have, sizeof s->buf - s->have, 0);
-	if (n == 0 && b->keepalive && s->state == WAIT_RESPONSE && s->have == 0) {
+	bool closed = n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+	if (closed && b->keepalive && s->state == WAIT_RESPONSE && s->have == 0 && s->reused) {
 		/* the host's per-connection request limit: reconnect, and the
 		 * unanswered request does not count */
 		close(s->fd);

@@ -27,15 +27,17 @@ struct client_count {
 	pool pools[MAX_POOLS];
 	int n_pools;
 	int64_t window;
+	size_t capacity;
 };
 
-client_count *client_count_new(int64_t window_seconds)
+client_count *client_count_new(int64_t window_seconds, size_t capacity)
 {
 	client_count *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->pools_lock, NULL);
 	c->window = window_seconds;
+	c->capacity = capacity ? capacity : 1;
 	return c;
 }
 
@@ -125,9 +127,9 @@ static void remove_from_hash(pool *p, entry *e)
 	*slot = e->hash_next;
 }
 
-static void expire(pool *p, int64_t cutoff)
+static void expire(pool *p, int64_t cutoff, size_t capacity)
 {
-	while (p->oldest && p->oldest->last_seen < cutoff) {
+	while (p->oldest && (p->oldest->last_seen < cutoff || p->n_entries > capacity)) {
 		entry *e = p->oldest;
 		unlink_order(p, e);
 		remove_from_hash(p, e);
@@ -165,7 +167,7 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 	if (!p)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	expire(p, now - c->window);
+	expire(p, now - c->window, c->capacity);
 	if (p->n_entries >= p->n_buckets && grow(p) < 0) {
 		pthread_mutex_unlock(&p->lock);
 		return 0;
@@ -188,6 +190,7 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 	/* keep last-seen order even if the clock stepped back */
 	e->last_seen = p->newest && p->newest->last_seen > now ? p->newest->last_seen : now;
 	append_newest(p, e);
+	expire(p, now - c->window, c->capacity);
 	uint32_t n = (uint32_t)p->n_entries;
 	pthread_mutex_unlock(&p->lock);
 	return n;
@@ -199,7 +202,7 @@ uint32_t client_count_get(client_count *c, const kms_guid *app, int64_t now)
 	if (!p)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	expire(p, now - c->window);
+	expire(p, now - c->window, c->capacity);
 	uint32_t n = (uint32_t)p->n_entries;
 	pthread_mutex_unlock(&p->lock);
 	return n;

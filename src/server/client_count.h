@@ -8,13 +8,18 @@
 #ifndef KMSD_SERVER_CLIENT_COUNT_H
 #define KMSD_SERVER_CLIENT_COUNT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/guid.h"
 
 typedef struct client_count client_count;
 
-client_count *client_count_new(int64_t window_seconds);
+/* `capacity` bounds each pool: beyond it the longest-unseen machine is
+ * forgotten. A host reports at most 2 x N and N is at most max-n-policy, so
+ * a capacity of 2 x max-n-policy keeps every answer exact while random
+ * CMIDs from a hostile client cannot grow memory without bound. */
+client_count *client_count_new(int64_t window_seconds, size_t capacity);
 void client_count_free(client_count *c);
 void client_count_set_window(client_count *c, int64_t window_seconds);
 

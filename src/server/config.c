@@ -191,6 +191,26 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return value_bool(v, &cfg->ndr64, why);
 	if (strcmp(key, "btfn") == 0)
 		return value_bool(v, &cfg->btfn, why);
+	if (strcmp(key, "allow") == 0 || strcmp(key, "deny") == 0) {
+		bool allow = key[0] == 'a';
+		size_t *count = allow ? &cfg->n_allow : &cfg->n_deny;
+		if (*count == CONFIG_MAX_CIDRS) {
+			snprintf(why, WHY_LEN, "too many %s lines (at most %d)", key, CONFIG_MAX_CIDRS);
+			return false;
+		}
+		if (!cidr_parse(v, allow ? &cfg->allow[*count] : &cfg->deny[*count])) {
+			snprintf(why, WHY_LEN, "\"%s\" is not an address or ADDRESS/BITS", v);
+			return false;
+		}
+		(*count)++;
+		return true;
+	}
+	if (strcmp(key, "rate-limit") == 0) {
+		if (!value_integer(v, 0, 1000000, &n, why))
+			return false;
+		cfg->rate_limit = (unsigned)n;
+		return true;
+	}
 	if (strcmp(key, "max-connections") == 0) {
 		if (!value_integer(v, 1, 1000000, &n, why))
 			return false;
@@ -398,6 +418,17 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	fprintf(out, "client-time-check = %s\nmax-time-skew = %llds\nmax-n-policy = %u\n",
 		yes_no(cfg->client_time_check), (long long)cfg->max_time_skew, cfg->max_n_policy);
 	fprintf(out, "ndr64 = %s\nbtfn = %s\n", yes_no(cfg->ndr64), yes_no(cfg->btfn));
+	for (size_t i = 0; i < cfg->n_allow; i++) {
+		char text[64];
+		cidr_format(&cfg->allow[i], text, sizeof text);
+		fprintf(out, "allow = %s\n", text);
+	}
+	for (size_t i = 0; i < cfg->n_deny; i++) {
+		char text[64];
+		cidr_format(&cfg->deny[i], text, sizeof text);
+		fprintf(out, "deny = %s\n", text);
+	}
+	fprintf(out, "rate-limit = %u\n", cfg->rate_limit);
 	fprintf(out, "max-connections = %d\nidle-timeout = %ds\nmax-requests-per-connection = %u\n",
 		cfg->max_connections, cfg->idle_timeout, cfg->max_requests);
 	fprintf(out, "threads = %d\nlog = %s\nlog-level = %s\n", cfg->threads, cfg->log_target,

@@ -18,10 +18,12 @@
 #include "base/guid.h"
 #include "kms/epid.h"
 #include "kms/policy.h"
+#include "server/access.h"
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_EPIDS 32
 #define CONFIG_MAX_SERVED 64
+#define CONFIG_MAX_CIDRS 64
 
 typedef struct config_listen {
 	struct sockaddr_storage addr;
@@ -59,6 +61,10 @@ typedef struct kmsd_config {
 	int64_t max_time_skew;            /* seconds */
 	uint32_t max_n_policy;
 	bool ndr64, btfn;
+
+	cidr allow[CONFIG_MAX_CIDRS], deny[CONFIG_MAX_CIDRS];
+	size_t n_allow, n_deny;
+	unsigned rate_limit;              /* new connections per second per address; 0 = off */
 
 	int max_connections;
 	int idle_timeout;                 /* seconds */

@@ -10,8 +10,10 @@
 #include "rpc/rpc.h"
 #include "server/server.h"
 
-#define CONN_IN_CAP (2 * RPC_MAX_PDU)
-#define CONN_OUT_CAP (4 * RPC_MAX_PDU)
+/* One whole PDU fits the input; the output holds a few answers, then the
+ * connection stops being read until the client takes them. */
+#define CONN_IN_CAP RPC_MAX_PDU
+#define CONN_OUT_CAP RPC_MAX_PDU
 /* room an answer to one PDU may need in the output buffer */
 #define CONN_ANSWER_ROOM 1024
 
@@ -27,6 +29,7 @@ typedef struct conn {
 	size_t out_off, out_len;
 	unsigned requests;
 	int64_t last_active;          /* monotonic seconds */
+	int64_t partial_since;        /* when the unfinished PDU in the input began */
 	bool close_after_flush;
 	bool writing;                 /* EPOLLOUT armed, input paused */
 	struct conn *older, *newer;   /* worker's idle order */

@@ -298,7 +298,8 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 	atomic_store(&srv.settings, s);
-	srv.counter = client_count_new(cfg->count_window);
+	srv.counter = client_count_new(cfg->count_window, 2 * (size_t)cfg->max_n_policy);
+	srv.limiter = rate_limiter_new();
 	if (srv.counter && srv.store) {
 		loaded = 0;
 		if (!store_load_seen(srv.store, time(NULL) - cfg->count_window, count_seen, &srv))
@@ -349,6 +350,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		unlink(cfg->pidfile);
 	settings_free(atomic_load(&srv.settings));
 	client_count_free(srv.counter);
+	rate_limiter_free(srv.limiter);
 	if (srv.store) {
 		store_writer_stats ws;
 		store_writer_stats_get(srv.store, &ws);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "server/access.h"
 #include "server/client_count.h"
 #include "server/host.h"
 #include "store/store.h"
@@ -35,6 +36,9 @@ typedef struct listener {
 
 typedef struct snapshot {
 	host_settings host;
+	cidr allow[64], deny[64];
+	size_t n_allow, n_deny;
+	unsigned rate_limit;          /* new connections per second per address */
 	int max_connections;
 	int idle_timeout;             /* seconds */
 	unsigned max_requests;        /* per connection, 0 = unlimited */
@@ -47,6 +51,7 @@ typedef struct server {
 	atomic_uint generation;       /* bumped on every settings swap */
 	client_count *counter;
 	store *store;                  /* NULL with store = none */
+	rate_limiter *limiter;
 	atomic_int n_connections;
 	atomic_bool stopping;
 	atomic_ullong activations;    /* answered with a response */

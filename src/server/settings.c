@@ -69,6 +69,11 @@ bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s,
 		return false;
 	}
 	persist_epids(h, cfg, st);
+	memcpy(s->allow, cfg->allow, sizeof s->allow);
+	memcpy(s->deny, cfg->deny, sizeof s->deny);
+	s->n_allow = cfg->n_allow;
+	s->n_deny = cfg->n_deny;
+	s->rate_limit = cfg->rate_limit;
 	s->max_connections = cfg->max_connections;
 	s->idle_timeout = cfg->idle_timeout;
 	s->max_requests = cfg->max_requests;

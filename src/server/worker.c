@@ -39,7 +39,15 @@ struct worker {
 	int n_free;
 	uint32_t next_assoc_group;
 	time_t last_limit_warning;
+	time_t last_refusal_log;
 };
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int64_t monotonic_seconds(void)
 {
@@ -156,6 +164,21 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 				log_error("cannot accept on %s: %s", l->name, strerror(errno));
 			return;
 		}
+		if (!access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, &peer) ||
+		    (s->rate_limit && w->srv->limiter &&
+		     !rate_limiter_allow(w->srv->limiter, &peer, s->rate_limit, now_seconds()))) {
+			char who[64];
+			format_peer(&peer, who, sizeof who);
+			close(fd);
+			time_t now = time(NULL);
+			if (now != w->last_refusal_log) {
+				w->last_refusal_log = now;
+				log_warning("refused connection from %s: %s", who,
+					    access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, &peer)
+						    ? "rate limit" : "address not allowed");
+			}
+			continue;
+		}
 		int n = atomic_fetch_add_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
 		if (n >= s->max_connections) {
 			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
@@ -230,15 +253,34 @@ static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
 				return;
 			}
 		} else {
+			if (c->in_len == 0)
+				c->partial_since = monotonic_seconds();
 			c->in_len += (size_t)n;
 			order_touch(w, c);
 		}
 	}
-	if (c->buf && !c->writing && c->in_len &&
-	    conn_process(c, srv, s) == CONN_CLOSE)
-		c->close_after_flush = true;
-
-	if (c->buf && !conn_flush(c)) {
+	/* answer what is complete; when the output fills, send it and go on
+	 * with the input already read, until one of them runs out */
+	for (;;) {
+		size_t before = c->in_len;
+		if (c->buf && !c->writing && c->in_len && !c->close_after_flush &&
+		    conn_process(c, srv, s) == CONN_CLOSE)
+			c->close_after_flush = true;
+		if (c->in_len && c->in_len < before)
+			c->partial_since = monotonic_seconds(); /* what is left is a new PDU */
+		if (c->buf && !conn_flush(c)) {
+			conn_close(w, c);
+			return;
+		}
+		if (!c->buf || c->out_len || c->close_after_flush || !c->in_len || c->in_len == before)
+			break;
+	}
+	/* a client dribbling a PDU byte by byte (slowloris) may take no longer
+	 * to finish one than an idle client may stay silent */
+	if (c->buf && c->in_len && !c->close_after_flush &&
+	    monotonic_seconds() - c->partial_since > s->idle_timeout) {
+		log_warning("closing %s: a PDU took more than %d s to arrive", c->peer,
+			    s->idle_timeout);
 		conn_close(w, c);
 		return;
 	}

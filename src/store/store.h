@@ -20,7 +20,7 @@
  * starts a batch every STORE_BATCH_MS / 2 and commits it well within the
  * other half. */
 #define STORE_BATCH_MS 250
-#define STORE_QUEUE_MAX 65536        /* records waiting; beyond, new ones are dropped */
+#define STORE_QUEUE_MAX 16384        /* records waiting (5 MiB); beyond, new ones are dropped */
 
 typedef struct store store;
 

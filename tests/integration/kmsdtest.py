@@ -48,12 +48,16 @@ class Kmsd:
             args += ["-l", l]
         for o in options:
             args += ["-o", o]
+        if os.environ.get("KMSD_VALGRIND"):
+            # memcheck: any invalid access or leak makes kmsd exit 99
+            args = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+                    "--errors-for-leak-kinds=definite,indirect", "--track-fds=no"] + args
         self.args = args
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=dict(os.environ, **(env or {})))
         self.wait_ready()
 
-    def wait_ready(self, timeout=10):
+    def wait_ready(self, timeout=30 if os.environ.get("KMSD_VALGRIND") else 10):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -93,7 +97,7 @@ class Kmsd:
     def send(self, sig):
         self.proc.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=10):
+    def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

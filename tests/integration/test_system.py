@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import shutil
 import tempfile
 import time
 
@@ -93,3 +94,23 @@ def test_syslog_target_is_accepted():
     p = subprocess.run([KMSD, "-t", "-c", "/dev/null", "-o", "log=syslog"], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     assert p.returncode == 0, p.stdout
+
+
+def test_systemd_units_are_valid_and_sandboxed():
+    root = os.path.join(os.path.dirname(__file__), "../..")
+    service = open(os.path.join(root, "contrib/kmsd.service")).read()
+    for directive in ("Type=notify", "DynamicUser=yes", "CapabilityBoundingSet=",
+                      "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+                      "SystemCallFilter=@system-service", "StateDirectory=kmsd"):
+        assert directive in service, directive
+    socket_unit = open(os.path.join(root, "contrib/kmsd.socket")).read()
+    assert "ListenStream=[::]:1688" in socket_unit
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        return  # not on this machine; the directives above are still checked
+    for unit in ("kmsd.service", "kmsd.socket"):
+        p = subprocess.run([analyze, "verify", os.path.join(root, "contrib", unit)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        text = p.stdout.decode(errors="replace")
+        assert "Unknown" not in text and "bad" not in text.lower(), text

@@ -190,7 +190,7 @@ TEST(client_count_distinct_per_pool_with_window)
 	kms_guid windows, office;
 	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &windows);
 	guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &office);
-	client_count *c = client_count_new(30 * 86400);
+	client_count *c = client_count_new(30 * 86400, 100000);
 	CHECK(c != NULL);
 	for (unsigned i = 1; i <= 3000; i++) {
 		kms_guid id = cmid_n(i);
@@ -203,5 +203,20 @@ TEST(client_count_distinct_per_pool_with_window)
 	/* 30 days later all but the repeated client and the office pool are gone */
 	CHECK_EQ(client_count_get(c, &windows, NOW + 3001 + 30 * 86400), 1);
 	CHECK_EQ(client_count_get(c, &windows, NOW + 3002 + 30 * 86400), 0);
+	client_count_free(c);
+}
+
+TEST(client_count_capacity_forgets_the_longest_unseen)
+{
+	kms_guid pool;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &pool);
+	client_count *c = client_count_new(30 * 86400, 50);
+	for (unsigned i = 1; i <= 10000; i++) {
+		kms_guid id = cmid_n(i);
+		CHECK_EQ(client_count_observe(c, &pool, &id, NOW + i), i < 50 ? i : 50);
+	}
+	/* a machine seen lately is still known: seeing it again adds nothing */
+	kms_guid recent = cmid_n(9990);
+	CHECK_EQ(client_count_observe(c, &pool, &recent, NOW + 10001), 50);
 	client_count_free(c);
 }
