@@ -199,10 +199,41 @@ RUN_AS := $(shell [ "$$(id -u)" = 0 ] && echo "-o user=nobody")
 run: all
 	$(O)/kmsd -f -c contrib/kmsd.conf -o store=sqlite:$(abspath $(O))/run/clients.db $(RUN_AS) $(KMSD_ARGS)
 
+# ---- installing ----------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...]: programs, man pages, the
+# sample configuration (also as /etc/kmsd.conf if there is none yet) and
+# the systemd units, with their paths fitted to PREFIX.
+
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALLED  := $(PREFIX)/sbin/kmsd $(PREFIX)/bin/kmsc $(PREFIX)/share/man/man8/kmsd.8 \
+              $(PREFIX)/share/man/man1/kmsc.1 $(PREFIX)/share/man/man5/kmsd.conf.5 \
+              $(PREFIX)/share/doc/kmsd/kmsd.conf.sample $(UNITDIR)/kmsd.service $(UNITDIR)/kmsd.socket
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/doc/kmsd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(O)/kmsd $(DESTDIR)$(PREFIX)/sbin/kmsd
+	install -m 755 $(O)/kmsc $(DESTDIR)$(PREFIX)/bin/kmsc
+	install -m 644 man/kmsc.1 $(DESTDIR)$(PREFIX)/share/man/man1/kmsc.1
+	install -m 644 man/kmsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kmsd.conf.5
+	install -m 644 man/kmsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/kmsd.8
+	install -m 644 contrib/kmsd.conf $(DESTDIR)$(PREFIX)/share/doc/kmsd/kmsd.conf.sample
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kmsd.conf ] || install -m 644 contrib/kmsd.conf $(DESTDIR)$(SYSCONFDIR)/kmsd.conf
+	sed 's|/usr/local/sbin/kmsd|$(PREFIX)/sbin/kmsd|; s|/etc/kmsd.conf|$(SYSCONFDIR)/kmsd.conf|' \
+	    contrib/kmsd.service > $(DESTDIR)$(UNITDIR)/kmsd.service
+	install -m 644 contrib/kmsd.socket $(DESTDIR)$(UNITDIR)/kmsd.socket
+
+# The configuration in SYSCONFDIR is the administrator's: it stays.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
 # ---- setup ---------------------------------------------------------------
 
 DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
-                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base
+                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base mandoc
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -215,4 +246,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind run deps clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps clean fuzz fuzz-build fuzz-short

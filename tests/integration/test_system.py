@@ -114,3 +114,35 @@ def test_systemd_units_are_valid_and_sandboxed():
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         text = p.stdout.decode(errors="replace")
         assert "Unknown" not in text and "bad" not in text.lower(), text
+
+
+def test_man_pages_pass_mandoc_lint():
+    root = os.path.join(os.path.dirname(__file__), "../..")
+    for page in ("kmsd.8", "kmsc.1", "kmsd.conf.5"):
+        p = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", os.path.join(root, "man", page)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert p.returncode == 0 and not p.stdout, p.stdout.decode()
+
+
+def test_make_install_and_uninstall():
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+    dest = tempfile.mkdtemp()
+    p = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/opt/kmsd"], cwd=root,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode == 0, p.stdout.decode()
+    for path in ("opt/kmsd/sbin/kmsd", "opt/kmsd/bin/kmsc", "opt/kmsd/share/man/man8/kmsd.8",
+                 "opt/kmsd/share/man/man1/kmsc.1", "opt/kmsd/share/man/man5/kmsd.conf.5",
+                 "etc/kmsd.conf", "opt/kmsd/lib/systemd/system/kmsd.service",
+                 "opt/kmsd/lib/systemd/system/kmsd.socket"):
+        assert os.path.exists(os.path.join(dest, path)), path
+    unit = open(os.path.join(dest, "opt/kmsd/lib/systemd/system/kmsd.service")).read()
+    assert "ExecStart=/opt/kmsd/sbin/kmsd" in unit
+    # the installed daemon works with the installed configuration
+    rc = subprocess.run([os.path.join(dest, "opt/kmsd/sbin/kmsd"), "-t", "-c",
+                         os.path.join(dest, "etc/kmsd.conf")], stdout=subprocess.PIPE).returncode
+    assert rc == 0
+    p = subprocess.run(["make", "-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/opt/kmsd"], cwd=root,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode == 0, p.stdout.decode()
+    left = [os.path.join(d, f) for d, _, files in os.walk(dest) for f in files]
+    assert left == [os.path.join(dest, "etc/kmsd.conf")], left  # the admin's config stays
