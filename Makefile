@@ -111,7 +111,7 @@ unit: $(O)/unit-tests
 	KMSD_VECTORS=$(VECTORS) $(O)/unit-tests
 
 integration: all $(TEST_TOOLS)
-	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py
+	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) KMSD_SANITIZED=$(SAN) python3 tests/integration/run.py
 
 # The daemon tests again with kmsd under valgrind's memcheck: no invalid
 # access, no leak (kmsd exits 99 if there is one and the test fails).
