@@ -95,8 +95,7 @@ static void record_client(server *srv, const conn *c, const host_activation *a, 
 	store_record r;
 	memset(&r, 0, sizeof r);
 	r.cmid = a->req.cmid;
-	r.app_id = a->decision.group ? kms_product_table.apps[a->decision.group->app].id
-				     : a->req.app_id;
+	r.app_id = *host_pool(&a->req);
 	r.kms_id = a->req.kms_id;
 	r.sku_id = a->req.sku_id;
 	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, r.workstation,

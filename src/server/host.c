@@ -32,6 +32,12 @@ void host_settings_free(host_settings *s)
 	s->epids = NULL;
 }
 
+const kms_guid *host_pool(const kms_request *req)
+{
+	const kms_group *g = kms_group_find(&kms_product_table, &req->kms_id);
+	return g ? &kms_product_table.apps[g->app].id : &req->app_id;
+}
+
 const char *host_epid_for(const host_settings *s, const kms_decision *d)
 {
 	for (size_t i = 0; i < s->n_overrides; i++)
@@ -79,14 +85,8 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 	policy.listed = s->listed;
 
 	uint32_t pool_count = 0;
-	if (policy.count_mode == KMS_COUNT_REAL) {
-		/* count in the application the product group belongs to, which
-		 * is the pool a real host uses even if the client's app id
-		 * field disagrees */
-		const kms_group *g = kms_group_find(t, &act->req.kms_id);
-		const kms_guid *pool = g ? &t->apps[g->app].id : &act->req.app_id;
-		pool_count = client_count_observe(counter, pool, &act->req.cmid, now);
-	}
+	if (policy.count_mode == KMS_COUNT_REAL)
+		pool_count = client_count_observe(counter, host_pool(&act->req), &act->req.cmid, now);
 
 	act->decision = kms_decide(t, &policy, &act->req, pool_count, now);
 	if (act->decision.hresult) {

@@ -59,6 +59,11 @@ typedef struct host_activation {
 size_t host_answer(const host_settings *s, client_count *counter, const uint8_t *msg,
 		   size_t len, int64_t now, uint8_t *out, size_t cap, host_activation *act);
 
+/* The application pool a request counts in: its product group's
+ * application, which a real host uses even if the client's app id field
+ * disagrees; the request's own app id for unknown groups. */
+const kms_guid *host_pool(const kms_request *req);
+
 /* The ePID answered for a decision (for display and the store too). */
 const char *host_epid_for(const host_settings *s, const kms_decision *d);
 
