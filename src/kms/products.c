@@ -1,44 +1,52 @@
-/* Lookups in the generated product table: binary search over the index
- * arrays sorted by GUID. */
+/* Lookups in the generated product table (see products.h). */
 #include "kms/products.h"
 
-#define FIND(type, array, index, count)                                               \
-	do {                                                                          \
-		size_t lo = 0, hi = t->count;                                         \
-		while (lo < hi) {                                                     \
-			size_t mid = lo + (hi - lo) / 2;                              \
-			const type *e = &t->array[t->index[mid]];                     \
-			int c = guid_cmp(&e->id, id);                                 \
-			if (c == 0)                                                   \
-				return e;                                             \
-			if (c < 0)                                                    \
-				lo = mid + 1;                                         \
-			else                                                          \
-				hi = mid;                                             \
-		}                                                                     \
-		return NULL;                                                          \
-	} while (0)
+/* Every entry type starts with its GUID, so one binary search over the
+ * sorted index arrays serves the four tables. */
+_Static_assert(offsetof(kms_app, id) == 0, "kms_app must start with its id");
+_Static_assert(offsetof(kms_group, id) == 0, "kms_group must start with its id");
+_Static_assert(offsetof(kms_sku, id) == 0, "kms_sku must start with its id");
+_Static_assert(offsetof(kms_csvlk, id) == 0, "kms_csvlk must start with its id");
+
+static const void *find_by_id(const void *entries, size_t entry_size, const uint16_t *by_id,
+			      size_t n, const kms_guid *id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const void *entry = (const char *)entries + (size_t)by_id[mid] * entry_size;
+		int order = guid_cmp((const kms_guid *)entry, id);
+		if (order == 0)
+			return entry;
+		if (order < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
 
 const kms_app *kms_app_find(const kms_products *t, const kms_guid *id)
 {
-	FIND(kms_app, apps, apps_by_id, n_apps);
+	return find_by_id(t->apps, sizeof *t->apps, t->apps_by_id, t->n_apps, id);
 }
 
 const kms_group *kms_group_find(const kms_products *t, const kms_guid *id)
 {
-	FIND(kms_group, groups, groups_by_id, n_groups);
+	return find_by_id(t->groups, sizeof *t->groups, t->groups_by_id, t->n_groups, id);
 }
 
 const kms_sku *kms_sku_find(const kms_products *t, const kms_guid *id)
 {
-	FIND(kms_sku, skus, skus_by_id, n_skus);
+	return find_by_id(t->skus, sizeof *t->skus, t->skus_by_id, t->n_skus, id);
 }
 
 const kms_csvlk *kms_csvlk_find(const kms_products *t, const kms_guid *id)
 {
-	FIND(kms_csvlk, csvlks, csvlks_by_id, n_csvlks);
+	return find_by_id(t->csvlks, sizeof *t->csvlks, t->csvlks_by_id, t->n_csvlks, id);
 }
 
+/* Builds keep the file's order, which need not be sorted; there are ~30. */
 const kms_build *kms_build_find(const kms_products *t, uint32_t build)
 {
 	for (size_t i = 0; i < t->n_builds; i++)
@@ -47,19 +55,27 @@ const kms_build *kms_build_find(const kms_products *t, uint32_t build)
 	return NULL;
 }
 
+/* A NULL build (an unknown number from kms_build_find) is never allowed. */
 bool kms_csvlk_allows_build(const kms_products *t, const kms_csvlk *c, const kms_build *b)
 {
-	for (size_t pos = 0; pos < t->n_epid_builds; pos++)
-		if (&t->builds[t->epid_builds[pos]] == b)
-			return !(c->invalid_builds & (1u << pos)) && b->release_date >= c->release_date;
+	if (!b)
+		return false;
+	for (size_t position = 0; position < t->n_epid_builds && position < 32; position++) {
+		if (&t->builds[t->epid_builds[position]] != b)
+			continue;
+		return !(c->invalid_builds & (UINT32_C(1) << position)) &&
+		       b->release_date >= c->release_date;
+	}
 	return false;
 }
 
 bool kms_csvlk_activates(const kms_products *t, const kms_csvlk *c, const kms_group *g)
 {
-	size_t index = (size_t)(g - t->groups);
-	for (size_t i = c->first_activate; i < (size_t)c->first_activate + c->n_activate; i++)
-		if (t->activates[i] == index)
+	if (!g)
+		return false;
+	size_t group = (size_t)(g - t->groups);
+	for (size_t i = 0; i < c->n_activate; i++)
+		if (t->activates[(size_t)c->first_activate + i] == group)
 			return true;
 	return false;
 }
