@@ -43,6 +43,7 @@ typedef struct bench {
 	const kms_sku *sku;
 	int version, concurrency, timeout_ms;
 	bool keepalive, json, progress, verify;
+	bool stopping;                 /* the duration is over: finish what is in flight */
 	double duration;
 	uint64_t limit;                /* activations to do, 0: until duration */
 	uint64_t started, done, errors[ERR_KINDS];
@@ -161,7 +162,7 @@ static void on_pdu(bench *b, slot *s, size_t len)
 	b->done++;
 	uint64_t t = now_ns();
 	record_latency(b, t - s->started_ns);
-	if (b->keepalive && (!b->limit || b->started < b->limit)) {
+	if (b->keepalive && !b->stopping && (!b->limit || b->started < b->limit)) {
 		b->started++;
 		s->started_ns = t;
 		s->deadline_ns = t + (uint64_t)b->timeout_ms * 1000000ull;
@@ -236,7 +237,8 @@ static double percentile(const bench *b, double p)
 
 static void report(bench *b, const char *target, double elapsed)
 {
-	qsort(b->latency_us, b->n_latency, sizeof *b->latency_us, by_value);
+	if (b->n_latency) /* the array is NULL until the first answer */
+		qsort(b->latency_us, b->n_latency, sizeof *b->latency_us, by_value);
 	uint64_t errors = 0;
 	for (int k = 0; k < ERR_KINDS; k++)
 		errors += b->errors[k];
@@ -264,6 +266,19 @@ static void report(bench *b, const char *target, double elapsed)
 	printf(")\n");
 }
 
+/* 0 all valid; 1 some failed or were invalid; 3 all refused; 4 none got through. */
+static int exit_code(const bench *b)
+{
+	uint64_t errors = 0;
+	for (int k = 0; k < ERR_KINDS; k++)
+		errors += b->errors[k];
+	if (!errors)
+		return b->done ? EXIT_VALID : EXIT_NETWORK;
+	if (b->done || b->errors[ERR_INVALID])
+		return EXIT_CHECKS;
+	return b->errors[ERR_REFUSED] == errors ? EXIT_REFUSED : EXIT_NETWORK;
+}
+
 static const char usage[] =
 	"usage: kmsc bench [options] HOST[:PORT]\n"
 	"  -c, --concurrency N   connections in flight (default 8)\n"
@@ -274,7 +289,9 @@ static const char usage[] =
 	"      --keepalive       many requests per connection instead of one\n"
 	"      --timeout S       per-activation timeout (default 5)\n"
 	"      --json            the summary as JSON\n"
-	"      --no-verify       count any answer (for measuring a null server)\n";
+	"      --no-verify       count any answer (for measuring a null server)\n"
+	"Exit status: 0 every activation valid, 1 some failed or were invalid,\n"
+	"2 usage, 3 the host refused every one, 4 none got through.\n";
 
 int cmd_bench(int argc, char **argv)
 {
@@ -289,23 +306,31 @@ int cmd_bench(int argc, char **argv)
 	const char *product = "73111121-5638-40f6-bc11-f1d7b0d64300";
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:d:N:p:456h", longopts, NULL)) != -1) {
+		char *end = NULL;
 		switch (opt) {
-		case 'c': b.concurrency = atoi(optarg); break;
-		case 'd': b.duration = atof(optarg); break;
-		case 'N': b.limit = strtoull(optarg, NULL, 10); break;
+		case 'c': b.concurrency = (int)strtol(optarg, &end, 10); break;
+		case 'd': b.duration = strtod(optarg, &end); break;
+		case 'N':
+			b.limit = strtoull(optarg, &end, 10);
+			end = optarg[0] == '-' ? optarg : end; /* strtoull would wrap it */
+			break;
 		case 'p': product = optarg; break;
 		case '4': case '5': case '6': b.version = opt - '0'; break;
 		case 'k': b.keepalive = true; break;
-		case 't': b.timeout_ms = atoi(optarg) * 1000; break;
+		case 't': b.timeout_ms = (int)(strtod(optarg, &end) * 1000); break;
 		case 'j': b.json = true; break;
 		case 'V': b.verify = false; break;
 		case 'h': fputs(usage, stdout); return EXIT_VALID;
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
+		if (end && (end == optarg || *end)) {
+			fprintf(stderr, "kmsc bench: bad value \"%s\"\n", optarg);
+			return EXIT_USAGE;
+		}
 	}
 	char host[256], port[8];
-	if (argc - optind != 1 || b.concurrency < 1 || b.concurrency > 100000 || b.duration <= 0 ||
-	    b.timeout_ms <= 0 || !split_host_port(argv[optind], host, sizeof host, port, sizeof port)) {
+	if (argc - optind != 1 || b.concurrency < 1 || b.concurrency > 100000 || !(b.duration > 0) ||
+	    b.duration > 1e6 || b.timeout_ms <= 0 || b.timeout_ms > 3600000 || !split_host_port(argv[optind], host, sizeof host, port, sizeof port)) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
@@ -334,12 +359,13 @@ int cmd_bench(int argc, char **argv)
 	struct epoll_event events[256];
 	for (;;) {
 		uint64_t t = now_ns();
-		bool stopping = (!b.limit && t >= end), active = false;
+		b.stopping = !b.limit && t >= end;
+		bool active = false;
 		for (int i = 0; i < b.concurrency; i++) {
 			slot *s = &slots[i];
 			if (s->fd >= 0 && t > s->deadline_ns)
 				slot_fail(&b, s, ERR_TIMEOUT);
-			if (s->fd < 0 && !stopping) {
+			if (s->fd < 0 && !b.stopping) {
 				while (s->fd < 0 && slot_start(&b, s))
 					;
 			}
@@ -365,12 +391,9 @@ int cmd_bench(int argc, char **argv)
 		printf("\r%60s\r", "");
 	double elapsed = (double)(now_ns() - start) / 1e9;
 	report(&b, argv[optind], elapsed);
-	uint64_t errors = 0;
-	for (int k = 0; k < ERR_KINDS; k++)
-		errors += b.errors[k];
 	free(slots);
 	free(b.latency_us);
 	freeaddrinfo(b.addr);
 	close(b.epfd);
-	return errors ? EXIT_CHECKS : b.done ? EXIT_VALID : EXIT_NETWORK;
+	return exit_code(&b);
 }

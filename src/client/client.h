@@ -46,7 +46,11 @@ bool split_host_port(const char *text, char *host, size_t host_len, char *port, 
 int net_connect(const char *host, const char *port, int timeout_ms, char *err, size_t err_len);
 bool net_send(int fd, const uint8_t *buf, size_t len, int timeout_ms);
 /* Read one whole PDU (framed by frag_length). Returns its length, 0 if
- * the host closed, -1 on timeout or a bad header (message in err). */
+ * the host closed before sending anything, NET_FAILED on a timeout, a read
+ * error or a close inside the PDU, NET_MALFORMED when the header is bad
+ * (message in err either way). */
+#define NET_FAILED (-1)
+#define NET_MALFORMED (-2)
 long net_read_pdu(int fd, uint8_t *buf, size_t cap, int timeout_ms, char *err, size_t err_len);
 
 /* ---- DNS SRV discovery (discover.c) ---- */

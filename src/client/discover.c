@@ -67,8 +67,44 @@ static int by_priority(const void *a, const void *b)
 	return (int)x->priority - (int)y->priority;
 }
 
-/* RFC 2782: zero-weight entries first within the priority, then draw by
- * running sums of the weights. */
+static void swap_targets(srv_target *a, srv_target *b)
+{
+	srv_target tmp = *a;
+	*a = *b;
+	*b = tmp;
+}
+
+/* RFC 2782 within one priority, t[0..n): the unordered rest is "in any
+ * order, except that all those with weight 0 are placed at the beginning";
+ * then pick uniformly in 0..sum and take the first whose running sum
+ * reaches it. A shuffle makes "any order" random, so hosts that all have
+ * weight 0 share the load instead of the first one taking all of it. */
+static void order_one_priority(srv_target *t, int n)
+{
+	for (int i = n - 1; i > 0; i--)
+		swap_targets(&t[i], &t[random_below((uint32_t)i + 1)]);
+	for (int i = 0; i < n; i++) {
+		int zeros = i;
+		for (int k = i; k < n; k++)
+			if (t[k].weight == 0)
+				swap_targets(&t[zeros++], &t[k]);
+		uint32_t total = 0;
+		for (int k = i; k < n; k++)
+			total += t[k].weight;
+		uint32_t pick = random_below(total + 1), sum = 0;
+		int chosen = i;
+		for (int k = i; k < n; k++) {
+			sum += t[k].weight;
+			if (sum >= pick) {
+				chosen = k;
+				break;
+			}
+		}
+		swap_targets(&t[i], &t[chosen]);
+	}
+}
+
+/* Lowest priority first, then the weighted draw inside each priority. */
 static void order_by_weight(srv_target *t, int n)
 {
 	qsort(t, (size_t)n, sizeof *t, by_priority);
@@ -76,23 +112,7 @@ static void order_by_weight(srv_target *t, int n)
 		int end = start;
 		while (end < n && t[end].priority == t[start].priority)
 			end++;
-		for (int i = start; i < end; i++) {
-			uint32_t total = 0;
-			for (int k = i; k < end; k++)
-				total += t[k].weight;
-			uint32_t pick = total ? random_below(total + 1) : 0, sum = 0;
-			int chosen = i;
-			for (int k = i; k < end; k++) {
-				sum += t[k].weight;
-				if (sum >= pick) {
-					chosen = k;
-					break;
-				}
-			}
-			srv_target tmp = t[i];
-			t[i] = t[chosen];
-			t[chosen] = tmp;
-		}
+		order_one_priority(t + start, end - start);
 		start = end;
 	}
 }

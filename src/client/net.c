@@ -110,31 +110,31 @@ long net_read_pdu(int fd, uint8_t *buf, size_t cap, int timeout_ms, char *err, s
 			return (long)pdu_len;
 		if (e != RPC_ERR_SHORT) {
 			snprintf(err, err_len, "malformed answer: %s", rpc_strerror(e));
-			return -1;
+			return NET_MALFORMED;
 		}
 		/* read only up to the end of this PDU: the next one stays queued */
 		size_t want = have < RPC_HEADER_LEN ? RPC_HEADER_LEN - have
 						    : (size_t)le16_get(buf + 8) - have;
 		if (have + want > cap) {
 			snprintf(err, err_len, "answer larger than %zu bytes", cap);
-			return -1;
+			return NET_MALFORMED;
 		}
 		if (!wait_fd(fd, POLLIN, timeout_ms)) {
 			snprintf(err, err_len, "no answer within %d ms", timeout_ms);
-			return -1;
+			return NET_FAILED;
 		}
 		ssize_t n = recv(fd, buf + have, want, 0);
 		if (n == 0) {
 			if (!have)
 				return 0;
 			snprintf(err, err_len, "connection closed in the middle of a PDU");
-			return -1;
+			return NET_FAILED;
 		}
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			snprintf(err, err_len, "read: %s", strerror(errno));
-			return -1;
+			return NET_FAILED;
 		}
 		have += (size_t)n;
 	}

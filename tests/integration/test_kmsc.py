@@ -31,7 +31,7 @@ def test_text_output_lists_fields_and_checks():
                        f"127.0.0.1:{d.port}")
         assert rc == 0, out
         for text in ("Office Professional Plus 2019", "ws-17", "ePID", "HwId",
-                     "11111111-2222-4333-8444-555555555555", "hmac                pass",
+                     "11111111-2222-4333-8444-555555555555", "  check hmac ........... pass",
                      "Verdict: valid, activated (count 10 >= 5)", "Request 3"):
             assert text in out, (text, out)
 
@@ -53,8 +53,20 @@ def test_refusal_and_usage_exit_codes():
     assert rc == 2 and "matches" in out, out
     rc, out = kmsc("activate", f"127.0.0.1:{free_port()}", "--timeout", "2")
     assert rc == 4 and "cannot connect" in out, out
+    rc, out = kmsc("activate", "--json", f"127.0.0.1:{free_port()}", "--timeout", "2")
+    result = json.loads(out.splitlines()[-1])
+    assert rc == 4 and result["outcome"] == "network-error" and not result["valid"], out
     rc, out = kmsc("frobnicate")
     assert rc == 2
+    for bad in (["-n", "0"], ["-n", "3x"], ["--timeout", "soon"], ["--cmid", "not-a-guid"],
+                ["--time", "yesterday"], ["--n-policy", "-1"], ["--workstation", "w" * 64],
+                ["-p", "no such product"], ["host:port"], ["a", "b"]):
+        rc, out = kmsc("activate", *bad)
+        assert rc == 2, (bad, out)
+    for bad in (["-c", "many", "127.0.0.1:1"], ["-d", "0", "127.0.0.1:1"], ["-N", "10"],
+                ["-N", "-5", "127.0.0.1:1"]):
+        rc, out = kmsc("bench", *bad)
+        assert rc == 2, (bad, out)
 
 
 class BadHost:
@@ -168,6 +180,24 @@ def test_bench_reports_rates_and_latency():
         assert rc == 0 and "activations   3000" in out, out
 
 
+def test_bench_keepalive_stops_when_the_duration_ends():
+    # no per-connection limit: only the clock may end keep-alive connections
+    with Kmsd("max-requests-per-connection=0") as d:
+        start = time.monotonic()
+        rc, out = kmsc("bench", "-c", "2", "-d", "1", "--keepalive", "--json",
+                       f"127.0.0.1:{d.port}", timeout=20)
+        assert rc == 0 and time.monotonic() - start < 5, out
+        assert json.loads(out)["activations"] > 0, out
+
+
+def test_bench_exit_codes_when_nothing_gets_through():
+    rc, out = kmsc("bench", "-c", "2", "-d", "0.3", f"127.0.0.1:{free_port()}")
+    assert rc == 4 and "connect" in out, out
+    with Kmsd("serve=Office 2019") as d:
+        rc, out = kmsc("bench", "-c", "2", "-N", "20", "--json", f"127.0.0.1:{d.port}")
+        assert rc == 3 and json.loads(out)["errors"]["refused"] == 20, out
+
+
 def start_dnsmasq(records):
     """A real DNS server on a loopback port serving SRV and A records."""
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
@@ -225,6 +255,28 @@ def test_dns_weight_shares_load_within_a_priority():
                 assert rc == 0, out
                 picks["a" if "using a.w.lan" in out else "b"] += 1
             assert picks["a"] > picks["b"] > 0 or picks["a"] >= 30, picks
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def test_dns_zero_weight_hosts_share_the_load():
+    """RFC 2782 lets weight-0 targets come in any order; kmsc shuffles them
+    so one host does not take every client."""
+    with Kmsd() as a, Kmsd() as b:
+        records = [
+            f"--srv-host=_vlmcs._tcp.z.lan,a.z.lan,{a.port},0,0",
+            f"--srv-host=_vlmcs._tcp.z.lan,b.z.lan,{b.port},0,0",
+            "--host-record=a.z.lan,127.0.0.1", "--host-record=b.z.lan,127.0.0.1",
+        ]
+        proc, port = start_dnsmasq(records)
+        try:
+            picks = {"a": 0, "b": 0}
+            for _ in range(30):
+                rc, out = kmsc("activate", "--domain", "z.lan", "--dns-server", f"127.0.0.1:{port}")
+                assert rc == 0, out
+                picks["a" if "using a.z.lan" in out else "b"] += 1
+            assert picks["a"] >= 3 and picks["b"] >= 3, picks
         finally:
             proc.kill()
             proc.wait()
