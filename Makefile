@@ -30,10 +30,13 @@ KMSDB    ?= $(abspath ../shared/data/KmsDataBase.xml)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith
-CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen
+# libpq for the PostgreSQL store (Debian puts its headers in /usr/include/postgresql)
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LIBS     := -lcrypto -lpthread
+LIBS     := -lcrypto -lpthread $(PQ_LIBS)
 
 # Layers, bottom up. A layer's sources may include only its own header and
 # those of the layers listed before it (checked by `make layers`).
@@ -136,7 +139,7 @@ layers:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen --suppress=missingIncludeSystem src
+	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen $(PQ_CFLAGS) --suppress=missingIncludeSystem src
 
 # ---- benchmarks ----------------------------------------------------------
 # make bench: kmsd against a null server at concurrency 1, 8, 64 and 1024,
@@ -171,7 +174,7 @@ fuzz-build:
 	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a
 	@mkdir -p build/fuzz/bin
 	for t in $(FUZZ_TARGETS); do \
-	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -std=c11 -g -O1 \
+	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $(PQ_CFLAGS) -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
 	        build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a build/fuzz/libkmscore.a $(LIBS) -lsqlite3 || exit 1; \
 	done
@@ -233,7 +236,8 @@ uninstall:
 # ---- setup ---------------------------------------------------------------
 
 DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
-                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base mandoc
+                libsqlite3-dev libpq-dev postgresql libclang-rt-14-dev valgrind cppcheck \
+                dnsmasq-base mandoc
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

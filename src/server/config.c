@@ -8,6 +8,7 @@
 
 #include "kms/products.h"
 #include "server/config_values.h"
+#include "store/store.h"
 
 #define MAX_FILE (256 * 1024)
 #define MINUTE 60
@@ -264,8 +265,9 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	if (strcmp(key, "foreground") == 0)
 		return value_bool(v, &cfg->foreground, why);
 	if (strcmp(key, "store") == 0) {
-		if (strcmp(v, "none") && strncmp(v, "sqlite:", 7) != 0) {
-			snprintf(why, WHY_LEN, "\"%s\" is not none or sqlite:/PATH", v);
+		if (strcmp(v, "none") && strncmp(v, "sqlite:", 7) != 0 && !store_spec_shared(v)) {
+			snprintf(why, WHY_LEN, "\"%s\" is not none, sqlite:/PATH or postgresql://...",
+				 v);
 			return false;
 		}
 		return copy_text(cfg->store, sizeof cfg->store, v, why);

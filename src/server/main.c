@@ -212,6 +212,22 @@ static void reload(server *srv, const command_line *cl, kmsd_config *current)
 
 static unsigned long long loaded;
 
+/* The store's own lines: a shared database's outage and its return. */
+static void store_log(void *ctx, bool error, const char *message)
+{
+	(void)ctx;
+	if (error)
+		log_error("%s", message);
+	else
+		log_info("%s", message);
+}
+
+/* Clients other hosts recorded in a shared store (from the store's thread). */
+static void follow_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
+{
+	client_count_observe(ctx, app, cmid, last_seen);
+}
+
 static void count_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
 {
 	server *srv = ctx;
@@ -271,7 +287,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 	bool use_store = strcmp(cfg->store, "none") != 0;
-	if (use_store && geteuid() == 0 && cfg->user[0] &&
+	if (use_store && geteuid() == 0 && cfg->user[0] && !store_spec_shared(cfg->store) &&
 	    !system_prepare_state(cfg->store + 7, cfg->user, err, sizeof err)) {
 		log_error("%s", err);
 		return 1;
@@ -286,7 +302,8 @@ static int run(const command_line *cl, kmsd_config *cfg)
 
 	/* the store's writer is a thread: open it after daemonising */
 	if (use_store) {
-		srv.store = store_open(cfg->store, false, err, sizeof err);
+		store_options so = { .log = store_log };
+		srv.store = store_open_with(cfg->store, &so, err, sizeof err);
 		if (!srv.store) {
 			log_error("cannot open the client store: %s", err);
 			return 1;
@@ -304,8 +321,14 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		loaded = 0;
 		if (!store_load_seen(srv.store, time(NULL) - cfg->count_window, count_seen, &srv))
 			log_warning("cannot load clients from the store: %s", store_error(srv.store));
-		log_info("client store %s: %llu clients seen in the last %lld days", cfg->store + 7,
-			 loaded, (long long)(cfg->count_window / 86400));
+		char shown[sizeof cfg->store];
+		store_spec_display(cfg->store + (store_spec_shared(cfg->store) ? 0 : 7), shown,
+				   sizeof shown);
+		log_info("client store %s: %llu clients seen in the last %lld days", shown, loaded,
+			 (long long)(cfg->count_window / 86400));
+		/* several hosts on one database: count the others' clients too */
+		if (!store_follow(srv.store, cfg->count_window, follow_seen, srv.counter))
+			log_warning("%s", store_error(srv.store));
 	}
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);

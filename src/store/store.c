@@ -1,0 +1,229 @@
+/* The store's public calls: choose the backend from the spec, open, close,
+ * and hand each query to the backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_private.h"
+
+bool store_spec_shared(const char *spec)
+{
+	return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0;
+}
+
+/* Copies spec with passwords ("user:PASSWORD@" and "password=PASSWORD")
+ * shown as "***". */
+void store_spec_display(const char *spec, char *out, size_t len)
+{
+	const char *auth = strstr(spec, "://");
+	const char *at = auth ? strchr(auth + 3, '@') : NULL;
+	const char *colon = at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+	size_t o = 0;
+	const char *p = spec;
+	while (*p && o + 16 < len) { /* room for "password=***" */
+		const char *skip_to = NULL;
+		if (store_spec_shared(spec) && p == colon) {
+			out[o++] = *p++;
+			skip_to = at;
+		} else if (strncmp(p, "password=", 9) == 0) {
+			memcpy(out + o, p, 9);
+			o += 9;
+			p += 9;
+			skip_to = p + strcspn(p, "&");
+		}
+		if (skip_to) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			p = skip_to;
+			continue;
+		}
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+}
+
+void store_health(store *s, bool ok, const char *why)
+{
+	pthread_mutex_lock(&s->health_lock);
+	bool changed = s->down == ok;
+	s->down = !ok;
+	pthread_mutex_unlock(&s->health_lock);
+	if (!changed || !s->opt.log)
+		return;
+	char line[512];
+	if (ok)
+		snprintf(line, sizeof line, "client store reachable again; queued writes follow");
+	else
+		snprintf(line, sizeof line, "client store unreachable (%s); activations go on, writes "
+			 "queue (up to %d) and kmsd reconnects", why, STORE_QUEUE_MAX);
+	s->opt.log(s->opt.log_ctx, !ok, line);
+}
+
+static store *open_store(const char *spec, bool read_only, const store_options *opt, char *err,
+			 size_t err_len)
+{
+	const store_backend *be;
+	const char *target = spec;
+	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7]) {
+		be = &store_sqlite_backend;
+		target = spec + 7;
+	} else if (store_spec_shared(spec)) {
+		be = &store_pg_backend;
+	} else {
+		snprintf(err, err_len, "\"%s\" is not sqlite:/PATH or postgresql://...", spec);
+		return NULL;
+	}
+	store *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	s->be = be;
+	snprintf(s->target, sizeof s->target, "%s", target);
+	s->read_only = read_only;
+	if (opt)
+		s->opt = *opt;
+	pthread_mutex_init(&s->health_lock, NULL);
+	char why[300];
+	s->db = be->connect(s->target, read_only, why, sizeof why);
+	if (!s->db) {
+		/* a shared database may be down when kmsd starts: it still serves */
+		if (read_only || !be->shared)
+			goto fail;
+		snprintf(s->error, sizeof s->error, "%s", why);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		s->db_retry_at = now.tv_sec + 2;
+		store_health(s, false, why);
+	} else if (read_only) {
+		int v = be->schema_version(s->db);
+		if (v != STORE_SCHEMA_VERSION) {
+			snprintf(why, sizeof why, "schema version %d, this tool reads %d%s", v,
+				 STORE_SCHEMA_VERSION,
+				 v < STORE_SCHEMA_VERSION ? " (start kmsd once to migrate it)" : "");
+			goto fail;
+		}
+		return s;
+	} else if (!be->migrate(s->db, why, sizeof why)) {
+		goto fail;
+	}
+	if (!store_writer_start(s, why, sizeof why))
+		goto fail;
+	return s;
+fail:;
+	char shown[512];
+	store_spec_display(be == &store_sqlite_backend ? s->target : spec, shown, sizeof shown);
+	snprintf(err, err_len, "%s: %s", shown, why);
+	if (s->db)
+		be->disconnect(s->db);
+	pthread_mutex_destroy(&s->health_lock);
+	free(s);
+	return NULL;
+}
+
+store *store_open(const char *spec, bool read_only, char *err, size_t err_len)
+{
+	return open_store(spec, read_only, NULL, err, err_len);
+}
+
+store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len)
+{
+	return open_store(spec, false, opt, err, err_len);
+}
+
+void store_close(store *s)
+{
+	if (!s)
+		return;
+	store_sync_stop(s);
+	if (s->writer_running)
+		store_writer_stop(s);
+	if (s->db)
+		s->be->disconnect(s->db);
+	pthread_mutex_destroy(&s->health_lock);
+	free(s);
+}
+
+const char *store_error(store *s)
+{
+	return s->error;
+}
+
+/* The opener's connection of a shared database may be missing (down at
+ * start) or broken (the server restarted): connect again once per call. */
+static bool usable(store *s)
+{
+	if (s->db && !(s->be->shared && s->be->lost(s->db)))
+		return true;
+	if (s->db)
+		s->be->disconnect(s->db);
+	s->db = NULL;
+	/* a host starting with the database away makes ~100 identity calls:
+	 * each must not wait for a connection timeout */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < s->db_retry_at)
+		return false;
+	s->db = s->be->connect(s->target, s->read_only, s->error, sizeof s->error);
+	if (!s->db)
+		s->db_retry_at = now.tv_sec + 2;
+	return s->db != NULL;
+}
+
+bool store_identity_get(store *s, const char *name, char *value, size_t len)
+{
+	return usable(s) && s->be->identity_get(s, name, value, len);
+}
+
+bool store_identity_set(store *s, const char *name, const char *value)
+{
+	return usable(s) && s->be->identity_set(s, name, value);
+}
+
+bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
+{
+	return usable(s) && s->be->load_seen(s->db, since, fn, ctx, s->error, sizeof s->error);
+}
+
+bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
+{
+	return usable(s) && s->be->clients(s, q, fn, ctx, total);
+}
+
+bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
+{
+	return usable(s) && s->be->group_stats(s, since, fn, ctx);
+}
+
+long store_prune(store *s, int64_t before)
+{
+	return usable(s) ? s->be->prune(s, before) : -1;
+}
+
+void store_utf8_clean(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)src;
+	while (*p && o + 1 < cap) {
+		int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
+			: (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+		bool ok = n > 0 && o + (size_t)n < cap;
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		/* overlong three-byte forms and UTF-16 surrogates are not UTF-8 */
+		if (ok && n == 3)
+			ok = !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0);
+		if (ok && n == 4)
+			ok = !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
+		if (!ok) {
+			dst[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(dst + o, p, (size_t)n);
+		o += (size_t)n;
+		p += n;
+	}
+	dst[o] = '\0';
+}
