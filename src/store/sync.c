@@ -96,7 +96,7 @@ static void *sync_main(void *arg)
 
 bool store_follow(store *s, int64_t window, store_seen_fn fn, void *ctx)
 {
-	if (!s->be->shared || s->read_only || s->sync_running)
+	if (!s->be->shared || s->read_only || s->sync_running || !fn)
 		return true;
 	s->window = window;
 	s->seen = fn;
