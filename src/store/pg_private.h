@@ -29,8 +29,10 @@ enum store_write pg_write_batch(void *db, const store_record *r, size_t n, char 
 				size_t err_len);
 bool pg_changed(void *db, int64_t stored_since, int64_t *db_now, store_seen_fn fn, void *ctx,
 		char *err, size_t err_len);
-bool pg_identity_get(store *s, const char *name, char *value, size_t len);
-bool pg_identity_set(store *s, const char *name, const char *value);
+int pg_identity_get(void *db, const char *name, char *value, size_t len, char *err,
+		    size_t err_len);
+bool pg_identity_put(void *db, const char *name, const char *value, bool replace, char *err,
+		     size_t err_len);
 bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 		  size_t err_len);
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total);

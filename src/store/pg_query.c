@@ -1,5 +1,5 @@
 /* The PostgreSQL backend's reads for administrators (the client list,
- * per-group statistics), pruning, and the host identity. */
+ * per-group statistics), pruning, and the host identity values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,30 +12,32 @@ static bool fail(store *s, const char *what, const char *why)
 	return false;
 }
 
-bool pg_identity_get(store *s, const char *name, char *value, size_t len)
+int pg_identity_get(void *db, const char *name, char *value, size_t len, char *err,
+		    size_t err_len)
 {
-	char why[256];
 	const char *const params[] = { name };
-	PGresult *r = pg_run(s->db, "SELECT value FROM identity WHERE name = $1", 1, params, why,
-			     sizeof why);
+	PGresult *r = pg_run(db, "SELECT value FROM identity WHERE name = $1", 1, params, err,
+			     err_len);
 	if (!r)
-		return fail(s, "reading identity", why);
-	bool found = PQntuples(r) == 1 && strlen(PQgetvalue(r, 0, 0)) < len;
+		return -1;
+	int found = PQntuples(r) == 1 && strlen(PQgetvalue(r, 0, 0)) < len;
 	if (found)
 		memcpy(value, PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)) + 1);
 	PQclear(r);
 	return found;
 }
 
-bool pg_identity_set(store *s, const char *name, const char *value)
+bool pg_identity_put(void *db, const char *name, const char *value, bool replace, char *err,
+		     size_t err_len)
 {
-	char why[256];
 	const char *const params[] = { name, value };
-	PGresult *r = pg_run(s->db, "INSERT INTO identity (name, value) VALUES ($1, $2)"
-			     " ON CONFLICT (name) DO UPDATE SET value = excluded.value", 2, params,
-			     why, sizeof why);
+	PGresult *r = pg_run(db, replace ? "INSERT INTO identity (name, value) VALUES ($1, $2)"
+					   " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+					 : "INSERT INTO identity (name, value) VALUES ($1, $2)"
+					   " ON CONFLICT (name) DO NOTHING",
+			     2, params, err, err_len);
 	PQclear(r);
-	return r || fail(s, "writing identity", why);
+	return r != NULL;
 }
 
 static void fill_client(PGresult *r, int i, store_client *c)

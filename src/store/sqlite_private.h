@@ -9,8 +9,10 @@
 void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len);
 enum store_write sqlite_write_batch(void *db, const store_record *r, size_t n, char *err,
 				    size_t err_len);
-bool sqlite_identity_get(store *s, const char *name, char *value, size_t len);
-bool sqlite_identity_set(store *s, const char *name, const char *value);
+int sqlite_identity_get(void *db, const char *name, char *value, size_t len, char *err,
+			size_t err_len);
+bool sqlite_identity_put(void *db, const char *name, const char *value, bool replace,
+			 char *err, size_t err_len);
 bool sqlite_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 		      size_t err_len);
 bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,

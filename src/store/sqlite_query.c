@@ -11,13 +11,17 @@ static bool fail(store *s, const char *what)
 	return false;
 }
 
-bool sqlite_identity_get(store *s, const char *name, char *value, size_t len)
+int sqlite_identity_get(void *conn, const char *name, char *value, size_t len, char *err,
+			size_t err_len)
 {
+	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	bool found = false;
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM identity WHERE name = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return fail(s, "reading identity");
+	int found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM identity WHERE name = ?1", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, err_len, "reading identity: %s", sqlite3_errmsg(db));
+		return -1;
+	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
@@ -29,18 +33,25 @@ bool sqlite_identity_get(store *s, const char *name, char *value, size_t len)
 	return found;
 }
 
-bool sqlite_identity_set(store *s, const char *name, const char *value)
+bool sqlite_identity_put(void *conn, const char *name, const char *value, bool replace,
+			 char *err, size_t err_len)
 {
+	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO identity (name, value) VALUES (?1, ?2)"
-			       " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-			       -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "writing identity");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	bool ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok || fail(s, "writing identity");
+	const char *sql = replace ? "INSERT INTO identity (name, value) VALUES (?1, ?2)"
+				    " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+				  : "INSERT INTO identity (name, value) VALUES (?1, ?2)"
+				    " ON CONFLICT (name) DO NOTHING";
+	bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	if (!ok)
+		snprintf(err, err_len, "writing identity: %s", sqlite3_errmsg(db));
+	return ok;
 }
 
 static void column_guid(sqlite3_stmt *st, int col, kms_guid *g)

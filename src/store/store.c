@@ -85,6 +85,7 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	if (opt)
 		s->opt = *opt;
 	pthread_mutex_init(&s->health_lock, NULL);
+	pthread_mutex_init(&s->identity_lock, NULL);
 	char why[300];
 	s->db = be->connect(s->target, read_only, why, sizeof why);
 	if (!s->db) {
@@ -118,6 +119,7 @@ fail:;
 	if (s->db)
 		be->disconnect(s->db);
 	pthread_mutex_destroy(&s->health_lock);
+	pthread_mutex_destroy(&s->identity_lock);
 	free(s);
 	return NULL;
 }
@@ -142,6 +144,7 @@ void store_close(store *s)
 	if (s->db)
 		s->be->disconnect(s->db);
 	pthread_mutex_destroy(&s->health_lock);
+	pthread_mutex_destroy(&s->identity_lock);
 	free(s);
 }
 
@@ -152,7 +155,7 @@ const char *store_error(store *s)
 
 /* The opener's connection of a shared database may be missing (down at
  * start) or broken (the server restarted): connect again once per call. */
-static bool usable(store *s)
+bool store_usable(store *s)
 {
 	if (s->db && !(s->be->shared && s->be->lost(s->db)))
 		return true;
@@ -171,34 +174,24 @@ static bool usable(store *s)
 	return s->db != NULL;
 }
 
-bool store_identity_get(store *s, const char *name, char *value, size_t len)
-{
-	return usable(s) && s->be->identity_get(s, name, value, len);
-}
-
-bool store_identity_set(store *s, const char *name, const char *value)
-{
-	return usable(s) && s->be->identity_set(s, name, value);
-}
-
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
 {
-	return usable(s) && s->be->load_seen(s->db, since, fn, ctx, s->error, sizeof s->error);
+	return store_usable(s) && s->be->load_seen(s->db, since, fn, ctx, s->error, sizeof s->error);
 }
 
 bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
 {
-	return usable(s) && s->be->clients(s, q, fn, ctx, total);
+	return store_usable(s) && s->be->clients(s, q, fn, ctx, total);
 }
 
 bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
-	return usable(s) && s->be->group_stats(s, since, fn, ctx);
+	return store_usable(s) && s->be->group_stats(s, since, fn, ctx);
 }
 
 long store_prune(store *s, int64_t before)
 {
-	return usable(s) ? s->be->prune(s, before) : -1;
+	return store_usable(s) ? s->be->prune(s, before) : -1;
 }
 
 void store_utf8_clean(char *dst, size_t cap, const char *src)

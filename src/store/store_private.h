@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #define STORE_SCHEMA_VERSION 2
+#define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went: written, refused (dropped and counted as an error), or
  * the connection was lost (kept in the ring and retried after reconnecting). */
@@ -36,12 +37,16 @@ typedef struct store_backend {
 	/* true if a failed call on this connection means it is gone */
 	bool (*lost)(void *db);
 
-	/* the public queries, on the opener's connection s->db */
-	bool (*identity_get)(store *s, const char *name, char *value, size_t len);
-	bool (*identity_set)(store *s, const char *name, const char *value);
-	/* on any connection: the sync thread has its own */
+	/* on a given connection */
+	/* 1 found, 0 absent, -1 error */
+	int (*identity_get)(void *db, const char *name, char *value, size_t len, char *err,
+			    size_t err_len);
+	/* replace: overwrite; else keep a value already there */
+	bool (*identity_put)(void *db, const char *name, const char *value, bool replace,
+			     char *err, size_t err_len);
 	bool (*load_seen)(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 			  size_t err_len);
+	/* the public queries, on the opener's connection s->db */
 	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
 			size_t *total);
 	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
@@ -59,6 +64,15 @@ struct store {
 	int64_t db_retry_at;          /* monotonic seconds: no reconnecting before */
 	char error[300];
 	store_options opt;
+
+	/* identity values as last read or set: a shared database may be away
+	 * (identity.c) */
+	pthread_mutex_t identity_lock;
+	struct store_identity {
+		char name[96], value[96];
+		bool pending;         /* set while away: written once it is back */
+	} identity[STORE_IDENTITY_MAX];
+	size_t n_identity;
 
 	/* reachability, for the log: one line when lost, one when back */
 	pthread_mutex_t health_lock;
@@ -87,8 +101,15 @@ struct store {
 	void *seen_ctx;
 };
 
+/* The opener's connection, reconnected if a shared database dropped it. */
+bool store_usable(store *s);
+
 /* Report a connection that works or failed; logs only the transitions. */
 void store_health(store *s, bool ok, const char *why);
+
+/* Write identity values set while the database was away (without
+ * replacing what another host wrote meanwhile). */
+void store_identity_flush(store *s, void *db);
 
 bool store_writer_start(store *s, char *err, size_t err_len);
 void store_writer_stop(store *s);

@@ -32,7 +32,8 @@ static void add_ms(struct timespec *t, long ms)
 }
 
 /* A fresh writer connection; a shared database may have been recreated
- * while it was away, so its schema is checked again. */
+ * while it was away, so its schema is checked again, and identity values
+ * set meanwhile are written. */
 static bool reconnect(store *s, char *why, size_t len)
 {
 	if (s->writer_db)
@@ -42,6 +43,8 @@ static bool reconnect(store *s, char *why, size_t len)
 		s->be->disconnect(s->writer_db);
 		s->writer_db = NULL;
 	}
+	if (s->writer_db)
+		store_identity_flush(s, s->writer_db);
 	return s->writer_db != NULL;
 }
 

@@ -14,7 +14,7 @@ WIN10 = "Windows 10/11 Enterprise"
 SYNC = 1.6
 
 
-def activate(d, cmid=None, workstation=None):
+def activate(d, cmid=None, workstation=None, field="count"):
     args = ["activate", "--json", "-p", WIN10, f"127.0.0.1:{d.port}"]
     if cmid:
         args += ["--cmid", cmid]
@@ -22,7 +22,7 @@ def activate(d, cmid=None, workstation=None):
         args += ["--workstation", workstation]
     rc, out = kmsc(*args)
     assert rc == 0, out
-    return json.loads(out)["response"]["count"]
+    return json.loads(out)["response"][field]
 
 
 def stored(pg, db="kmsd"):
@@ -93,13 +93,19 @@ def test_host_starts_with_the_database_down_and_catches_up():
         with Kmsd("count=real", f"store={uri}") as d:
             d.wait_log("client store unreachable")
             assert [activate(d) for _ in range(3)] == [1, 2, 3]
+            epid = activate(d, field="epid")
             pg.start()
-            # the writer creates the schema and writes what it queued
-            wait_stored(pg, 3)
+            # the writer creates the schema, writes what it queued and the
+            # identity the host made up meanwhile
+            wait_stored(pg, 4)
             d.wait_log("client store reachable again")
             time.sleep(SYNC)
-            assert activate(d) == 4
+            assert activate(d) == 5
         assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["2"]]
+        assert pg.psql("SELECT count(*) FROM identity WHERE name = 'epid-seed'", "kmsd") == [["1"]]
+        with Kmsd("count=real", f"store={uri}") as d:
+            assert activate(d, field="epid") == epid
+            assert activate(d) == 7
 
 
 def test_migrations_on_postgresql():

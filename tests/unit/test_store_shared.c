@@ -74,8 +74,12 @@ TEST(store_shared_unreachable_at_start_still_opens_and_queues)
 		CHECK(store_submit(s, &r));
 	}
 	CHECK(!store_flush(s)); /* returns, saying it could not write */
+	/* identity set while away: remembered, and written once it is back */
 	char value[32];
 	CHECK(!store_identity_get(s, "epid-seed", value, sizeof value));
+	CHECK(!store_identity_set(s, "epid-seed", "0123456789abcdef"));
+	CHECK(store_identity_get(s, "epid-seed", value, sizeof value));
+	CHECK_STR(value, "0123456789abcdef");
 	CHECK(store_follow(s, 86400, NULL, NULL));
 	store_writer_stats ws;
 	store_writer_stats_get(s, &ws);
