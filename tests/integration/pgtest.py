@@ -19,9 +19,8 @@ def bin_dir():
 
 
 class Postgres:
-    USER = "kmsd"
-
-    def __init__(self):
+    def __init__(self, superuser="kmsd"):
+        self.user = superuser
         self.bin = bin_dir()
         assert self.bin, "PostgreSQL is not installed (make deps installs it)"
         self.dir = tempfile.mkdtemp(prefix="kmsd-pg-")
@@ -31,7 +30,7 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "nobody")
             self.as_user = ["runuser", "-u", "nobody", "--"]
-        self.server("initdb", "-D", self.data, "-A", "trust", "-U", self.USER, "-E", "UTF8",
+        self.server("initdb", "-D", self.data, "-A", "trust", "-U", self.user, "-E", "UTF8",
                     "--no-locale", "--no-sync")
         self.start()
 
@@ -58,7 +57,7 @@ class Postgres:
         self.server("pg_ctl", "-D", self.data, "-w", "-m", "fast", "stop")
 
     def uri(self, db="postgres"):
-        return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{db}"
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{db}"
 
     def createdb(self, name):
         self.psql(f"CREATE DATABASE {name}")
@@ -68,7 +67,7 @@ class Postgres:
         """Run SQL; the rows as lists of strings."""
         p = subprocess.run([os.path.join(self.bin, "psql"), "-X", "-q", "-At", "-F", "|",
                             "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
-                            "-U", self.USER, "-d", db, "-c", sql],
+                            "-U", self.user, "-d", db, "-c", sql],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         out = p.stdout.decode(errors="replace")
         assert p.returncode == 0, f"psql {sql!r}:\n{out}"
