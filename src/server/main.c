@@ -372,7 +372,6 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	if (cfg->pidfile[0])
 		unlink(cfg->pidfile);
 	settings_free(atomic_load(&srv.settings));
-	client_count_free(srv.counter);
 	rate_limiter_free(srv.limiter);
 	if (srv.store) {
 		store_writer_stats ws;
@@ -381,6 +380,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		log_info("client store closed: %llu records written, %llu dropped",
 			 (unsigned long long)ws.written, (unsigned long long)ws.dropped);
 	}
+	client_count_free(srv.counter); /* after the store: its follower feeds it */
 	close(sfd);
 	log_info("stopped: %llu activations, %llu refusals, %llu rejected PDUs",
 		 (unsigned long long)srv.activations, (unsigned long long)srv.refusals,
