@@ -44,6 +44,7 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o) $(O)/gen/products.gen.o
 # Each program is its main.c plus a library of the rest of its folder, so
 # unit tests can link the same code.
 SERVER_SRC := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+WEB_SRC    := $(wildcard src/web/*.c)
 CLIENT_SRC := $(filter-out src/client/main.c,$(wildcard src/client/*.c))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
@@ -65,18 +66,22 @@ $(O)/libkmsserver.a: $(SERVER_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+$(O)/libkmsweb.a: $(WEB_SRC:%.c=$(O)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
 $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
+$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd
 
 $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
-$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
+$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv -lmicrohttpd
 
 $(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
@@ -101,7 +106,7 @@ $(O)/gen/products.gen.o: $(O)/gen/products.gen.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Sources that include the generated header need it first.
-$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o) $(STORE_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
+$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(WEB_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o) $(STORE_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
@@ -233,7 +238,8 @@ uninstall:
 # ---- setup ---------------------------------------------------------------
 
 DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
-                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base mandoc
+                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base mandoc \
+                libmicrohttpd-dev chromium prometheus
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

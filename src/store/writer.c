@@ -104,6 +104,7 @@ static void *writer_main(void *arg)
 		s->committed += n;
 		s->stats.batches++;
 		s->stats.last_batch_ms = ms;
+		s->stats.total_batch_ms += ms;
 		if (ok) {
 			s->stats.written += n;
 		} else {
