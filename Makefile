@@ -173,12 +173,14 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 300
 
 fuzz-build:
-	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a
+	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
+	    build/fuzz/libkmsweb.a
 	@mkdir -p build/fuzz/bin
 	for t in $(FUZZ_TARGETS); do \
 	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
-	        build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a build/fuzz/libkmscore.a $(LIBS) -lsqlite3 || exit 1; \
+	        build/fuzz/libkmsweb.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
+	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd || exit 1; \
 	done
 
 fuzz: fuzz-build
@@ -239,7 +241,7 @@ uninstall:
 
 DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
                 libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base mandoc \
-                libmicrohttpd-dev chromium prometheus
+                libmicrohttpd-dev chromium prometheus curl
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

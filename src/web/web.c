@@ -230,6 +230,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	return rc;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
