@@ -241,19 +241,28 @@ uninstall:
 
 # ---- setup ---------------------------------------------------------------
 
-DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
-                libsqlite3-dev libclang-rt-14-dev valgrind cppcheck dnsmasq-base mandoc \
-                libmicrohttpd-dev chromium prometheus curl
+# What building needs (also all the Dockerfile's build stage installs), and
+# what the tests need on top of it.
+BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
+                  libmicrohttpd-dev
+DEB_PACKAGES   := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck \
+                  dnsmasq-base mandoc chromium prometheus curl
 
 deps:
+	@$(MAKE) -s install-packages PACKAGES="$(DEB_PACKAGES)"
+
+deps-build:
+	@$(MAKE) -s install-packages PACKAGES="$(BUILD_PACKAGES)"
+
+install-packages:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
+	if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 	    $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PACKAGES); \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PACKAGES); \
 	fi
 
 clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
