@@ -47,6 +47,7 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o) $(O)/gen/products.gen.o
 # Each program is its main.c plus a library of the rest of its folder, so
 # unit tests can link the same code.
 SERVER_SRC := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+WEB_SRC    := $(wildcard src/web/*.c)
 CLIENT_SRC := $(filter-out src/client/main.c,$(wildcard src/client/*.c))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
@@ -68,18 +69,22 @@ $(O)/libkmsserver.a: $(SERVER_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+$(O)/libkmsweb.a: $(WEB_SRC:%.c=$(O)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
 $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
+$(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd
 
 $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
-$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
+$(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv -lmicrohttpd
 
 $(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
@@ -104,7 +109,7 @@ $(O)/gen/products.gen.o: $(O)/gen/products.gen.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Sources that include the generated header need it first.
-$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o) $(STORE_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
+$(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(WEB_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o) $(STORE_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
@@ -122,6 +127,8 @@ valgrind: all $(TEST_TOOLS)
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_kmsd.
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py survive_restart
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py allow_and_deny
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_status
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_bad_param
 
 # The whole suite: unit and integration tests on the normal build, then the
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.
@@ -171,12 +178,14 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 300
 
 fuzz-build:
-	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a
+	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
+	    build/fuzz/libkmsweb.a
 	@mkdir -p build/fuzz/bin
 	for t in $(FUZZ_TARGETS); do \
 	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $(PQ_CFLAGS) -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
-	        build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a build/fuzz/libkmscore.a $(LIBS) -lsqlite3 || exit 1; \
+	        build/fuzz/libkmsweb.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
+	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd || exit 1; \
 	done
 
 fuzz: fuzz-build
@@ -235,19 +244,29 @@ uninstall:
 
 # ---- setup ---------------------------------------------------------------
 
-DEB_PACKAGES := build-essential clang pkg-config python3 libssl-dev libxml2-dev \
-                libsqlite3-dev libpq-dev postgresql libclang-rt-14-dev valgrind cppcheck \
-                dnsmasq-base mandoc
+# What building needs (also all the Dockerfile's build stage installs), and
+# what the tests need on top of it (postgresql: a throwaway server for the
+# PostgreSQL store's tests).
+BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
+                  libmicrohttpd-dev libpq-dev
+DEB_PACKAGES   := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck \
+                  dnsmasq-base mandoc chromium prometheus curl postgresql
 
 deps:
+	@$(MAKE) -s install-packages PACKAGES="$(DEB_PACKAGES)"
+
+deps-build:
+	@$(MAKE) -s install-packages PACKAGES="$(BUILD_PACKAGES)"
+
+install-packages:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
+	if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 	    $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PACKAGES); \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PACKAGES); \
 	fi
 
 clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short

@@ -37,6 +37,9 @@ void config_defaults(kmsd_config *cfg)
 	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
 	cfg->log_level = 2; /* info */
 	snprintf(cfg->store, sizeof cfg->store, "sqlite:/var/lib/kmsd/clients.db");
+	value_address("127.0.0.1:8688", 8688, cfg->web_listen, &cfg->n_web_listen,
+		      CONFIG_MAX_WEB_LISTEN, "web-listen", why);
+	cfg->web_listen_origin = CONFIG_DEFAULT;
 }
 
 void config_free(kmsd_config *cfg)
@@ -272,8 +275,58 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		}
 		return copy_text(cfg->store, sizeof cfg->store, v, why);
 	}
+	if (strcmp(key, "web") == 0)
+		return value_bool(v, &cfg->web, why);
+	if (strcmp(key, "web-listen") == 0) {
+		if (cfg->web_listen_origin != origin) {
+			cfg->n_web_listen = 0;
+			cfg->web_listen_origin = origin;
+		}
+		return value_address(v, 8688, cfg->web_listen, &cfg->n_web_listen,
+				     CONFIG_MAX_WEB_LISTEN, "web-listen", why);
+	}
+	if (strcmp(key, "web-token") == 0) {
+		if (strlen(v) < 16) {
+			snprintf(why, WHY_LEN, "a token needs at least 16 characters");
+			return false;
+		}
+		return copy_text(cfg->web_token, sizeof cfg->web_token, v, why);
+	}
+	if (strcmp(key, "web-token-file") == 0) {
+		if (v[0] != '/') {
+			snprintf(why, WHY_LEN, "\"%s\" is not an absolute path", v);
+			return false;
+		}
+		return copy_text(cfg->web_token_file, sizeof cfg->web_token_file, v, why);
+	}
 	snprintf(why, WHY_LEN, "unknown setting (see kmsd.conf(5))");
 	return false;
+}
+
+bool config_is_loopback(const config_listen *a)
+{
+	if (a->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&a->addr;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->addr;
+	return a->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+bool config_check(const kmsd_config *cfg, config_error *err)
+{
+	if (!cfg->web || cfg->web_token[0] || cfg->web_token_file[0])
+		return true;
+	for (size_t i = 0; i < cfg->n_web_listen; i++) {
+		if (!config_is_loopback(&cfg->web_listen[i])) {
+			snprintf(err->message, sizeof err->message,
+				 "web-listen %s is not a loopback address: set web-token or "
+				 "web-token-file so the dashboard and API need a bearer token",
+				 cfg->web_listen[i].text);
+			return false;
+		}
+	}
+	return true;
 }
 
 static char *trim(char *s)
@@ -443,4 +496,11 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	if (cfg->pidfile[0])
 		fprintf(out, "pidfile = %s\n", cfg->pidfile);
 	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), cfg->store);
+	fprintf(out, "web = %s\n", yes_no(cfg->web));
+	for (size_t i = 0; i < cfg->n_web_listen; i++)
+		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);
+	if (cfg->web_token[0])
+		fprintf(out, "# web-token is set (not shown)\n");
+	if (cfg->web_token_file[0])
+		fprintf(out, "web-token-file = %s\n", cfg->web_token_file);
 }

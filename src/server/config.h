@@ -24,6 +24,7 @@
 #define CONFIG_MAX_EPIDS 32
 #define CONFIG_MAX_SERVED 64
 #define CONFIG_MAX_CIDRS 64
+#define CONFIG_MAX_WEB_LISTEN 4
 
 typedef struct config_listen {
 	struct sockaddr_storage addr;
@@ -78,6 +79,13 @@ typedef struct kmsd_config {
 	char pidfile[256];
 	bool foreground;
 	char store[320];                  /* none | sqlite:/path */
+
+	bool web;                         /* the dashboard, JSON API and /metrics */
+	config_listen web_listen[CONFIG_MAX_WEB_LISTEN];
+	size_t n_web_listen;
+	enum config_origin web_listen_origin;
+	char web_token[128];              /* bearer token; empty: none */
+	char web_token_file[256];         /* or read from this file at start */
 } kmsd_config;
 
 typedef struct config_error {
@@ -97,6 +105,13 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 /* Apply one "key=value" (or "key = value") from the command line. */
 bool config_apply_option(kmsd_config *cfg, const char *key_value, const char *source, int line,
 			 config_error *err);
+
+/* Rules across settings, checked once everything is read: a web listener
+ * on a non-loopback address needs a token. */
+bool config_check(const kmsd_config *cfg, config_error *err);
+
+/* True for 127.0.0.0/8 and ::1. */
+bool config_is_loopback(const config_listen *a);
 
 /* The effective configuration, as a valid kmsd.conf. */
 void config_dump(const kmsd_config *cfg, FILE *out);

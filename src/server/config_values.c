@@ -78,13 +78,19 @@ bool value_duration(const char *v, int64_t bare_unit, int64_t min, int64_t max, 
 	return true;
 }
 
-static bool add_listen(kmsd_config *cfg, int family, const char *host, unsigned port, char *why)
+typedef struct address_list {
+	config_listen *items;
+	size_t *n, max;
+	const char *what;
+} address_list;
+
+static bool add_listen(address_list *list, int family, const char *host, unsigned port, char *why)
 {
-	if (cfg->n_listen == CONFIG_MAX_LISTEN) {
-		snprintf(why, WHY_LEN, "too many listen addresses (at most %d)", CONFIG_MAX_LISTEN);
+	if (*list->n == list->max) {
+		snprintf(why, WHY_LEN, "too many %s addresses (at most %zu)", list->what, list->max);
 		return false;
 	}
-	config_listen *l = &cfg->listen[cfg->n_listen];
+	config_listen *l = &list->items[*list->n];
 	memset(l, 0, sizeof *l);
 	if (family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&l->addr;
@@ -103,7 +109,7 @@ static bool add_listen(kmsd_config *cfg, int family, const char *host, unsigned 
 		l->addr_len = sizeof *a;
 		snprintf(l->text, sizeof l->text, "[%s]:%u", host, port);
 	}
-	cfg->n_listen++;
+	(*list->n)++;
 	return true;
 bad:
 	snprintf(why, WHY_LEN, "\"%s\" is not a numeric IP%s address", host,
@@ -111,10 +117,12 @@ bad:
 	return false;
 }
 
-bool value_listen(const char *v, kmsd_config *cfg, char *why)
+bool value_address(const char *v, unsigned default_port, config_listen *items, size_t *count,
+		   size_t max, const char *what, char *why)
 {
+	address_list list = { items, count, max, what };
 	char host[64];
-	unsigned long port = DEFAULT_PORT;
+	unsigned long port = default_port;
 	const char *port_text = NULL;
 	int family = AF_INET;
 
@@ -157,9 +165,15 @@ bool value_listen(const char *v, kmsd_config *cfg, char *why)
 		}
 	}
 	if (strcmp(host, "*") == 0)
-		return add_listen(cfg, AF_INET, "0.0.0.0", (unsigned)port, why) &&
-		       add_listen(cfg, AF_INET6, "::", (unsigned)port, why);
-	return add_listen(cfg, family, host, (unsigned)port, why);
+		return add_listen(&list, AF_INET, "0.0.0.0", (unsigned)port, why) &&
+		       add_listen(&list, AF_INET6, "::", (unsigned)port, why);
+	return add_listen(&list, family, host, (unsigned)port, why);
+}
+
+bool value_listen(const char *v, kmsd_config *cfg, char *why)
+{
+	return value_address(v, DEFAULT_PORT, cfg->listen, &cfg->n_listen, CONFIG_MAX_LISTEN,
+			     "listen", why);
 }
 
 bool value_hwid(const char *v, uint8_t out[8], char *why)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/bytes.h"
+#include "kms/products.h"
 #include "server/log.h"
 
 /* NDR unmarshalling failure: what Windows answers to a stub it cannot read. */
@@ -21,9 +22,11 @@ static int64_t wall_clock(void)
 	return ts.tv_sec;
 }
 
-static void rejected(server *srv, conn *c, const char *what, const char *detail)
+static void rejected(server *srv, conn *c, enum metrics_reject why, const char *what,
+		     const char *detail)
 {
 	atomic_fetch_add_explicit(&srv->rejected_pdus, 1, memory_order_relaxed);
+	metrics_reject(srv->metrics, why);
 	log_warning("rejected PDU from %s: %s%s%s", c->peer, what, detail ? ": " : "",
 		    detail ? detail : "");
 }
@@ -45,7 +48,7 @@ static enum conn_verdict on_bind(conn *c, server *srv, const snapshot *s, const 
 	rpc_bind_ack ack;
 	rpc_err e = rpc_bind_decode(pdu, len, &bind);
 	if (e != RPC_OK) {
-		rejected(srv, c, "malformed bind", rpc_strerror(e));
+		rejected(srv, c, REJECT_MALFORMED_BIND, "malformed bind", rpc_strerror(e));
 		return CONN_CLOSE;
 	}
 	rpc_bind_negotiate(&bind, &s->host.rpc, &c->contexts, &ack);
@@ -89,6 +92,39 @@ static void log_activation(const conn *c, const host_activation *a)
 	}
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void count_answer(server *srv, const conn *c, const host_activation *a, bool answered,
+			 int64_t now, uint64_t started_ns)
+{
+	metrics_activation m;
+	memset(&m, 0, sizeof m);
+	m.time = now;
+	snprintf(m.address, sizeof m.address, "%s", c->peer);
+	m.group = a->decision.group ? (uint16_t)(a->decision.group - kms_product_table.groups)
+				    : KMS_NO_INDEX;
+	m.sku = a->decision.sku ? (uint16_t)(a->decision.sku - kms_product_table.skus) : KMS_NO_INDEX;
+	m.status = a->status;
+	if (a->decode_error != KMS_OK) {
+		m.result = RESULT_INVALID;
+	} else {
+		kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, m.workstation,
+				  sizeof m.workstation);
+		m.major = a->req.major;
+		m.minor = a->req.minor;
+		m.count = answered ? a->decision.count : 0;
+		m.n_policy = a->req.n_policy;
+		m.result = !answered ? RESULT_REFUSED
+			 : m.count >= m.n_policy ? RESULT_ACTIVATED : RESULT_BELOW_THRESHOLD;
+	}
+	metrics_record(srv->metrics, &m, monotonic_ns() - started_ns);
+}
+
 /* Queue the client for the store; never waits for the disk. */
 static void record_client(server *srv, const conn *c, const host_activation *a, uint32_t count)
 {
@@ -113,10 +149,11 @@ static void record_client(server *srv, const conn *c, const host_activation *a, 
 static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, const uint8_t *pdu,
 				    size_t len)
 {
+	uint64_t started_ns = monotonic_ns();
 	rpc_request req;
 	rpc_err e = rpc_request_decode(pdu, len, &req);
 	if (e != RPC_OK) {
-		rejected(srv, c, "malformed request", rpc_strerror(e));
+		rejected(srv, c, REJECT_MALFORMED_REQUEST, "malformed request", rpc_strerror(e));
 		rpc_header h;
 		if (rpc_header_decode(pdu, len, &h) == RPC_OK)
 			queue_fault(c, h.call_id, 0, RPC_NCA_PROTO_ERROR);
@@ -127,14 +164,14 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	if (syntax == RPC_SYNTAX_UNKNOWN) {
 		char detail[48];
 		snprintf(detail, sizeof detail, "context id %u was never bound", req.context_id);
-		rejected(srv, c, "unknown context", detail);
+		rejected(srv, c, REJECT_UNKNOWN_CONTEXT, "unknown context", detail);
 		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_NCA_UNK_IF) ? CONN_KEEP
 										      : CONN_CLOSE;
 	}
 	if (req.opnum != 0) {
 		char detail[32];
 		snprintf(detail, sizeof detail, "opnum %u", req.opnum);
-		rejected(srv, c, "unknown operation", detail);
+		rejected(srv, c, REJECT_UNKNOWN_OPERATION, "unknown operation", detail);
 		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_NCA_OP_RNG_ERROR)
 			       ? CONN_KEEP : CONN_CLOSE;
 	}
@@ -143,7 +180,7 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	size_t msg_len;
 	e = rpc_stub_decode(syntax, req.stub, req.stub_len, &msg, &msg_len);
 	if (e != RPC_OK) {
-		rejected(srv, c, "bad stub data", rpc_strerror(e));
+		rejected(srv, c, REJECT_BAD_STUB, "bad stub data", rpc_strerror(e));
 		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_X_BAD_STUB_DATA)
 			       ? CONN_KEEP : CONN_CLOSE;
 	}
@@ -153,7 +190,8 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	size_t room = CONN_OUT_CAP - c->out_len;
 	size_t at = rpc_response_msg_offset(syntax);
 	host_activation act;
-	size_t n = host_answer(&s->host, srv->counter, msg, msg_len, wall_clock(), out + at,
+	int64_t now = wall_clock();
+	size_t n = host_answer(&s->host, srv->counter, msg, msg_len, now, out + at,
 			       room > at ? room - at : 0, &act);
 	log_activation(c, &act);
 	atomic_fetch_add_explicit(n ? &srv->activations : &srv->refusals, 1, memory_order_relaxed);
@@ -168,6 +206,7 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 		return CONN_CLOSE;
 	}
 	c->out_len += pdu_len;
+	count_answer(srv, c, &act, n != 0, now, started_ns);
 
 	c->requests++;
 	if (s->max_requests && c->requests >= s->max_requests) {
@@ -190,7 +229,7 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 			break;
 		if (e != RPC_OK) {
 			/* the stream cannot be resynchronised: say why and close */
-			rejected(srv, c, "bad PDU header", rpc_strerror(e));
+			rejected(srv, c, REJECT_BAD_HEADER, "bad PDU header", rpc_strerror(e));
 			v = CONN_CLOSE;
 			break;
 		}
@@ -205,7 +244,7 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 		default: {
 			char detail[32];
 			snprintf(detail, sizeof detail, "type %u", pdu[2]);
-			rejected(srv, c, "unexpected PDU type", detail);
+			rejected(srv, c, REJECT_UNEXPECTED_TYPE, "unexpected PDU type", detail);
 			v = CONN_CLOSE;
 		}
 		}

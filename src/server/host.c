@@ -84,8 +84,10 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 	kms_policy policy = s->policy;
 	policy.listed = s->listed;
 
+	/* machines are counted in both modes: `always` answers as if the pool
+	 * were full, but the dashboard still shows who is really there */
 	uint32_t pool_count = 0;
-	if (policy.count_mode == KMS_COUNT_REAL)
+	if (counter)
 		pool_count = client_count_observe(counter, host_pool(&act->req), &act->req.cmid, now);
 
 	act->decision = kms_decide(t, &policy, &act->req, pool_count, now);

@@ -19,6 +19,7 @@
 #include "server/server.h"
 #include "server/settings.h"
 #include "server/system.h"
+#include "web/web.h"
 
 #define KMSD_VERSION "0.1.0"
 #define DEFAULT_CONFIG "/etc/kmsd.conf"
@@ -111,7 +112,7 @@ static bool load_config(const command_line *cl, kmsd_config *cfg, config_error *
 	for (int i = 0; i < cl->n_options; i++)
 		if (!config_apply_option(cfg, cl->options[i], "-o", i + 1, err))
 			return false;
-	return true;
+	return config_check(cfg, err);
 }
 
 static bool same_address(const listener *l, const config_listen *a)
@@ -169,7 +170,7 @@ static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 	return log_open(cfg->log_target, (enum log_level)cfg->log_level, err, err_len);
 }
 
-static void reload(server *srv, const command_line *cl, kmsd_config *current)
+static void reload(server *srv, web *http, const command_line *cl, kmsd_config *current)
 {
 	system_notify("RELOADING=1");
 	kmsd_config next;
@@ -201,6 +202,12 @@ static void reload(server *srv, const command_line *cl, kmsd_config *current)
 	client_count_set_window(srv->counter, next.count_window);
 	workers_sync(srv);
 	settings_free(old);
+	if (http)
+		web_update(http, &next, s);
+	if (next.web != current->web || next.n_web_listen != current->n_web_listen ||
+	    memcmp(next.web_listen, current->web_listen, sizeof next.web_listen) != 0 ||
+	    strcmp(next.web_token_file, current->web_token_file) != 0)
+		log_warning("reload: web settings changed; restart kmsd to use them");
 	if (!update_listeners(srv, &next, true))
 		log_warning("some listen addresses could not be opened (after dropping "
 			    "privileges ports below 1024 need a restart)");
@@ -277,6 +284,12 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		log_error("no address to listen on");
 		return 1;
 	}
+	/* bound now, as root if need be; served once privileges are dropped */
+	web *http = NULL;
+	if (cfg->web && !(http = web_open(cfg, err, sizeof err))) {
+		log_error("%s", err);
+		return 1;
+	}
 
 	if (!cl->foreground && !system_daemonize(err, sizeof err)) {
 		log_error("%s", err);
@@ -317,6 +330,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	atomic_store(&srv.settings, s);
 	srv.counter = client_count_new(cfg->count_window, 2 * (size_t)cfg->max_n_policy);
 	srv.limiter = rate_limiter_new();
+	srv.metrics = metrics_new(time(NULL));
 	if (srv.counter && srv.store) {
 		loaded = 0;
 		if (!store_load_seen(srv.store, time(NULL) - cfg->count_window, count_seen, &srv))
@@ -336,9 +350,19 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
-	if (!srv.counter || sfd < 0 || !workers_start(&srv, threads, err, sizeof err)) {
-		log_error("cannot start: %s", srv.counter && sfd >= 0 ? err : strerror(errno));
+	if (!srv.counter || !srv.metrics || sfd < 0 ||
+	    !workers_start(&srv, threads, err, sizeof err)) {
+		log_error("cannot start: %s", srv.counter && srv.metrics && sfd >= 0 ? err
+										    : strerror(errno));
 		return 1;
+	}
+	if (http) {
+		web_update(http, cfg, s);
+		if (!web_start(http, &srv, cfg, KMSD_VERSION, err, sizeof err)) {
+			log_error("%s", err);
+			web_stop(http);
+			http = NULL;
+		}
 	}
 	log_info("kmsd %s ready: %d worker(s), count=%s", KMSD_VERSION, threads,
 		 cfg->count_real ? "real" : "always");
@@ -355,7 +379,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		}
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading %s", cl->config_path);
-			reload(&srv, cl, cfg);
+			reload(&srv, http, cl, cfg);
 			continue;
 		}
 		log_info("%s: stopping", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -363,6 +387,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	}
 
 	system_notify("STOPPING=1");
+	web_stop(http);
 	workers_stop(&srv);
 	while (srv.listeners) {
 		listener *l = srv.listeners;
@@ -385,6 +410,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	log_info("stopped: %llu activations, %llu refusals, %llu rejected PDUs",
 		 (unsigned long long)srv.activations, (unsigned long long)srv.refusals,
 		 (unsigned long long)srv.rejected_pdus);
+	metrics_free(srv.metrics);
 	return 0;
 }
 

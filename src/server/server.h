@@ -18,6 +18,7 @@
 #include "server/access.h"
 #include "server/client_count.h"
 #include "server/host.h"
+#include "server/metrics.h"
 #include "store/store.h"
 
 /* What an epoll event's data pointer refers to. */
@@ -52,6 +53,7 @@ typedef struct server {
 	client_count *counter;
 	store *store;                  /* NULL with store = none */
 	rate_limiter *limiter;
+	metrics *metrics;             /* never NULL once workers run */
 	atomic_int n_connections;
 	atomic_bool stopping;
 	atomic_ullong activations;    /* answered with a response */

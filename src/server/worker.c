@@ -170,12 +170,14 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 			char who[64];
 			format_peer(&peer, who, sizeof who);
 			close(fd);
+			bool by_rate = access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, &peer);
+			metrics_conn_event(w->srv->metrics,
+					   by_rate ? CONN_REFUSED_RATE : CONN_REFUSED_ACCESS);
 			time_t now = time(NULL);
 			if (now != w->last_refusal_log) {
 				w->last_refusal_log = now;
 				log_warning("refused connection from %s: %s", who,
-					    access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, &peer)
-						    ? "rate limit" : "address not allowed");
+					    by_rate ? "rate limit" : "address not allowed");
 			}
 			continue;
 		}
@@ -183,6 +185,7 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 		if (n >= s->max_connections) {
 			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
 			close(fd);
+			metrics_conn_event(w->srv->metrics, CONN_REFUSED_LIMIT);
 			time_t now = time(NULL);
 			if (now != w->last_limit_warning) {
 				w->last_limit_warning = now;
@@ -211,6 +214,7 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 			continue;
 		}
 		order_touch(w, c);
+		metrics_conn_event(w->srv->metrics, CONN_ACCEPTED);
 		log_debug("connection from %s on %s", c->peer, l->name);
 	}
 }
@@ -281,6 +285,7 @@ static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
 	    monotonic_seconds() - c->partial_since > s->idle_timeout) {
 		log_warning("closing %s: a PDU took more than %d s to arrive", c->peer,
 			    s->idle_timeout);
+		metrics_reject(w->srv->metrics, REJECT_SLOW_PDU);
 		conn_close(w, c);
 		return;
 	}
@@ -306,6 +311,7 @@ static void expire_idle(worker *w, const snapshot *s)
 	int64_t cutoff = monotonic_seconds() - s->idle_timeout;
 	while (w->oldest && w->oldest->last_active <= cutoff) {
 		log_debug("closing idle connection from %s", w->oldest->peer);
+		metrics_conn_event(w->srv->metrics, CONN_CLOSED_IDLE);
 		conn_close(w, w->oldest);
 	}
 }

@@ -98,6 +98,7 @@ typedef struct store_writer_stats {
 	uint64_t written, dropped, batches, errors;
 	size_t queue_depth;
 	double last_batch_ms;
+	double total_batch_ms;           /* over all batches, for an average */
 } store_writer_stats;
 void store_writer_stats_get(store *s, store_writer_stats *out);
 

@@ -140,6 +140,7 @@ static void *writer_main(void *arg)
 		s->committed += n;
 		s->stats.batches++;
 		s->stats.last_batch_ms = ms;
+		s->stats.total_batch_ms += ms;
 		if (res == STORE_WRITTEN) {
 			s->stats.written += n;
 		} else {

@@ -43,3 +43,11 @@ conf = os.path.join(os.path.dirname(__file__), "../../contrib/kmsd.conf")
 if os.path.exists(conf):
     with open(conf, "rb") as f:
         put("fuzz_config", "kmsd.conf", f.read())
+# query strings the clients API and page accept, and some they refuse
+for i, q in enumerate([
+        "product=office2013&since=7d&search=pc&sort=workstation&limit=20&page=2",
+        "product=58e2134f-8e11-4d17-9cb2-91069c151148&since=2026-11-01T00:00:00Z&offset=40",
+        "product=Server 2008&limit=0&sort=x&since=2026-13-40",
+        "minutes=1440&q=<script>&limit=1000",
+]):
+    put("fuzz_http", f"query{i}", q.encode())

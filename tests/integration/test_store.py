@@ -174,8 +174,12 @@ def bench_rate(*options):
 
 def test_store_costs_less_than_20_percent_of_throughput():
     db = os.path.join(tempfile.mkdtemp(), "clients.db")
-    off = max(bench_rate("store=none") for _ in range(2))
-    on = max(bench_rate(f"store=sqlite:{db}") for _ in range(2))
+    # interleaved, best of three each: other load on the machine then
+    # weighs on both sides alike
+    off = on = 0
+    for _ in range(3):
+        off = max(off, bench_rate("store=none"))
+        on = max(on, bench_rate(f"store=sqlite:{db}"))
     # a performance claim: judged on the normal build, where it holds with
     # a wide margin; sanitizer builds slow kmsd's code but not SQLite's
     if os.environ.get("KMSD_SANITIZED") != "1":

@@ -1,0 +1,36 @@
+# kmsd in a container: built from this repository, run as an unprivileged
+# user, health-checked by kmsc acting as a KMS client.
+#
+# The product table is generated at build time from KmsDataBase.xml, which
+# lives beside the repository (../shared/data), so pass that folder as the
+# named build context "shared":
+#
+#   docker build --build-context shared=../shared -t kmsd .
+#   docker run -d -p 1688:1688 -v kmsd-state:/var/lib/kmsd kmsd
+
+FROM debian:bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends make ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src/kmsd
+COPY Makefile ./
+RUN make deps-build && rm -rf /var/lib/apt/lists/*
+COPY --from=shared data/KmsDataBase.xml /src/shared/data/KmsDataBase.xml
+COPY . ./
+RUN make -j"$(nproc)" all && make install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=/out
+
+FROM debian:bookworm-slim
+# the shared libraries kmsd and kmsc link against (checked by the tests)
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libssl3 libsqlite3-0 libmicrohttpd12 libpq5 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home-dir /var/lib/kmsd --shell /usr/sbin/nologin kmsd \
+    && install -d -o kmsd -g kmsd -m 0750 /var/lib/kmsd
+COPY --from=build /out/ /
+USER kmsd
+VOLUME /var/lib/kmsd
+EXPOSE 1688
+# a fixed machine id, so the check counts as one machine, not one per run
+HEALTHCHECK --interval=60s --timeout=15s --start-period=5s --retries=3 \
+    CMD ["kmsc", "activate", "--timeout", "5", "--cmid", "00000000-0000-4000-8000-00000000c0de", "--workstation", "kmsd-healthcheck", "127.0.0.1:1688"]
+# IPv4 only by default: Docker networks have no IPv6 unless configured
+ENTRYPOINT ["kmsd", "-f", "-c", "/etc/kmsd.conf", "-l", "0.0.0.0:1688", "-o", "store=sqlite:/var/lib/kmsd/clients.db", "-o", "log=stderr"]

@@ -1,0 +1,152 @@
+/* The clients page: search, filter by pool or product, sort and page
+ * through the store with plain links and a GET form. */
+#include <stdio.h>
+
+#include "kms/products.h"
+#include "web/web_private.h"
+
+typedef struct rows {
+	buf *b;
+	size_t n;
+} rows;
+
+static bool client_row(void *ctx, const store_client *c)
+{
+	rows *r = ctx;
+	buf *b = r->b;
+	char cmid[GUID_TEXT_LEN], seen[32], first[32];
+	guid_format(&c->cmid, cmid);
+	web_format_time(c->last_seen, seen);
+	web_format_time(c->first_seen, first);
+	const kms_sku *sku = kms_sku_find(&kms_product_table, &c->sku_id);
+	const kms_group *g = kms_group_find(&kms_product_table, &c->kms_id);
+	buf_puts(b, "<tr><td>");
+	buf_html(b, c->workstation);
+	buf_puts(b, "</td><td>");
+	buf_html(b, c->address);
+	buf_puts(b, "</td><td>");
+	buf_html(b, sku ? sku->name : g ? g->name : "unknown");
+	buf_printf(b, "</td><td>%u.%u</td><td class=\"n\">%llu</td><td>%s</td><td>%s</td><td>",
+		   c->protocol_major, c->protocol_minor, (unsigned long long)c->requests, seen, first);
+	if (c->last_result)
+		buf_printf(b, "<span class=\"bad\">0x%08X</span>", c->last_result);
+	else
+		buf_printf(b, "<span class=\"ok\">count %u</span>", c->last_count);
+	buf_printf(b, "</td><td><code>%s</code></td></tr>\n", cmid);
+	r->n++;
+	return !buf_failed(b);
+}
+
+/* A link to this page with the same filters and a different sort/page. */
+static void page_link(buf *b, const web_clients_params *p, const char *product, const char *sort,
+		      size_t page)
+{
+	buf_printf(b, "/clients?sort=%s&amp;page=%zu&amp;limit=%zu", sort, page, p->limit);
+	if (p->search[0]) {
+		buf_puts(b, "&amp;q=");
+		buf_url(b, p->search);
+	}
+	if (product[0]) {
+		buf_puts(b, "&amp;product=");
+		buf_url(b, product);
+	}
+}
+
+typedef struct product_walk {
+	char value[80];
+} product_walk;
+
+static bool find_product(void *ctx, const char *name, const char *value)
+{
+	if (strcmp(name, "product") == 0)
+		snprintf(((product_walk *)ctx)->value, sizeof((product_walk *)ctx)->value, "%s", value);
+	return true;
+}
+
+static void search_form(buf *b, const web_clients_params *p, const char *product)
+{
+	buf_puts(b, "<form method=\"get\" action=\"/clients\"><input type=\"search\" name=\"q\" "
+		 "placeholder=\"workstation or address\" maxlength=\"64\" value=\"");
+	buf_html(b, p->search);
+	buf_puts(b, "\"><select name=\"product\"><option value=\"\">all pools</option>");
+	for (size_t i = 0; i < 3; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", web_pools[i].key,
+			   strcmp(product, web_pools[i].key) == 0 ? " selected" : "", web_pools[i].label);
+	buf_printf(b, "</select><input type=\"hidden\" name=\"sort\" value=\"%s\">"
+		   "<button type=\"submit\">Search</button></form>\n", p->sort);
+}
+
+void web_clients_page(web *w, const web_request *r, web_reply *out)
+{
+	web_clients_params p;
+	web_param_error err;
+	if (!web_read_clients_params(r, &p, &err)) {
+		web_json_error(out, 400, err.parameter, err.message);
+		return;
+	}
+	product_walk pw = { "" };
+	r->each_param(r, find_product, &pw);
+	buf *b = &out->body;
+	out->content_type = "text/html; charset=utf-8";
+	web_page_begin(b, w, "Clients", "clients", 0);
+	buf_puts(b, "<section class=\"wide\"><h2>Clients</h2>");
+	search_form(b, &p, pw.value);
+	if (!w->store) {
+		buf_puts(b, "<p class=\"muted\">The client store is off (store = none), so there is "
+			 "no client history to show.</p></section>");
+		web_page_end(b);
+		return;
+	}
+	store_query q = {
+		.kms_id = p.has_kms_id ? &p.kms_id : NULL,
+		.app_id = p.has_app ? &p.app_id : NULL,
+		.since = p.since,
+		.search = p.search[0] ? p.search : NULL,
+		.order = p.sort,
+		.limit = p.limit,
+		.offset = p.offset,
+	};
+	static const struct {
+		const char *sort, *label;
+	} heads[] = { { "workstation", "Workstation" }, { NULL, "Address" }, { NULL, "Product" },
+		      { NULL, "V" }, { "requests", "Requests" }, { "last_seen", "Last seen (UTC)" },
+		      { NULL, "First seen" }, { NULL, "Last answer" }, { NULL, "CMID" } };
+	buf_puts(b, "<div class=\"scroll\"><table id=\"clients\"><tr>");
+	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+		const char *cls = strcmp(heads[i].label, "Requests") == 0 ? " class=\"n\"" : "";
+		if (!heads[i].sort) {
+			buf_printf(b, "<th%s>%s</th>", cls, heads[i].label);
+			continue;
+		}
+		buf_printf(b, "<th%s><a href=\"", cls);
+		page_link(b, &p, pw.value, heads[i].sort, 1);
+		buf_printf(b, "\">%s%s</a></th>", heads[i].label,
+			   strcmp(p.sort, heads[i].sort) == 0 ? " &darr;" : "");
+	}
+	buf_puts(b, "</tr>\n");
+	rows rs = { b, 0 };
+	size_t total = 0;
+	pthread_mutex_lock(&w->lock);
+	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
+	pthread_mutex_unlock(&w->lock);
+	if (!rs.n)
+		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted\">no clients match</td></tr>");
+	buf_puts(b, "</table></div>");
+	if (!ok)
+		buf_puts(b, "<p class=\"bad\">The store query failed; see the kmsd log.</p>");
+	size_t page = p.offset / p.limit + 1, pages = total ? (total + p.limit - 1) / p.limit : 1;
+	buf_printf(b, "<nav class=\"pages\"><span id=\"clients-total\">%zu</span> clients &middot; "
+		   "page %zu of %zu", total, page, pages);
+	if (page > 1) {
+		buf_puts(b, " <a rel=\"prev\" href=\"");
+		page_link(b, &p, pw.value, p.sort, page - 1);
+		buf_puts(b, "\">&larr; previous</a>");
+	}
+	if (page < pages) {
+		buf_puts(b, " <a rel=\"next\" href=\"");
+		page_link(b, &p, pw.value, p.sort, page + 1);
+		buf_puts(b, "\">next &rarr;</a>");
+	}
+	buf_puts(b, "</nav></section>\n");
+	web_page_end(b);
+}

@@ -1,0 +1,137 @@
+/* Views of the running host the pages share: identity, pools, times. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kms/products.h"
+#include "web/web.h"
+#include "web/web_private.h"
+
+void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
+{
+	web_identity id;
+	memset(&id, 0, sizeof id);
+	pthread_mutex_lock(&w->lock);
+	memcpy(id.version, w->id.version, sizeof id.version);
+	pthread_mutex_unlock(&w->lock);
+
+	id.count_real = cfg->count_real;
+	id.count_window = cfg->count_window;
+	id.activation_interval = cfg->activation_interval;
+	id.renewal_interval = cfg->renewal_interval;
+	memcpy(id.hwid, cfg->hwid, sizeof id.hwid);
+	id.lcid = cfg->lcid;
+	id.host_build = cfg->host_build;
+	for (size_t i = 0; i < 3; i++) {
+		kms_guid app;
+		guid_parse(web_pools[i].app_id, &app);
+		kms_decision d;
+		memset(&d, 0, sizeof d);
+		d.app = kms_app_find(&kms_product_table, &app);
+		const char *epid = d.app ? host_epid_for(&s->host, &d) : NULL;
+		snprintf(id.epids[i], sizeof id.epids[i], "%s", epid ? epid : "");
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		snprintf(id.listen[id.n_listen++], sizeof id.listen[0], "%s", cfg->listen[i].text);
+	for (size_t i = 0; i < cfg->n_web_listen; i++)
+		snprintf(id.web_listen[id.n_web_listen++], sizeof id.web_listen[0], "%s",
+			 cfg->web_listen[i].text);
+	snprintf(id.store_backend, sizeof id.store_backend, "%.*s",
+		 (int)strcspn(cfg->store, ":"), cfg->store);
+
+	pthread_mutex_lock(&w->lock);
+	w->id = id;
+	/* a token file is read once, as root, before privileges are dropped */
+	if (!cfg->web_token_file[0])
+		snprintf(w->token, sizeof w->token, "%s", cfg->web_token);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void web_identity_copy(web *w, web_identity *out)
+{
+	pthread_mutex_lock(&w->lock);
+	*out = w->id;
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t web_pool_of(const kms_guid *app)
+{
+	for (size_t i = 0; i < 3; i++) {
+		kms_guid id;
+		if (guid_parse(web_pools[i].app_id, &id) && guid_cmp(&id, app) == 0)
+			return i;
+	}
+	return 3;
+}
+
+uint32_t web_pool_clients(web *w, size_t pool, int64_t now)
+{
+	kms_guid app;
+	if (pool >= 3 || !w->srv->counter || !guid_parse(web_pools[pool].app_id, &app))
+		return 0;
+	return client_count_get(w->srv->counter, &app, now);
+}
+
+size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max)
+{
+	const kms_products *t = &kms_product_table;
+	kms_guid app;
+	size_t n = 0;
+	if (pool >= 3 || !guid_parse(web_pools[pool].app_id, &app))
+		return 0;
+	for (size_t g = 0; g < t->n_groups; g++) {
+		const kms_group *grp = &t->groups[g];
+		if (guid_cmp(&t->apps[grp->app].id, &app) != 0 || grp->retail || grp->preview)
+			continue;
+		size_t i = 0;
+		while (i < n && out[i] < grp->n_policy)
+			i++;
+		if ((i < n && out[i] == grp->n_policy) || n == max)
+			continue;
+		memmove(out + i + 1, out + i, (n - i) * sizeof *out);
+		out[i] = grp->n_policy;
+		n++;
+	}
+	return n;
+}
+
+void web_format_time(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+void web_json_error(web_reply *out, unsigned status, const char *parameter, const char *message)
+{
+	buf_free(&out->body);
+	out->status = status;
+	out->content_type = "application/json";
+	buf_puts(&out->body, "{\"error\": ");
+	buf_json_string(&out->body, message);
+	if (parameter) {
+		buf_puts(&out->body, ", \"parameter\": ");
+		buf_json_string(&out->body, parameter);
+	}
+	buf_puts(&out->body, "}\n");
+}
+
+static bool refuse_any(void *ctx, const char *name, const char *value)
+{
+	(void)value;
+	snprintf(ctx, 64, "%s", name);
+	return false;
+}
+
+bool web_no_params(const web_request *r, web_reply *out)
+{
+	char name[64];
+	if (r->each_param(r, refuse_any, name))
+		return true;
+	char message[128];
+	snprintf(message, sizeof message, "unknown parameter \"%.40s\": this endpoint takes none",
+		 name);
+	web_json_error(out, 400, name, message);
+	return false;
+}

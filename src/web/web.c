@@ -1,0 +1,292 @@
+/* Listeners, the libmicrohttpd daemons, routing, the token rule and the
+ * headers every answer carries. */
+#include "web/web.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/log.h"
+#include "web/web_private.h"
+
+#define HTTP_CONNECTIONS 64
+#define HTTP_PER_ADDRESS 16
+#define HTTP_TIMEOUT 15           /* seconds a client may take to send its request */
+
+static bool read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, err_len, "web-token-file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, err_len, "web-token-file %s: readable by others (chmod 600 it)", path);
+		close(fd);
+		return false;
+	}
+	ssize_t n = read(fd, out, cap - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	out[n] = 0;
+	out[strcspn(out, "\r\n")] = 0;
+	if (strlen(out) < 16) {
+		snprintf(err, err_len, "web-token-file %s: the token needs at least 16 characters "
+			 "on the first line", path);
+		return false;
+	}
+	return true;
+}
+
+web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
+{
+	web *w = calloc(1, sizeof *w);
+	if (!w) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	snprintf(w->token, sizeof w->token, "%s", cfg->web_token);
+	if (cfg->web_token_file[0] &&
+	    !read_token_file(cfg->web_token_file, w->token, sizeof w->token, err, err_len))
+		goto fail;
+	for (size_t i = 0; i < cfg->n_web_listen; i++) {
+		const config_listen *a = &cfg->web_listen[i];
+		int fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int one = 1;
+		if (fd >= 0) {
+			w->fds[w->n_fds++] = fd;
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+			if (a->addr.ss_family == AF_INET6)
+				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+		}
+		if (fd < 0 || bind(fd, (const struct sockaddr *)&a->addr, a->addr_len) != 0 ||
+		    listen(fd, 64) != 0) {
+			snprintf(err, err_len, "web-listen %s: %s", a->text, strerror(errno));
+			goto fail;
+		}
+	}
+	return w;
+fail:
+	web_stop(w);
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+typedef struct param_walk {
+	bool (*fn)(void *ctx, const char *name, const char *value);
+	void *ctx;
+	bool stopped;
+} param_walk;
+
+static enum MHD_Result walk_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	(void)kind;
+	param_walk *pw = cls;
+	if (!pw->fn(pw->ctx, key, value ? value : "")) {
+		pw->stopped = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static bool each_param(const web_request *r, bool (*fn)(void *, const char *, const char *),
+		       void *ctx)
+{
+	param_walk pw = { fn, ctx, false };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, walk_one, &pw);
+	return !pw.stopped;
+}
+
+/* Bearer TOKEN for scripts; Basic with the token as password so a
+ * browser can open the dashboard through its own login prompt. */
+static bool authorized(web *w, struct MHD_Connection *conn)
+{
+	char token[128];
+	pthread_mutex_lock(&w->lock);
+	memcpy(token, w->token, sizeof token);
+	pthread_mutex_unlock(&w->lock);
+	if (!token[0])
+		return true;
+	size_t len = strlen(token);
+	bool ok = false;
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		ok = strlen(h + 7) == len && CRYPTO_memcmp(h + 7, token, len) == 0;
+	} else if (h && strncasecmp(h, "Basic ", 6) == 0) {
+		char *password = NULL;
+		char *user = MHD_basic_auth_get_username_password(conn, &password);
+		ok = password && strlen(password) == len && CRYPTO_memcmp(password, token, len) == 0;
+		if (user)
+			MHD_free(user);
+		if (password)
+			MHD_free(password);
+	}
+	OPENSSL_cleanse(token, sizeof token);
+	return ok;
+}
+
+static void route(web *w, const web_request *r, web_reply *out)
+{
+	static const struct {
+		const char *path;
+		void (*fn)(web *, const web_request *, web_reply *);
+	} routes[] = {
+		{ "/", web_dashboard },
+		{ "/clients", web_clients_page },
+		{ "/api/v1/status", web_api_status },
+		{ "/api/v1/clients", web_api_clients },
+		{ "/api/v1/products", web_api_products },
+		{ "/api/v1/stats", web_api_stats },
+		{ "/metrics", web_metrics },
+	};
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (strcmp(r->path, routes[i].path) == 0) {
+			routes[i].fn(w, r, out);
+			return;
+		}
+	}
+	if (strcmp(r->path, "/kmsd.css") == 0) {
+		web_stylesheet(out);
+		return;
+	}
+	web_json_error(out, 404, NULL, "no such page (see /api/v1/status, /metrics or /)");
+}
+
+static void security_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; style-src 'self'; img-src 'self' data:; "
+				"form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	web *w = cls;
+	web_reply out = { 200, "application/json", { 0 } };
+	buf_init(&out.body);
+	const char *allow = NULL;
+
+	/* read-only: a request with a body is refused before it is read */
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		web_json_error(&out, 405, NULL, "read-only: only GET and HEAD are served");
+		allow = "GET, HEAD";
+		*upload_data_size = 0;
+	} else if (!authorized(w, conn)) {
+		web_json_error(&out, 401, NULL, "a bearer token is required (Authorization: "
+			       "Bearer TOKEN)");
+	} else {
+		web_request r = { url, (int64_t)time(NULL), each_param, conn };
+		route(w, &r, &out);
+	}
+	(void)con_cls;
+
+	size_t len;
+	char *body = buf_take(&out.body, &len);
+	struct MHD_Response *resp;
+	if (!body) {
+		static char oom[] = "{\"error\": \"out of memory\"}\n";
+		out.status = 500;
+		out.content_type = "application/json";
+		resp = MHD_create_response_from_buffer(strlen(oom), oom, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", out.content_type);
+	security_headers(resp);
+	if (allow)
+		MHD_add_response_header(resp, "Allow", allow);
+	if (out.status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kmsd\", Basic realm=\"kmsd\"");
+	enum MHD_Result rc = MHD_queue_response(conn, out.status, resp);
+	MHD_destroy_response(resp);
+	log_debug("web: %s %s -> %u", method, url, out.status);
+	return rc;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[256];
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	log_debug("web: %s", line);
+}
+
+bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version, char *err,
+	       size_t err_len)
+{
+	w->srv = srv;
+	snprintf(w->id.version, sizeof w->id.version, "%s", version);
+	if (strcmp(cfg->store, "none") != 0) {
+		char serr[256];
+		w->store = store_open(cfg->store, true, serr, sizeof serr);
+		if (!w->store)
+			log_warning("web: the clients page and API are off: cannot open the store: %s",
+				    serr);
+	}
+	for (size_t i = 0; i < w->n_fds; i++) {
+		w->daemons[i] = MHD_start_daemon(
+			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, w,
+			MHD_OPTION_LISTEN_SOCKET, w->fds[i],
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			MHD_OPTION_END);
+		if (!w->daemons[i]) {
+			snprintf(err, err_len, "web-listen %s: cannot start the HTTP server",
+				 cfg->web_listen[i].text);
+			return false;
+		}
+		w->fds[i] = -1; /* the daemon owns it now */
+		log_info("web: dashboard, API and metrics on http://%s/", cfg->web_listen[i].text);
+	}
+	return true;
+}
+
+void web_stop(web *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_fds; i++) {
+		if (w->daemons[i])
+			MHD_stop_daemon(w->daemons[i]);
+		if (w->fds[i] >= 0)
+			close(w->fds[i]);
+	}
+	if (w->store)
+		store_close(w->store);
+	OPENSSL_cleanse(w->token, sizeof w->token);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

@@ -1,0 +1,93 @@
+/* State shared by the web layer's files (private to src/web). */
+#ifndef KMSD_WEB_PRIVATE_H
+#define KMSD_WEB_PRIVATE_H
+
+#include <pthread.h>
+#include <string.h>
+#include <stdint.h>
+
+#include "kms/epid.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "web/buf.h"
+#include "web/params.h"
+#include "web/web.h"
+
+/* What the pages say about the host, copied under a lock on reload. */
+typedef struct web_identity {
+	char version[32];
+	bool count_real;
+	int64_t count_window;                 /* seconds */
+	uint32_t activation_interval, renewal_interval; /* minutes */
+	uint8_t hwid[8];
+	uint32_t lcid, host_build;
+	char epids[3][KMS_EPID_TEXT_MAX];     /* per pool, as web_pools */
+	char listen[CONFIG_MAX_LISTEN][80];
+	size_t n_listen;
+	char web_listen[CONFIG_MAX_WEB_LISTEN][80];
+	size_t n_web_listen;
+	char store_backend[16];               /* "sqlite", "none": never the path or a password */
+} web_identity;
+
+struct web {
+	server *srv;
+	int fds[CONFIG_MAX_WEB_LISTEN];
+	size_t n_fds;
+	struct MHD_Daemon *daemons[CONFIG_MAX_WEB_LISTEN];
+
+	pthread_mutex_t lock;                 /* identity, token and the store handle */
+	web_identity id;
+	char token[128];
+	store *store;                         /* read-only; NULL with store = none */
+};
+
+/* A response under construction. */
+typedef struct web_reply {
+	unsigned status;
+	const char *content_type;
+	buf body;
+} web_reply;
+
+/* One GET: path and a way to walk its query parameters. */
+typedef struct web_request {
+	const char *path;
+	int64_t now;
+	/* calls fn(ctx, name, value) per parameter; stops at the first false */
+	bool (*each_param)(const struct web_request *r,
+			   bool (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+	void *conn;
+} web_request;
+
+/* Pages and endpoints (each fills reply; status 200 unless they say). */
+void web_dashboard(web *w, const web_request *r, web_reply *out);
+void web_clients_page(web *w, const web_request *r, web_reply *out);
+void web_stylesheet(web_reply *out);
+void web_api_status(web *w, const web_request *r, web_reply *out);
+void web_api_clients(web *w, const web_request *r, web_reply *out);
+void web_api_products(web *w, const web_request *r, web_reply *out);
+void web_api_stats(web *w, const web_request *r, web_reply *out);
+void web_metrics(web *w, const web_request *r, web_reply *out);
+
+/* The HTML frame: head, navigation, and <main>. refresh: seconds, 0 none. */
+void web_page_begin(buf *b, web *w, const char *title, const char *active, int refresh);
+void web_page_end(buf *b);
+
+/* A JSON error body: {"error": message, "parameter": name}. */
+void web_json_error(web_reply *out, unsigned status, const char *parameter, const char *message);
+/* Reject any parameter (for endpoints that take none); true if none. */
+bool web_no_params(const web_request *r, web_reply *out);
+
+/* Walk a request's parameters into clients-query parameters. */
+bool web_read_clients_params(const web_request *r, web_clients_params *p, web_param_error *err);
+
+/* Shared views of the server's state. */
+void web_identity_copy(web *w, web_identity *out);
+uint32_t web_pool_clients(web *w, size_t pool, int64_t now);
+/* Distinct N policies of a pool's product groups, ascending (e.g. 5, 25). */
+size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max);
+/* Which pool an application id is, or 3 when none. */
+size_t web_pool_of(const kms_guid *app);
+void web_format_time(int64_t t, char out[32]);   /* 2026-11-26T06:00:00Z */
+
+#endif

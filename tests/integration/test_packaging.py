@@ -1,0 +1,112 @@
+"""Packaging (issue 9): the Dockerfile (checked statically and by running
+its health check and install steps, since image builds need a Docker daemon
+this machine may not have) and the systemd unit's sandboxing score."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from kmsdtest import BIN, Kmsd, free_port, run
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+
+
+def dockerfile():
+    with open(os.path.join(ROOT, "Dockerfile")) as f:
+        text = f.read()
+    # join continuation lines, drop comments
+    text = re.sub(r"\\\n\s*", " ", text)
+    return [l.strip() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+
+
+def instruction(lines, word):
+    return [l[len(word) + 1:] for l in lines if l.split()[0] == word]
+
+
+def test_dockerfile_is_multi_stage_debian_non_root_with_healthcheck():
+    lines = dockerfile()
+    froms = instruction(lines, "FROM")
+    assert len(froms) == 2 and all(f.startswith("debian:") for f in froms), froms
+    assert froms[0].endswith(" AS build")
+    users = instruction(lines, "USER")
+    assert users and users[-1] not in ("root", "0"), users
+    health = instruction(lines, "HEALTHCHECK")
+    assert len(health) == 1 and "CMD [\"kmsc\", \"activate\"" in health[0], health
+    assert "1688" in instruction(lines, "EXPOSE")
+    assert any("--from=shared data/KmsDataBase.xml" in c for c in instruction(lines, "COPY"))
+    runs = " ".join(instruction(lines, "RUN"))
+    assert "make deps-build" in runs and "make install" in runs
+    for name in ("deps-build", "all"):
+        rc, out = run("make", "-n", "-C", ROOT, name)
+        assert rc == 0, out
+
+
+def runtime_packages(lines):
+    runtime = instruction(lines, "RUN")[-1]
+    m = re.search(r"apt-get install -y --no-install-recommends ([^&]*)", runtime)
+    return set(m.group(1).split())
+
+
+def test_runtime_stage_installs_every_library_the_binaries_need():
+    """Each library kmsd and kmsc link directly must come from a package
+    the runtime stage installs, or from libc6, which every image has."""
+    wanted = runtime_packages(dockerfile())
+    for program in ("kmsd", "kmsc"):
+        path = os.path.join(BIN, program)
+        rc, out = run("readelf", "-d", path, check=True)
+        needed = re.findall(r"\(NEEDED\).*\[(.*)\]", out)
+        rc, ldd = run("ldd", path, check=True)
+        for lib in needed:
+            if lib.startswith("libasan") or lib.startswith("libubsan"):
+                continue
+            m = re.search(re.escape(lib) + r" => (\S+)", ldd)
+            assert m, (lib, ldd)
+            rc, owner = run("dpkg", "-S", os.path.realpath(m.group(1)))
+            if rc != 0:
+                rc, owner = run("dpkg", "-S", m.group(1))
+            package = owner.split(":")[0]
+            assert package == "libc6" or package in wanted, (program, lib, package, wanted)
+
+
+def test_healthcheck_command_tells_healthy_from_not():
+    lines = dockerfile()
+    cmd = json.loads(instruction(lines, "HEALTHCHECK")[0].split("CMD ", 1)[1])
+    entry = json.loads(instruction(lines, "ENTRYPOINT")[0])
+    port = free_port()
+    cmd = [os.path.join(BIN, "kmsc")] + cmd[1:-1] + [f"127.0.0.1:{port}"]
+    # the image's own command line, with this checkout's paths and port
+    assert entry[:3] == ["kmsd", "-f", "-c"] and "-l" in entry
+    store = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd("count=real", f"store=sqlite:{store}", port=port):
+        for _ in range(2):
+            rc, out = run(*cmd)
+            assert rc == 0, out
+        time.sleep(0.6)  # two store batch intervals
+        rc, out = run(os.path.join(BIN, "kmsc"), "clients", "--db", store, "--json")
+    # however often it runs, the check is one machine
+    assert out.count("kmsd-healthcheck") == 1, out
+    rc, out = run(*cmd)
+    assert rc != 0, out
+
+
+def test_docker_build_when_a_daemon_is_available():
+    docker = shutil.which("docker")
+    if not docker or run(docker, "info")[0] != 0:
+        return  # no Docker daemon here; the tests above check the Dockerfile
+    rc, out = run(docker, "build", "--build-context", f"shared={ROOT}/../shared", "-t",
+                  "kmsd-test", ROOT, timeout=1800)
+    assert rc == 0, out
+
+
+def test_systemd_unit_sandboxing_score():
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        return
+    rc, out = run(analyze, "security", "--offline=yes", os.path.join(ROOT, "contrib/kmsd.service"))
+    m = re.search(r"Overall exposure level for kmsd.service: ([0-9.]+)", out)
+    assert m, out
+    # 0 is fully locked down, 10 unprotected; systemd calls below 2 "OK"
+    assert float(m.group(1)) <= 2.0, out
