@@ -495,7 +495,9 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	fprintf(out, "allow-root = %s\n", yes_no(cfg->allow_root));
 	if (cfg->pidfile[0])
 		fprintf(out, "pidfile = %s\n", cfg->pidfile);
-	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), cfg->store);
+	char shown[sizeof cfg->store];
+	store_spec_display(cfg->store, shown, sizeof shown); /* no password in the output */
+	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), shown);
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);

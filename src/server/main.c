@@ -183,8 +183,11 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 		return;
 	}
 	snapshot *s = calloc(1, sizeof *s);
-	if (strcmp(next.store, current->store) != 0)
-		log_warning("reload: store changed to %s; restart kmsd to use it", next.store);
+	if (strcmp(next.store, current->store) != 0) {
+		char shown[sizeof next.store];
+		store_spec_display(next.store, shown, sizeof shown);
+		log_warning("reload: store changed to %s; restart kmsd to use it", shown);
+	}
 	if (!s || !settings_build(&next, time(NULL), srv->store, s, err, sizeof err)) {
 		log_error("reload failed, keeping the running configuration: %s",
 			  s ? err : "out of memory");

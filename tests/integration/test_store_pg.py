@@ -3,10 +3,11 @@ client population and keep one history, keep activating through an outage
 of the database and catch up when it returns, start with it down, and
 migrate (or refuse) its schema; kmsc reads it with a postgresql:// spec."""
 import json
+import os
 import time
 import uuid
 
-from kmsdtest import Kmsd, kmsc
+from kmsdtest import BIN, Kmsd, kmsc, run
 from pgtest import Postgres
 
 WIN10 = "Windows 10/11 Enterprise"
@@ -146,3 +147,12 @@ def test_migrations_on_postgresql():
             raise AssertionError("kmsd started on a newer schema")
         rc, out = kmsc("stats", "--db", uri)
         assert rc != 0 and "schema version 9" in out, out
+
+
+def test_passwords_stay_out_of_printed_configuration_and_errors():
+    spec = "postgresql://kmsd:s3cret@127.0.0.1:1/kmsd"
+    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-v", "-c", "/dev/null", "-o", f"store={spec}")
+    assert rc == 0 and "store = postgresql://kmsd:***@127.0.0.1:1/kmsd" in out, out
+    assert "s3cret" not in out
+    rc, out = kmsc("stats", "--db", spec)
+    assert rc != 0 and "postgresql://kmsd:***@127.0.0.1:1/kmsd" in out and "s3cret" not in out, out
