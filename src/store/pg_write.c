@@ -1,7 +1,10 @@
-/* The PostgreSQL backend's writes: a batch in one transaction, and the
- * rows changed since a time, for hosts following each other. */
+/* The PostgreSQL backend's writes (a batch in one transaction, with text
+ * made valid UTF-8 first, which PostgreSQL insists on), and the rows the
+ * counts are built from: those seen since a time, and those written since
+ * a time, for hosts following each other. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/pg_private.h"
 
@@ -17,6 +20,33 @@ static const char upsert_sql[] =
 	" last_seen = greatest(c.last_seen, excluded.last_seen), requests = c.requests + 1,"
 	" last_result = excluded.last_result, last_count = excluded.last_count,"
 	" stored_at = excluded.stored_at";
+
+void store_utf8_clean(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)src;
+	while (*p && o + 1 < cap) {
+		int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
+			: (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+		bool ok = n > 0 && o + (size_t)n < cap;
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		/* overlong three-byte forms and UTF-16 surrogates are not UTF-8 */
+		if (ok && n == 3)
+			ok = !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0);
+		if (ok && n == 4)
+			ok = !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
+		if (!ok) {
+			dst[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(dst + o, p, (size_t)n);
+		o += (size_t)n;
+		p += n;
+	}
+	dst[o] = '\0';
+}
 
 static bool write_one(pg_conn *pc, const store_record *r, char *err, size_t err_len)
 {

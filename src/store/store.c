@@ -7,42 +7,6 @@
 
 #include "store/store_private.h"
 
-bool store_spec_shared(const char *spec)
-{
-	return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0;
-}
-
-/* Copies spec with passwords ("user:PASSWORD@" and "password=PASSWORD")
- * shown as "***". */
-void store_spec_display(const char *spec, char *out, size_t len)
-{
-	const char *auth = strstr(spec, "://");
-	const char *at = auth ? strchr(auth + 3, '@') : NULL;
-	const char *colon = at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
-	size_t o = 0;
-	const char *p = spec;
-	while (*p && o + 16 < len) { /* room for "password=***" */
-		const char *skip_to = NULL;
-		if (store_spec_shared(spec) && p == colon) {
-			out[o++] = *p++;
-			skip_to = at;
-		} else if (strncmp(p, "password=", 9) == 0) {
-			memcpy(out + o, p, 9);
-			o += 9;
-			p += 9;
-			skip_to = p + strcspn(p, "&");
-		}
-		if (skip_to) {
-			memcpy(out + o, "***", 3);
-			o += 3;
-			p = skip_to;
-			continue;
-		}
-		out[o++] = *p++;
-	}
-	out[o] = '\0';
-}
-
 void store_health(store *s, bool ok, const char *why)
 {
 	pthread_mutex_lock(&s->health_lock);
@@ -192,31 +156,4 @@ bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 long store_prune(store *s, int64_t before)
 {
 	return store_usable(s) ? s->be->prune(s, before) : -1;
-}
-
-void store_utf8_clean(char *dst, size_t cap, const char *src)
-{
-	size_t o = 0;
-	const unsigned char *p = (const unsigned char *)src;
-	while (*p && o + 1 < cap) {
-		int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
-			: (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
-		bool ok = n > 0 && o + (size_t)n < cap;
-		for (int i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		/* overlong three-byte forms and UTF-16 surrogates are not UTF-8 */
-		if (ok && n == 3)
-			ok = !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0);
-		if (ok && n == 4)
-			ok = !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
-		if (!ok) {
-			dst[o++] = '?';
-			p++;
-			continue;
-		}
-		memcpy(dst + o, p, (size_t)n);
-		o += (size_t)n;
-		p += n;
-	}
-	dst[o] = '\0';
 }
