@@ -102,7 +102,7 @@ static bool lost(void *db)
 	return pc->broken || PQstatus(pc->c) != CONNECTION_OK;
 }
 
-static void note_failure(pg_conn *pc, const PGresult *r, char *err, size_t err_len)
+void pg_note_failure(pg_conn *pc, const PGresult *r, char *err, size_t err_len)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	/* class 08: connection exceptions; 57P0x: the server is shutting down
@@ -121,7 +121,7 @@ PGresult *pg_run(pg_conn *pc, const char *sql, int n_params, const char *const *
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
-	note_failure(pc, r, err, err_len);
+	pg_note_failure(pc, r, err, err_len);
 	PQclear(r);
 	return NULL;
 }
@@ -132,7 +132,7 @@ bool pg_exec(pg_conn *pc, const char *sql, char *err, size_t err_len)
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!ok)
-		note_failure(pc, r, err, err_len);
+		pg_note_failure(pc, r, err, err_len);
 	PQclear(r);
 	return ok;
 }
@@ -175,7 +175,7 @@ static int schema_version(void *db)
 		if (state && strcmp(state, "42P01") == 0)
 			v = 0; /* no table yet: a new database */
 		else
-			note_failure(pc, r, err, sizeof err);
+			pg_note_failure(pc, r, err, sizeof err);
 	}
 	PQclear(r);
 	return v;

@@ -17,6 +17,8 @@ typedef struct pg_conn {
  * result when it succeeded, else NULL with the server's message in err. */
 PGresult *pg_run(pg_conn *pc, const char *sql, int n_params, const char *const *params, char *err,
 		 size_t err_len);
+/* A failed call: the message in err, and whether the connection is gone. */
+void pg_note_failure(pg_conn *pc, const PGresult *r, char *err, size_t err_len);
 /* Run statements without parameters; false with the message in err. */
 bool pg_exec(pg_conn *pc, const char *sql, char *err, size_t err_len);
 

@@ -48,7 +48,8 @@ void store_utf8_clean(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
-static bool write_one(pg_conn *pc, const store_record *r, char *err, size_t err_len)
+/* Queue one upsert on the connection (libpq copies the parameters). */
+static bool send_one(pg_conn *pc, const store_record *r)
 {
 	char cmid[PG_GUID_TEXT], app[PG_GUID_TEXT], kms[PG_GUID_TEXT], sku[PG_GUID_TEXT];
 	char workstation[sizeof r->workstation], address[sizeof r->address];
@@ -66,9 +67,45 @@ static bool write_one(pg_conn *pc, const store_record *r, char *err, size_t err_
 	snprintf(count, sizeof count, "%u", r->count);
 	const char *const params[] = { cmid, app, kms, sku, workstation, address, status,
 				       protocol, seen, result, count };
-	PGresult *res = pg_run(pc, upsert_sql, 11, params, err, err_len);
-	PQclear(res);
-	return res != NULL;
+	return PQsendQueryParams(pc->c, upsert_sql, 11, NULL, params, NULL, NULL, 0) == 1;
+}
+
+/* Upserts travel in a pipeline, PIPE_CHUNK at a time: one round trip per
+ * chunk rather than per record (a host answers thousands a second), and
+ * chunks small enough that the server's answers never fill the socket
+ * buffers while we are still sending. */
+#define PIPE_CHUNK 256
+
+static bool send_chunk(pg_conn *pc, const store_record *r, size_t n, char *err, size_t err_len)
+{
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = send_one(pc, &r[i]);
+	if (!ok || PQpipelineSync(pc->c) != 1) {
+		pg_note_failure(pc, NULL, err, err_len);
+		pc->broken = true; /* results may be missing: start over */
+		return false;
+	}
+	/* each query's results end with a NULL; then the sync's own result */
+	size_t ends = 0;
+	for (;;) {
+		PGresult *res = PQgetResult(pc->c);
+		if (!res) {
+			if (++ends > n || PQstatus(pc->c) != CONNECTION_OK) {
+				pc->broken = true; /* the sync never came */
+				return false;
+			}
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_FATAL_ERROR && ok) {
+			pg_note_failure(pc, res, err, err_len);
+			ok = false;
+		}
+		PQclear(res);
+		if (st == PGRES_PIPELINE_SYNC)
+			return ok;
+	}
 }
 
 enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, char *err,
@@ -76,8 +113,14 @@ enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, c
 {
 	pg_conn *pc = db;
 	bool ok = pg_exec(pc, "BEGIN", err, err_len);
-	for (size_t i = 0; ok && i < n; i++)
-		ok = write_one(pc, &batch[i], err, err_len);
+	if (ok && PQenterPipelineMode(pc->c) != 1) {
+		pg_note_failure(pc, NULL, err, err_len);
+		ok = false;
+	}
+	for (size_t i = 0; ok && i < n; i += PIPE_CHUNK)
+		ok = send_chunk(pc, batch + i, n - i < PIPE_CHUNK ? n - i : PIPE_CHUNK, err, err_len);
+	if (PQpipelineStatus(pc->c) != PQ_PIPELINE_OFF && PQexitPipelineMode(pc->c) != 1)
+		pc->broken = true;
 	if (ok)
 		ok = pg_exec(pc, "COMMIT", err, err_len);
 	else if (!pc->broken)

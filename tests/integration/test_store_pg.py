@@ -4,6 +4,8 @@ of the database and catch up when it returns, start with it down, and
 migrate (or refuse) its schema; kmsc reads it with a postgresql:// spec."""
 import json
 import os
+import re
+import signal
 import time
 import uuid
 
@@ -156,3 +158,23 @@ def test_passwords_stay_out_of_printed_configuration_and_errors():
     assert "s3cret" not in out
     rc, out = kmsc("stats", "--db", spec)
     assert rc != 0 and "postgresql://kmsd:***@127.0.0.1:1/kmsd" in out and "s3cret" not in out, out
+
+
+def test_a_host_under_load_loses_nothing_to_the_database():
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        d = Kmsd(f"store={uri}", "log-level=info")
+        try:
+            rc, out = kmsc("bench", "-c", "16", "-d", "2", "--json", f"127.0.0.1:{d.port}")
+            assert rc == 0, out
+            answered = json.loads(out)["activations"]
+            d.proc.send_signal(signal.SIGTERM)
+            d.proc.wait(60)
+            log = d.log()
+        finally:
+            d.stop()
+        m = re.search(r"client store closed: \d+ records written, (\d+) dropped", log)
+        assert m and m.group(1) == "0", log
+        rows = stored(pg)
+        # every answered machine is in the database (bench makes one per request)
+        assert answered > 0 and rows >= answered, (rows, answered)
