@@ -53,8 +53,9 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	char why[300];
 	s->db = be->connect(s->target, read_only, why, sizeof why);
 	if (!s->db) {
-		/* a shared database may be down when kmsd starts: it still serves */
-		if (read_only || !be->shared)
+		/* a shared database may be down when kmsd starts (store_open_with):
+		 * it still serves; tools get the error */
+		if (read_only || !be->shared || !opt)
 			goto fail;
 		snprintf(s->error, sizeof s->error, "%s", why);
 		struct timespec now;
