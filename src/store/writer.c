@@ -70,7 +70,7 @@ static void *writer_main(void *arg)
 	if (!batch)
 		return NULL;
 	long retry_ms = STORE_RETRY_MAX_MS / 16;
-	char why[300];
+	char why[300] = "";
 	struct timespec cycle;
 	clock_gettime(CLOCK_REALTIME, &cycle);
 	pthread_mutex_lock(&s->lock);
