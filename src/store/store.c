@@ -55,12 +55,14 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	if (!s->db) {
 		/* a shared database may be down when kmsd starts (store_open_with):
 		 * it still serves; tools get the error */
-		if (read_only || !be->shared || !opt)
+		if (!be->shared || !opt)
 			goto fail;
 		snprintf(s->error, sizeof s->error, "%s", why);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		s->db_retry_at = now.tv_sec + 2;
+		if (read_only)
+			return s; /* the writer's side logs the outage */
 		store_health(s, false, why);
 	} else if (read_only) {
 		int v = be->schema_version(s->db);
@@ -96,7 +98,7 @@ store *store_open(const char *spec, bool read_only, char *err, size_t err_len)
 
 store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len)
 {
-	return open_store(spec, false, opt, err, err_len);
+	return open_store(spec, opt->read_only, opt, err, err_len);
 }
 
 void store_close(store *s)

@@ -70,11 +70,13 @@ store *store_open(const char *spec, bool read_only, char *err, size_t err_len);
 typedef struct store_options {
 	void (*log)(void *ctx, bool error, const char *message);
 	void *log_ctx;
+	bool read_only;                  /* queries only (the web side) */
 } store_options;
 
-/* store_open for the daemon (never read-only). With a shared database that
- * cannot be reached, it still opens: writes queue in the ring while the
- * writer reconnects, identity calls fail until it is back. */
+/* store_open for the daemon. With a shared database that cannot be
+ * reached, it still opens: writes queue in the ring while the writer
+ * reconnects, and calls that need the database fail until it is back
+ * (each reconnects, at most every 2 s). */
 store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len);
 
 /* True for "postgresql://" and "postgres://" specs (several hosts may

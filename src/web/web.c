@@ -248,7 +248,9 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 	snprintf(w->id.version, sizeof w->id.version, "%s", version);
 	if (strcmp(cfg->store, "none") != 0) {
 		char serr[256];
-		w->store = store_open(cfg->store, true, serr, sizeof serr);
+		/* a shared database may be away now: queries reconnect later */
+		store_options so = { .read_only = true };
+		w->store = store_open_with(cfg->store, &so, serr, sizeof serr);
 		if (!w->store)
 			log_warning("web: the clients page and API are off: cannot open the store: %s",
 				    serr);

@@ -7,9 +7,10 @@ import os
 import re
 import signal
 import time
+import urllib.request
 import uuid
 
-from kmsdtest import BIN, Kmsd, kmsc, run
+from kmsdtest import BIN, Kmsd, free_port, kmsc, run
 from pgtest import Postgres
 
 WIN10 = "Windows 10/11 Enterprise"
@@ -93,7 +94,8 @@ def test_host_starts_with_the_database_down_and_catches_up():
     with Postgres() as pg:
         uri = pg.createdb("kmsd")
         pg.stop()
-        with Kmsd("count=real", f"store={uri}") as d:
+        web = free_port()
+        with Kmsd("count=real", f"store={uri}", "web=yes", f"web-listen=127.0.0.1:{web}") as d:
             d.wait_log("client store unreachable")
             assert [activate(d) for _ in range(3)] == [1, 2, 3]
             epid = activate(d, field="epid")
@@ -104,6 +106,11 @@ def test_host_starts_with_the_database_down_and_catches_up():
             d.wait_log("client store reachable again")
             time.sleep(SYNC)
             assert activate(d) == 5
+            # the web side, opened while the database was away, reads it now
+            time.sleep(2)
+            url = f"http://127.0.0.1:{web}/api/v1/clients"
+            with urllib.request.urlopen(url, timeout=10) as r:
+                assert json.loads(r.read())["total"] == 5
         assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["2"]]
         assert pg.psql("SELECT count(*) FROM identity WHERE name = 'epid-seed'", "kmsd") == [["1"]]
         with Kmsd("count=real", f"store={uri}") as d:
