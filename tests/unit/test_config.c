@@ -204,3 +204,37 @@ TEST(config_hostile_text_is_refused_cleanly)
 	CHECK(!load(&cfg, many, &err));
 	CHECK(strstr(err.message, "too many listen") != NULL);
 }
+
+TEST(config_web_settings_and_the_token_rule)
+{
+	kmsd_config cfg;
+	config_error err;
+	config_defaults(&cfg);
+	CHECK(!cfg.web);
+	CHECK_EQ(cfg.n_web_listen, 1);
+	CHECK_STR(cfg.web_listen[0].text, "127.0.0.1:8688");
+	CHECK(config_check(&cfg, &err));
+
+	CHECK(load(&cfg, "web = yes\nweb-listen = [::1]:9000\nweb-listen = 127.0.0.2\n", &err));
+	CHECK_EQ(cfg.n_web_listen, 2);
+	CHECK_STR(cfg.web_listen[0].text, "[::1]:9000");
+	CHECK_STR(cfg.web_listen[1].text, "127.0.0.2:8688");
+	CHECK(config_check(&cfg, &err)); /* loopback: no token needed */
+
+	CHECK(load(&cfg, "web = yes\nweb-listen = 0.0.0.0:8688\n", &err));
+	CHECK(!config_check(&cfg, &err));
+	CHECK(strstr(err.message, "web-listen 0.0.0.0:8688 is not a loopback address") != NULL);
+	CHECK(load(&cfg, "web = yes\nweb-listen = 0.0.0.0\nweb-token = 0123456789abcdef\n", &err));
+	CHECK(config_check(&cfg, &err));
+	/* the rule holds only when the web side is on */
+	CHECK(load(&cfg, "web = no\nweb-listen = 10.1.2.3:80\n", &err));
+	CHECK(config_check(&cfg, &err));
+
+	expect_error("web-token = short\n", "test.conf:1: web-token: a token needs at least 16");
+	expect_error("web-token-file = relative/path\n", "not an absolute path");
+	expect_error("web-listen = 1.2.3.4:0\n", "port must be 1 to 65535");
+	expect_error("web-listen = ::1\n", "brackets");
+	expect_error("web-listen = 127.0.0.1:1\nweb-listen = 127.0.0.1:2\nweb-listen = 127.0.0.1:3\n"
+		     "web-listen = 127.0.0.1:4\nweb-listen = 127.0.0.1:5\n",
+		     "test.conf:5: web-listen: too many web-listen addresses");
+}
