@@ -224,7 +224,8 @@ static void identity_section(buf *b, web *w, const web_identity *id, int64_t now
 {
 	int64_t up = now - w->srv->metrics->started;
 	buf_printf(b, "<section><h2>Host</h2><div class=\"scroll\"><table class=\"kv\">"
-		   "<tr><th>Version</th><td>%s</td></tr><tr><th>Uptime</th><td id=\"uptime\">%lldd %02lld:%02lld:%02lld</td></tr>",
+		   "<tr><th>Version</th><td>%s</td></tr><tr><th>Uptime</th>"
+		   "<td id=\"uptime\">%lldd %02lld:%02lld:%02lld</td></tr>",
 		   id->version, (long long)(up / 86400), (long long)(up / 3600 % 24),
 		   (long long)(up / 60 % 60), (long long)(up % 60));
 	buf_puts(b, "<tr><th>Listening</th><td>");
