@@ -117,7 +117,7 @@ static void activity_section(buf *b, const metrics *m, int64_t now)
 		   "<span id=\"activations-below\">%llu</span> below threshold, "
 		   "<span class=\"bad\" id=\"activations-refused\">%llu</span> refused, "
 		   "<span class=\"bad\" id=\"activations-invalid\">%llu</span> invalid</p>",
-		   (unsigned long long)(total[0] + total[1] + total[2] + total[3]),
+		   (unsigned long long)total[0] + total[1] + total[2] + total[3],
 		   (unsigned long long)total[RESULT_ACTIVATED],
 		   (unsigned long long)total[RESULT_BELOW_THRESHOLD],
 		   (unsigned long long)total[RESULT_REFUSED], (unsigned long long)total[RESULT_INVALID]);
