@@ -2,6 +2,8 @@
  * decoding and TSIG signing. */
 #include "server/dns_update.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +12,12 @@
 
 #include <ldns/ldns.h>
 
-/* One attempt of 2 s, then one more: a dead server costs the publisher
- * thread 4 s at most, and kmsd's stop waits no longer than that. */
-#define TIMEOUT_SECONDS 2
-#define RETRIES 2
+/* A dead server costs the publisher thread 3 s per exchange at most, and
+ * kmsd's stop waits no longer than that; the publisher retries later. */
+#define TIMEOUT_SECONDS 3
+#define RETRIES 1
+#define TSIG_FUDGE 300 /* seconds of clock difference allowed, RFC 8945's advice */
+#define TSIG_MAC_RDF 3
 
 /* TSIG error codes (RFC 8945 section 5.3.2) in a refusal's TSIG record. */
 #define TSIG_BADSIG 16
@@ -28,34 +32,25 @@ bool dns_srv_equal(const dns_srv *a, const dns_srv *b)
 	       strcasecmp(a->target, b->target) == 0;
 }
 
-static ldns_resolver *resolver_for(const dns_endpoint *ep)
+/* The server's address as a socket address, for ldns_tcp_send. */
+static bool server_address(const dns_endpoint *ep, struct sockaddr_storage *ss, socklen_t *len)
 {
-	ldns_resolver *r = ldns_resolver_new();
-	if (!r)
-		return NULL;
-	ldns_rdf *addr = ldns_rdf_new_frm_str(strchr(ep->address, ':') ? LDNS_RDF_TYPE_AAAA
-									 : LDNS_RDF_TYPE_A, ep->address);
-	if (!addr || ldns_resolver_push_nameserver(r, addr) != LDNS_STATUS_OK) {
-		ldns_rdf_deep_free(addr);
-		ldns_resolver_deep_free(r);
-		return NULL;
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, ep->address, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(ep->port);
+		*len = sizeof *a4;
+		return true;
 	}
-	ldns_rdf_deep_free(addr);
-	ldns_resolver_set_port(r, ep->port);
-	ldns_resolver_set_timeout(r, (struct timeval){ .tv_sec = TIMEOUT_SECONDS });
-	ldns_resolver_set_retry(r, RETRIES);
-	ldns_resolver_set_retrans(r, 0);
-	ldns_resolver_set_recursive(r, false);
-	if (ep->key_name[0]) {
-		/* ldns wants the names in their absolute form */
-		char name[DNS_NAME_MAX + 1], algorithm[sizeof ep->key_algorithm + 1];
-		snprintf(name, sizeof name, "%s.", ep->key_name);
-		snprintf(algorithm, sizeof algorithm, "%s.", ep->key_algorithm);
-		ldns_resolver_set_tsig_keyname(r, name);
-		ldns_resolver_set_tsig_algorithm(r, algorithm);
-		ldns_resolver_set_tsig_keydata(r, ep->key_secret);
+	if (inet_pton(AF_INET6, ep->address, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(ep->port);
+		*len = sizeof *a6;
+		return true;
 	}
-	return r;
+	return false;
 }
 
 static ldns_rr *srv_rr(const dns_srv *srv, bool add)
@@ -116,42 +111,80 @@ static void describe_refusal(const ldns_pkt *answer, char *out, size_t len)
 	snprintf(out, len, "%s%s", name ? name->name : "unknown rcode", detail);
 }
 
+/* Sign (when there is a key), send over TCP, read the answer and check
+ * its signature ourselves: ldns_resolver_send_pkt drops an answer whose
+ * TSIG does not verify, and a refusal of our key (BADKEY, BADSIG) is
+ * unsigned by design, so we would lose the reason. TCP because an update
+ * is rare and small, and no answer can be spoofed into it. */
+static ldns_status exchange(const dns_endpoint *ep, ldns_pkt *p, ldns_pkt **answer,
+			    bool *verified)
+{
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	ldns_buffer *query = ldns_buffer_new(LDNS_MIN_BUFLEN);
+	uint8_t *wire = NULL;
+	size_t wire_len = 0;
+	ldns_status st = LDNS_STATUS_MEM_ERR;
+	*verified = false;
+	if (!query || !server_address(ep, &to, &to_len))
+		goto done;
+	ldns_pkt_set_random_id(p);
+	if (ep->key_name[0]) {
+		char name[DNS_NAME_MAX + 1], algorithm[sizeof ep->key_algorithm + 1];
+		snprintf(name, sizeof name, "%s.", ep->key_name);
+		snprintf(algorithm, sizeof algorithm, "%s.", ep->key_algorithm);
+		st = ldns_pkt_tsig_sign(p, name, ep->key_secret, TSIG_FUDGE, algorithm, NULL);
+		if (st != LDNS_STATUS_OK)
+			goto done;
+	}
+	st = ldns_pkt2buffer_wire(query, p);
+	if (st == LDNS_STATUS_OK)
+		st = ldns_tcp_send(&wire, query, &to, to_len,
+				   (struct timeval){ .tv_sec = TIMEOUT_SECONDS }, &wire_len);
+	if (st == LDNS_STATUS_OK)
+		st = ldns_wire2pkt(answer, wire, wire_len);
+	if (st == LDNS_STATUS_OK && ldns_pkt_id(*answer) != ldns_pkt_id(p))
+		st = LDNS_STATUS_ERR;
+	if (st == LDNS_STATUS_OK && ep->key_name[0] && ldns_pkt_tsig(*answer)) {
+		char name[DNS_NAME_MAX + 1];
+		snprintf(name, sizeof name, "%s.", ep->key_name);
+		*verified = ldns_pkt_tsig_verify(*answer, wire, wire_len, name, ep->key_secret,
+						 ldns_rr_rdf(ldns_pkt_tsig(p), TSIG_MAC_RDF));
+	}
+done:
+	free(wire);
+	ldns_buffer_free(query);
+	return st;
+}
+
 bool dns_update_srv(const dns_endpoint *ep, const dns_srv *srv, bool add, char *err,
 		    size_t err_len)
 {
 	const char *verb = add ? "update" : "removal";
-	ldns_resolver *r = resolver_for(ep);
-	ldns_pkt *p = r ? update_packet(srv, add) : NULL;
-	ldns_pkt *answer = NULL;
-	bool ok = false;
+	ldns_pkt *p = update_packet(srv, add), *answer = NULL;
+	bool verified, ok = false;
 	if (!p) {
 		snprintf(err, err_len, "%s of _vlmcs._tcp.%s: cannot build the update", verb, srv->zone);
-		goto done;
+		return false;
 	}
-	if (ep->key_name[0] && ldns_update_pkt_tsig_add(p, r) != LDNS_STATUS_OK) {
-		snprintf(err, err_len, "%s of _vlmcs._tcp.%s: cannot sign with TSIG key %s", verb,
-			 srv->zone, ep->key_name);
-		goto done;
-	}
-	ldns_status st = ldns_resolver_send_pkt(&answer, r, p);
-	if (answer && ldns_pkt_get_rcode(answer) != LDNS_RCODE_NOERROR) {
+	ldns_status st = exchange(ep, p, &answer, &verified);
+	if (st != LDNS_STATUS_OK || !answer) {
+		snprintf(err, err_len, "%s of _vlmcs._tcp.%s: no answer from %s: %s", verb, srv->zone,
+			 ep->text, ldns_get_errorstr_by_id(st));
+	} else if (ldns_pkt_get_rcode(answer) != LDNS_RCODE_NOERROR) {
 		char why[160];
 		describe_refusal(answer, why, sizeof why);
 		snprintf(err, err_len, "%s of _vlmcs._tcp.%s refused by %s: %s", verb, srv->zone,
 			 ep->text, why);
-	} else if (st == LDNS_STATUS_CRYPTO_TSIG_BOGUS) {
-		snprintf(err, err_len, "%s of _vlmcs._tcp.%s: the answer of %s fails TSIG "
-			 "verification", verb, srv->zone, ep->text);
-	} else if (st != LDNS_STATUS_OK || !answer) {
-		snprintf(err, err_len, "%s of _vlmcs._tcp.%s: no answer from %s: %s", verb, srv->zone,
-			 ep->text, ldns_get_errorstr_by_id(st));
+	} else if (ep->key_name[0] && !verified) {
+		/* the server must sign its answer with our key (RFC 8945 5.3) */
+		snprintf(err, err_len, "%s of _vlmcs._tcp.%s: the answer of %s is not signed with "
+			 "key %s", verb, srv->zone, ep->text, ep->key_name);
 	} else {
 		ok = true;
 	}
-done:
 	ldns_pkt_free(answer);
 	ldns_pkt_free(p);
-	ldns_resolver_deep_free(r);
 	return ok;
 }
 
