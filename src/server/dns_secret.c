@@ -56,11 +56,13 @@ bool dns_secret_load(const char *path, char *secret, size_t cap, char *err, size
 		start++;
 	while (end > start && isspace((unsigned char)text[end - 1]))
 		end--;
-	if (!is_base64(text + start, end - start) || end - start >= cap) {
+	bool ok = is_base64(text + start, end - start) && end - start < cap;
+	if (ok) {
+		memcpy(secret, text + start, end - start);
+		secret[end - start] = 0;
+	} else {
 		snprintf(err, err_len, "dns-tsig-secret-file %s: not a base64 secret", path);
-		return false;
 	}
-	memcpy(secret, text + start, end - start);
-	secret[end - start] = 0;
-	return true;
+	explicit_bzero(text, sizeof text);
+	return ok;
 }
