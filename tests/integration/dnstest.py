@@ -42,18 +42,18 @@ class Named:
     """named in the foreground in a temp dir; zone example.test with the
     given extra records (zone-file lines, relative names allowed)."""
 
-    def __init__(self, records=(), port=None, unsigned_updates=False):
+    def __init__(self, records=(), port=None, unsigned_updates=False, secret=None, policy=None):
         self.dir = tempfile.mkdtemp(prefix="kmsd-named-")
         self.port = port or free_udp_tcp_port()
-        self.secret = base64.b64encode(os.urandom(32)).decode()
+        self.secret = secret or base64.b64encode(os.urandom(32)).decode()
         zone = [f"$ORIGIN {ZONE}.", "$TTL 300",
                 f"@ IN SOA ns.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 60",
                 f"@ IN NS ns.{ZONE}.", "ns IN A 127.0.0.1"] + list(records)
         with open(os.path.join(self.dir, "zone.db"), "w") as f:
             f.write("\n".join(zone) + "\n")
         # unsigned: any loopback client may update (for tests of other things)
-        policy = ("allow-update { 127.0.0.1; ::1; };" if unsigned_updates
-                  else f"update-policy {{ grant {KEY_NAME} zonesub ANY; }};")
+        policy = policy or ("allow-update { 127.0.0.1; ::1; };" if unsigned_updates
+                            else f"update-policy {{ grant {KEY_NAME} zonesub ANY; }};")
         with open(os.path.join(self.dir, "named.conf"), "w") as f:
             f.write(f"""
 options {{

@@ -2,12 +2,19 @@
 9 named on loopback, and kmsc finding it there. Skipped, with the reason
 printed, only when named is not installed."""
 import os
+import pwd
+import re
+import shutil
 import signal
 import socket
+import subprocess
+import tempfile
 import time
 
-from dnstest import KEY_NAME, ZONE, Named, named_missing
+from dnstest import KEY_NAME, ZONE, Named, free_udp_tcp_port, named_missing
 from kmsdtest import BIN, Kmsd, free_port, kmsc, run
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
 # another host's record, left alone (its TTL is the RRset's: the last added)
 OTHER_HOST = (10, 50, 1688, f"kms2.{ZONE}.")
@@ -176,3 +183,72 @@ def test_secret_file_and_settings_are_checked():
         assert rc == 1 and "-o:1: dns-server:" in out, out
         rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", "/dev/null", "-o", "dns-publish=on")
         assert rc == 1 and "needs dns-zone" in out, out
+
+
+def doc_blocks():
+    """The fenced blocks of docs/dns.md as (language, text)."""
+    with open(os.path.join(ROOT, "docs", "dns.md")) as f:
+        return re.findall(r"```(\w*)\n(.*?)```", f.read(), re.S)
+
+
+def test_every_command_in_docs_dns_md():
+    if skip():
+        return
+    tmp = tempfile.mkdtemp(prefix="kmsd-doc-")
+    user = pwd.getpwuid(os.getuid()).pw_name
+    named_port = free_udp_tcp_port()
+    kmsd_port = free_port()
+
+    def localise(text):
+        """The page's example.com and /etc paths, made this test's."""
+        text = (text.replace("example.com", ZONE).replace("/etc/bind/", tmp + "/")
+                .replace("/etc/kmsd/", tmp + "/").replace("/etc/kmsd.conf", tmp + "/kmsd.conf")
+                .replace("chown kmsd ", f"chown {user} ")
+                .replace(f"server ns1.{ZONE}", f"server 127.0.0.1 {named_port}")
+                .replace("dig +short", f"dig @127.0.0.1 -p {named_port} +short")
+                .replace("build/kmsc", os.path.join(BIN, "kmsc")))
+        text = re.sub(r"^kmsd ", os.path.join(BIN, "kmsd") + " ", text, flags=re.M)
+        if "kmsc activate --domain" in text:
+            text = text.rstrip() + f" --dns-server 127.0.0.1:{named_port} --timeout 3\n"
+        return text
+
+    def sh(text):
+        p = subprocess.run(["sh", "-ec", localise(text)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        assert p.returncode == 0, (text, p.stdout.decode(errors="replace"))
+        return p.stdout.decode(errors="replace")
+
+    blocks = doc_blocks()
+    shell = [text for lang, text in blocks if lang == "sh"]
+    conf = next(text for lang, text in blocks if lang == "conf")
+    named_conf = next(text for lang, text in blocks if lang == "" and "update-policy" in text)
+    assert len(shell) == 6, shell
+    keygen, secret, dig, srv_record, nsupdate, activate = shell
+    try:
+        sh(keygen)
+        with open(os.path.join(tmp, "kmsd-key.conf")) as f:
+            key = re.search(r'secret "(.*)";', f.read()).group(1)
+        policy = re.search(r"update-policy .*;", localise(named_conf)).group(0)
+        # the test's own additions: where the server is, the name to publish
+        kmsd_conf = localise(conf) + (f"dns-server = 127.0.0.1:{named_port}\n"
+                                      f"dns-host = kms1.{ZONE}\nlisten = 127.0.0.1:{kmsd_port}\n")
+        with open(os.path.join(tmp, "kmsd.conf"), "w") as f:
+            f.write(kmsd_conf)
+        with Named([f"kms1 IN A 127.0.0.1"], port=named_port, secret=key, policy=policy) as named:
+            assert "configuration OK" in sh(secret)
+            d = Kmsd(listen=(), config_text=kmsd_conf, port=kmsd_port)
+            try:
+                d.wait_log("dns-publish: published")
+                assert f"0 0 {kmsd_port} kms1.{ZONE}." in sh(dig)
+                line = sh(srv_record).strip()
+                assert line == f"_vlmcs._tcp.{ZONE}. 3600 IN SRV 0 0 1688 kms1.{ZONE}.", line
+                sh(nsupdate)  # adds exactly that line's record
+                assert (3600, 0, 0, 1688, f"kms1.{ZONE}.") in named.srv(), named.srv()
+                out = sh(activate)
+                assert "using kms1." in out, out
+            finally:
+                d.stop()
+            # kmsd took only its own record away
+            assert {r[3] for r in named.srv()} == {1688}, named.srv()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
