@@ -42,28 +42,32 @@ class Named:
     """named in the foreground in a temp dir; zone example.test with the
     given extra records (zone-file lines, relative names allowed)."""
 
-    def __init__(self, records=(), port=None, unsigned_updates=False, secret=None, policy=None):
+    def __init__(self, records=(), port=None, unsigned_updates=False, secret=None, policy=None,
+                 address="127.0.0.1"):
         self.dir = tempfile.mkdtemp(prefix="kmsd-named-")
+        self.address = address
         self.port = port or free_udp_tcp_port()
         self.secret = secret or base64.b64encode(os.urandom(32)).decode()
         zone = [f"$ORIGIN {ZONE}.", "$TTL 300",
                 f"@ IN SOA ns.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 60",
-                f"@ IN NS ns.{ZONE}.", "ns IN A 127.0.0.1"] + list(records)
+                f"@ IN NS ns.{ZONE}.", f"ns IN A {address}"] + list(records)
         with open(os.path.join(self.dir, "zone.db"), "w") as f:
             f.write("\n".join(zone) + "\n")
         # unsigned: any loopback client may update (for tests of other things)
-        policy = policy or ("allow-update { 127.0.0.1; ::1; };" if unsigned_updates
+        policy = policy or ("allow-update { 127.0.0.0/8; ::1; };" if unsigned_updates
                             else f"update-policy {{ grant {KEY_NAME} zonesub ANY; }};")
         with open(os.path.join(self.dir, "named.conf"), "w") as f:
             f.write(f"""
 options {{
     directory "{self.dir}";
     pid-file none;
-    listen-on port {self.port} {{ 127.0.0.1; }};
-    listen-on-v6 port {self.port} {{ ::1; }};
+    listen-on port {self.port} {{ {address}; }};
+    listen-on-v6 port {self.port} {{ {"::1" if address == "127.0.0.1" else "none"}; }};
     recursion no;
     notify no;
+    dnssec-validation no;
 }};
+controls {{ }};
 key "{KEY_NAME}" {{ algorithm hmac-sha256; secret "{self.secret}"; }};
 zone "{ZONE}" {{
     type primary;
@@ -100,7 +104,7 @@ zone "{ZONE}" {{
             return f.read()
 
     def dig(self, name, rtype):
-        p = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.port), "+short", "+tries=1",
+        p = subprocess.run(["dig", f"@{self.address}", "-p", str(self.port), "+short", "+tries=1",
                             "+time=2", name, rtype], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=10)
         return p.stdout.decode()
@@ -108,7 +112,7 @@ zone "{ZONE}" {{
     def srv(self):
         """The SRV records of _vlmcs._tcp as (ttl, priority, weight, port,
         target) tuples, or None while the server does not answer."""
-        p = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.port), "+noall", "+answer",
+        p = subprocess.run(["dig", f"@{self.address}", "-p", str(self.port), "+noall", "+answer",
                             "+tries=1", "+time=2", f"_vlmcs._tcp.{ZONE}", "SRV"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
         if p.returncode != 0:
@@ -122,7 +126,7 @@ zone "{ZONE}" {{
 
     def nsupdate(self, commands):
         """Run nsupdate with the zone's key; commands without send."""
-        script = f"server 127.0.0.1 {self.port}\nzone {ZONE}\n{commands}\nsend\n"
+        script = f"server {self.address} {self.port}\nzone {ZONE}\n{commands}\nsend\n"
         p = subprocess.run(["nsupdate", "-y", f"hmac-sha256:{KEY_NAME}:{self.secret}"],
                            input=script.encode(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=20)

@@ -185,6 +185,49 @@ def test_secret_file_and_settings_are_checked():
         assert rc == 1 and "needs dns-zone" in out, out
 
 
+def test_without_dns_server_the_zones_primary_gets_the_update():
+    if skip():
+        return
+    # The system's resolver must find the zone's SOA: kmsd runs in a mount
+    # namespace where /etc/resolv.conf names a named on 127.0.0.1:53 (named
+    # listens only on addresses interfaces have).
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        print("skipped: needs root and unshare for a private /etc/resolv.conf")
+        return
+    address = "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((address, 53))
+        except OSError as e:
+            print(f"skipped: {address}:53 not free: {e}")
+            return
+    with Named([f"kms1 IN A 127.0.0.1"], address=address, port=53, unsigned_updates=True) as named:
+        resolv = os.path.join(named.dir, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write(f"nameserver {address}\n")
+        wrapper = ["unshare", "--mount", "sh", "-c",
+                   f'mount --bind {resolv} /etc/resolv.conf && exec "$@"', "kmsd"]
+        with Kmsd("dns-publish=on", f"dns-zone={ZONE}", f"dns-host=kms1.{ZONE}",
+                  wrapper=wrapper) as d:
+            d.wait_log(f"dns-publish: published _vlmcs._tcp.{ZONE}. 3600 IN SRV 0 0 {d.port} "
+                       f"kms1.{ZONE}. at {address}:53")
+            assert {r[3] for r in named.srv()} == {d.port}
+        assert named.srv() == set()
+
+
+def test_without_dns_host_the_machines_fqdn_is_published():
+    if skip():
+        return
+    fqdn = socket.getfqdn()
+    with Named(unsigned_updates=True) as named:
+        with Kmsd("dns-publish=on", f"dns-zone={ZONE}", f"dns-server=127.0.0.1:{named.port}") as d:
+            d.wait_log("dns-publish: ")
+            if "." in fqdn and "published" in d.log():
+                assert {r[4] for r in named.srv()} == {fqdn.rstrip(".") + "."}, named.srv()
+            else:  # a machine without a domain: told what to do
+                assert "is not fully qualified; set dns-host" in d.log(), d.log()
+
+
 def doc_blocks():
     """The fenced blocks of docs/dns.md as (language, text)."""
     with open(os.path.join(ROOT, "docs", "dns.md")) as f:
