@@ -20,10 +20,7 @@ void dns_config_defaults(dns_publish_config *c)
 	snprintf(c->tsig_algorithm, sizeof c->tsig_algorithm, "hmac-sha256");
 }
 
-/* A host or zone name as DNS carries it: labels of 1 to 63 letters,
- * digits, '-' or '_', 253 characters at most; a final dot is dropped so
- * the name is stored one way only. */
-static bool value_name(const char *v, char *out, size_t cap, char *why)
+bool dns_name_check(const char *v, char *out, size_t cap, char *why, size_t why_len)
 {
 	size_t n = strlen(v);
 	if (n > 1 && v[n - 1] == '.')
@@ -48,7 +45,7 @@ static bool value_name(const char *v, char *out, size_t cap, char *why)
 	out[n] = 0;
 	return true;
 bad:
-	snprintf(why, WHY_LEN, "\"%.100s\" is not a DNS name (labels of letters, digits, "
+	snprintf(why, why_len, "\"%.100s\" is not a DNS name (labels of letters, digits, "
 		 "'-' and '_', separated by dots)", v);
 	return false;
 }
@@ -113,7 +110,7 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 	if (strcmp(key, "dns-publish") == 0)
 		return value_bool(v, &c->enabled, why);
 	if (strcmp(key, "dns-zone") == 0)
-		return value_name(v, c->zone, sizeof c->zone, why);
+		return dns_name_check(v, c->zone, sizeof c->zone, why, WHY_LEN);
 	if (strcmp(key, "dns-server") == 0)
 		return value_server(v, c->server, sizeof c->server, why);
 	if (strcmp(key, "dns-ttl") == 0) {
@@ -129,11 +126,11 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 	if (strcmp(key, "dns-weight") == 0)
 		return value_u16(v, 0, &c->weight, why);
 	if (strcmp(key, "dns-host") == 0)
-		return value_name(v, c->host, sizeof c->host, why);
+		return dns_name_check(v, c->host, sizeof c->host, why, WHY_LEN);
 	if (strcmp(key, "dns-port") == 0)
 		return value_u16(v, 1, &c->port, why);
 	if (strcmp(key, "dns-tsig-name") == 0)
-		return value_name(v, c->tsig_name, sizeof c->tsig_name, why);
+		return dns_name_check(v, c->tsig_name, sizeof c->tsig_name, why, WHY_LEN);
 	if (strcmp(key, "dns-tsig-algorithm") == 0) {
 		for (size_t i = 0; i < sizeof algorithms / sizeof algorithms[0]; i++) {
 			if (strcasecmp(v, algorithms[i]) == 0) {

@@ -8,6 +8,7 @@
 #define KMSD_SERVER_DNS_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -33,6 +34,12 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 
 /* The settings as kmsd.conf lines (unset names are left out). */
 void dns_config_dump(const dns_publish_config *c, FILE *out);
+
+/* A host or zone name as DNS carries it: labels of 1 to 63 letters,
+ * digits, '-' or '_', 253 characters at most. The final dot is dropped,
+ * so a name is stored one way only. Names that pass are safe in the text
+ * form ldns parses. */
+bool dns_name_check(const char *v, char *out, size_t cap, char *why, size_t why_len);
 
 /* HOST, HOST:PORT, ADDR4:PORT or [ADDR6]:PORT into host and port (53 when
  * none is given); false if the text is none of these. */

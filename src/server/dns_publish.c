@@ -174,7 +174,7 @@ static struct timespec after(unsigned seconds)
 static void *publisher_thread(void *arg)
 {
 	dns_publisher *p = arg;
-	wanted w;
+	wanted w = { .cfg.enabled = false }; /* replaced before first use: changed is set */
 	published pub = { 0 };
 	bool failing = false, idle = true;
 	unsigned backoff = 0;

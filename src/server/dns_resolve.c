@@ -48,12 +48,12 @@ bool dns_local_fqdn(char *out, size_t len, char *err, size_t err_len)
 	const char *fqdn = name;
 	if (getaddrinfo(name, NULL, &hints, &res) == 0 && res && res->ai_canonname)
 		fqdn = res->ai_canonname;
-	/* a name without a dot is no use to clients in other domains */
-	bool ok = strchr(fqdn, '.') && strlen(fqdn) < len;
-	if (ok)
-		snprintf(out, len, "%s", fqdn);
-	else
-		snprintf(err, err_len, "this machine's name \"%s\" is not fully qualified; set "
+	/* a name without a dot is no use to clients in other domains; and
+	 * what /etc/hosts says is checked like dns-host would be */
+	char why[200];
+	bool ok = strchr(fqdn, '.') && dns_name_check(fqdn, out, len, why, sizeof why);
+	if (!ok)
+		snprintf(err, err_len, "this machine's name \"%.100s\" is not a fully qualified DNS name; set "
 			 "dns-host", fqdn);
 	if (res)
 		freeaddrinfo(res);

@@ -13,7 +13,8 @@
 #include <ldns/ldns.h>
 
 /* A dead server costs the publisher thread 3 s per exchange at most, and
- * kmsd's stop waits no longer than that; the publisher retries later. */
+ * kmsd's stop waits no longer than that; the publisher retries later. The
+ * SOA lookup tries each of the system's resolvers once. */
 #define TIMEOUT_SECONDS 3
 #define RETRIES 1
 #define TSIG_FUDGE 300 /* seconds of clock difference allowed, RFC 8945's advice */
@@ -53,6 +54,8 @@ static bool server_address(const dns_endpoint *ep, struct sockaddr_storage *ss, 
 	return false;
 }
 
+/* The record from its text form: zone and target passed dns_name_check,
+ * so the text holds nothing but the record. */
 static ldns_rr *srv_rr(const dns_srv *srv, bool add)
 {
 	char text[2 * DNS_NAME_MAX + 64];

@@ -225,7 +225,7 @@ def test_without_dns_host_the_machines_fqdn_is_published():
             if "." in fqdn and "published" in d.log():
                 assert {r[4] for r in named.srv()} == {fqdn.rstrip(".") + "."}, named.srv()
             else:  # a machine without a domain: told what to do
-                assert "is not fully qualified; set dns-host" in d.log(), d.log()
+                assert "is not a fully qualified DNS name; set dns-host" in d.log(), d.log()
 
 
 def doc_blocks():
