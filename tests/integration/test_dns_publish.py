@@ -96,6 +96,19 @@ def test_reload_with_a_new_port_replaces_the_record():
         assert named.srv() == set(), named.srv()
 
 
+def test_a_deleted_record_comes_back_within_half_its_ttl():
+    if skip():
+        return
+    with Named(unsigned_updates=True) as named:
+        with Kmsd("dns-publish=on", f"dns-zone={ZONE}", f"dns-server=127.0.0.1:{named.port}",
+                  f"dns-host=kms1.{ZONE}", "dns-ttl=60") as d:
+            d.wait_log("dns-publish: published")
+            named.nsupdate(f"update delete _vlmcs._tcp.{ZONE}. SRV")  # someone, by hand
+            assert named.srv() == set()
+            wait_for(lambda: named.srv(), "the refresh after 30 s", timeout=45)
+            assert "dns-publish: refreshed" in d.log(), d.log()
+
+
 def test_a_wrong_key_is_logged_once_and_activation_goes_on():
     if skip():
         return
