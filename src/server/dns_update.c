@@ -191,10 +191,27 @@ bool dns_update_srv(const dns_endpoint *ep, const dns_srv *srv, bool add, char *
 	return ok;
 }
 
+/* The MNAME of the zone's SOA. Not ldns_update_soa_mname, which leaks the
+ * record it reads (ldns 1.8.3). */
+static char *soa_mname(ldns_resolver *r, const ldns_rdf *zone)
+{
+	ldns_pkt *answer = ldns_resolver_query(r, zone, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, LDNS_RD);
+	ldns_rr_list *soa = answer ? ldns_pkt_rr_list_by_type(answer, LDNS_RR_TYPE_SOA,
+							      LDNS_SECTION_ANSWER)
+				   : NULL;
+	char *text = NULL;
+	if (soa && ldns_rr_list_rr_count(soa) > 0 && ldns_rr_rd_count(ldns_rr_list_rr(soa, 0)) > 0)
+		text = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(soa, 0), 0));
+	ldns_rr_list_deep_free(soa);
+	ldns_pkt_free(answer);
+	return text;
+}
+
 bool dns_zone_primary(const char *zone, char *name, size_t name_len, char *err, size_t err_len)
 {
 	ldns_resolver *r = NULL;
-	ldns_rdf *zone_rdf = ldns_dname_new_frm_str(zone), *mname = NULL;
+	ldns_rdf *zone_rdf = ldns_dname_new_frm_str(zone);
+	char *text = NULL;
 	bool ok = false;
 	if (!zone_rdf || ldns_resolver_new_frm_file(&r, NULL) != LDNS_STATUS_OK) {
 		snprintf(err, err_len, "cannot read the system's resolver configuration");
@@ -202,13 +219,12 @@ bool dns_zone_primary(const char *zone, char *name, size_t name_len, char *err, 
 	}
 	ldns_resolver_set_timeout(r, (struct timeval){ .tv_sec = TIMEOUT_SECONDS });
 	ldns_resolver_set_retry(r, RETRIES);
-	if (ldns_update_soa_mname(zone_rdf, r, LDNS_RR_CLASS_IN, &mname) != LDNS_STATUS_OK ||
-	    !mname) {
+	text = soa_mname(r, zone_rdf);
+	if (!text) {
 		snprintf(err, err_len, "no SOA record for %s: set dns-server", zone);
 		goto done;
 	}
-	char *text = ldns_rdf2str(mname);
-	size_t n = text ? strlen(text) : 0;
+	size_t n = strlen(text);
 	if (n > 1 && text[n - 1] == '.')
 		text[--n] = 0;
 	ok = n > 0 && n < name_len;
@@ -216,9 +232,8 @@ bool dns_zone_primary(const char *zone, char *name, size_t name_len, char *err, 
 		memcpy(name, text, n + 1);
 	else
 		snprintf(err, err_len, "the SOA of %s names no usable primary server", zone);
-	free(text);
 done:
-	ldns_rdf_deep_free(mname);
+	free(text);
 	ldns_rdf_deep_free(zone_rdf);
 	ldns_resolver_deep_free(r);
 	return ok;
