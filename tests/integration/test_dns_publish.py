@@ -79,7 +79,8 @@ def test_reload_with_a_new_port_replaces_the_record():
     if skip():
         return
     with Named() as named:
-        d = Kmsd(*publish_options(named, secret_file(named)), listen=(),
+        secret = secret_file(named)
+        d = Kmsd(*publish_options(named, secret), listen=(),
                  config_text=f"listen = 127.0.0.1:{free_port()}\n")
         try:
             d.wait_log("dns-publish: published")
@@ -91,6 +92,14 @@ def test_reload_with_a_new_port_replaces_the_record():
             d.wait_log("configuration reloaded")
             wait_for(lambda: {r[3] for r in named.srv()} == {new_port}, "the new record")
             assert "dns-publish: removed" in d.log(), d.log()
+            # a secret file others may read fails the whole reload
+            os.chmod(secret, 0o644)
+            with open(d.config, "a") as f:
+                f.write(f"dns-port = {free_port()}\n")
+            d.send(signal.SIGHUP)
+            d.wait_log("reload failed, keeping the running configuration: dns-tsig-secret-file")
+            time.sleep(0.5)
+            assert {r[3] for r in named.srv()} == {new_port}, named.srv()
         finally:
             d.stop()
         assert named.srv() == set(), named.srv()
