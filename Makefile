@@ -30,10 +30,13 @@ KMSDB    ?= $(abspath ../shared/data/KmsDataBase.xml)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith
-CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen
+# libpq for the PostgreSQL store (Debian puts its headers in /usr/include/postgresql)
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LIBS     := -lcrypto -lpthread
+LIBS     := -lcrypto -lpthread $(PQ_LIBS)
 # libkmsserver's own: ldns builds and signs the DNS updates (dns_update.c)
 SERVER_LIBS := -lldns
 
@@ -58,23 +61,23 @@ all: $(PROGRAMS)
 
 $(O)/libkmscore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsstore.a: $(STORE_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsserver.a: $(SERVER_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsweb.a: $(WEB_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS)
@@ -126,6 +129,7 @@ valgrind: all $(TEST_TOOLS)
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_kmsd.
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py survive_restart
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py allow_and_deny
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py database_down
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_status
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_bad_param
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_publish
@@ -148,7 +152,7 @@ layers:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen --suppress=missingIncludeSystem src
+	    --inline-suppr -D__GNUC__ -Isrc -I$(O)/gen $(PQ_CFLAGS) --suppress=missingIncludeSystem src
 
 # ---- benchmarks ----------------------------------------------------------
 # make bench: kmsd against a null server at concurrency 1, 8, 64 and 1024,
@@ -184,7 +188,7 @@ fuzz-build:
 	    build/fuzz/libkmsweb.a
 	@mkdir -p build/fuzz/bin
 	for t in $(FUZZ_TARGETS); do \
-	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -std=c11 -g -O1 \
+	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $(PQ_CFLAGS) -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
 	        build/fuzz/libkmsweb.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
 	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS) || exit 1; \
@@ -247,11 +251,13 @@ uninstall:
 # ---- setup ---------------------------------------------------------------
 
 # What building needs (also all the Dockerfile's build stage installs), and
-# what the tests need on top of it.
+# what the tests need on top of it (among them real servers to test against:
+# postgresql for the shared store, bind9 for DNS publishing, dnsmasq for
+# discovery, chromium and prometheus's promtool for the web side).
 BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
-                  libmicrohttpd-dev libldns-dev
+                  libmicrohttpd-dev libldns-dev libpq-dev
 DEB_PACKAGES   := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck \
-                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils
+                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils postgresql
 
 deps:
 	@$(MAKE) -s install-packages PACKAGES="$(DEB_PACKAGES)"

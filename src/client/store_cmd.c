@@ -56,10 +56,14 @@ static const char *app_name(const kms_guid *id)
 	return a ? a->name : "unknown application";
 }
 
+/* --db takes a path, sqlite:PATH, or a PostgreSQL URI as kmsd.conf's store */
 static store *open_db(const char *path, bool read_only)
 {
 	char spec[600], err[400];
-	snprintf(spec, sizeof spec, "sqlite:%s", path);
+	if (store_spec_shared(path) || strncmp(path, "sqlite:", 7) == 0)
+		snprintf(spec, sizeof spec, "%s", path);
+	else
+		snprintf(spec, sizeof spec, "sqlite:%s", path);
 	store *s = store_open(spec, read_only, err, sizeof err);
 	if (!s)
 		fprintf(stderr, "kmsc: %s\n", err);
@@ -129,9 +133,10 @@ static bool print_client(void *ctx, const store_client *c)
 }
 
 static const char clients_usage[] =
-	"usage: kmsc clients [--db PATH] [--product P] [--since T] [--search TEXT]\n"
+	"usage: kmsc clients [--db STORE] [--product P] [--since T] [--search TEXT]\n"
 	"                    [--limit N] [--json|--csv]\n"
 	"List the clients in kmsd's store (default " DEFAULT_DB "), newest first.\n"
+	"STORE is an SQLite file or a postgresql:// URI, as kmsd.conf's store.\n"
 	"--product takes a product group name fragment or KMS id; --since a date\n"
 	"(YYYY-MM-DD) or an age such as 30d or 12h.\n";
 
@@ -230,7 +235,7 @@ static bool collect(void *ctx, const store_group_stat *g)
 }
 
 static const char stats_usage[] =
-	"usage: kmsc stats [--db PATH] [--window 30d] [--json]\n"
+	"usage: kmsc stats [--db STORE] [--window 30d] [--json]\n"
 	"Per product group: clients seen in the window, the pool they count in,\n"
 	"the group's threshold (N policy) and whether the pool has reached it,\n"
 	"as a host counting for real decides activation.\n";
@@ -305,7 +310,7 @@ int cmd_stats(int argc, char **argv)
 }
 
 static const char prune_usage[] =
-	"usage: kmsc prune [--db PATH] --older-than AGE\n"
+	"usage: kmsc prune [--db STORE] --older-than AGE\n"
 	"Delete clients not seen for AGE (e.g. 180d) from kmsd's store.\n";
 
 int cmd_prune(int argc, char **argv)

@@ -8,6 +8,7 @@
 
 #include "kms/products.h"
 #include "server/config_values.h"
+#include "store/store.h"
 
 #define MAX_FILE (256 * 1024)
 #define MINUTE 60
@@ -268,8 +269,9 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	if (strcmp(key, "foreground") == 0)
 		return value_bool(v, &cfg->foreground, why);
 	if (strcmp(key, "store") == 0) {
-		if (strcmp(v, "none") && strncmp(v, "sqlite:", 7) != 0) {
-			snprintf(why, WHY_LEN, "\"%s\" is not none or sqlite:/PATH", v);
+		if (strcmp(v, "none") && strncmp(v, "sqlite:", 7) != 0 && !store_spec_shared(v)) {
+			snprintf(why, WHY_LEN, "\"%s\" is not none, sqlite:/PATH or postgresql://...",
+				 v);
 			return false;
 		}
 		return copy_text(cfg->store, sizeof cfg->store, v, why);
@@ -496,7 +498,9 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	fprintf(out, "allow-root = %s\n", yes_no(cfg->allow_root));
 	if (cfg->pidfile[0])
 		fprintf(out, "pidfile = %s\n", cfg->pidfile);
-	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), cfg->store);
+	char shown[sizeof cfg->store];
+	store_spec_display(cfg->store, shown, sizeof shown); /* no password in the output */
+	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), shown);
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);

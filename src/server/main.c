@@ -187,8 +187,11 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 		return;
 	}
 	snapshot *s = calloc(1, sizeof *s);
-	if (strcmp(next.store, current->store) != 0)
-		log_warning("reload: store changed to %s; restart kmsd to use it", next.store);
+	if (strcmp(next.store, current->store) != 0) {
+		char shown[sizeof next.store];
+		store_spec_display(next.store, shown, sizeof shown);
+		log_warning("reload: store changed to %s; restart kmsd to use it", shown);
+	}
 	if (!s || !settings_build(&next, time(NULL), srv->store, s, err, sizeof err)) {
 		log_error("reload failed, keeping the running configuration: %s",
 			  s ? err : "out of memory");
@@ -229,6 +232,22 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 }
 
 static unsigned long long loaded;
+
+/* The store's own lines: a shared database's outage and its return. */
+static void store_log(void *ctx, bool error, const char *message)
+{
+	(void)ctx;
+	if (error)
+		log_error("%s", message);
+	else
+		log_info("%s", message);
+}
+
+/* Clients other hosts recorded in a shared store (from the store's thread). */
+static void follow_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
+{
+	client_count_observe(ctx, app, cmid, last_seen);
+}
 
 static void count_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
 {
@@ -295,7 +314,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 	bool use_store = strcmp(cfg->store, "none") != 0;
-	if (use_store && geteuid() == 0 && cfg->user[0] &&
+	if (use_store && geteuid() == 0 && cfg->user[0] && !store_spec_shared(cfg->store) &&
 	    !system_prepare_state(cfg->store + 7, cfg->user, err, sizeof err)) {
 		log_error("%s", err);
 		return 1;
@@ -310,7 +329,8 @@ static int run(const command_line *cl, kmsd_config *cfg)
 
 	/* the store's writer is a thread: open it after daemonising */
 	if (use_store) {
-		srv.store = store_open(cfg->store, false, err, sizeof err);
+		store_options so = { .log = store_log };
+		srv.store = store_open_with(cfg->store, &so, err, sizeof err);
 		if (!srv.store) {
 			log_error("cannot open the client store: %s", err);
 			return 1;
@@ -329,8 +349,14 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		loaded = 0;
 		if (!store_load_seen(srv.store, time(NULL) - cfg->count_window, count_seen, &srv))
 			log_warning("cannot load clients from the store: %s", store_error(srv.store));
-		log_info("client store %s: %llu clients seen in the last %lld days", cfg->store + 7,
-			 loaded, (long long)(cfg->count_window / 86400));
+		char shown[sizeof cfg->store];
+		store_spec_display(cfg->store + (store_spec_shared(cfg->store) ? 0 : 7), shown,
+				   sizeof shown);
+		log_info("client store %s: %llu clients seen in the last %lld days", shown, loaded,
+			 (long long)(cfg->count_window / 86400));
+		/* several hosts on one database: count the others' clients too */
+		if (!store_follow(srv.store, cfg->count_window, follow_seen, srv.counter))
+			log_warning("%s", store_error(srv.store));
 	}
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
@@ -391,7 +417,6 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	if (cfg->pidfile[0])
 		unlink(cfg->pidfile);
 	settings_free(atomic_load(&srv.settings));
-	client_count_free(srv.counter);
 	rate_limiter_free(srv.limiter);
 	if (srv.store) {
 		store_writer_stats ws;
@@ -400,6 +425,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		log_info("client store closed: %llu records written, %llu dropped",
 			 (unsigned long long)ws.written, (unsigned long long)ws.dropped);
 	}
+	client_count_free(srv.counter); /* after the store: its follower feeds it */
 	close(sfd);
 	log_info("stopped: %llu activations, %llu refusals, %llu rejected PDUs",
 		 (unsigned long long)srv.activations, (unsigned long long)srv.refusals,

@@ -1,42 +1,23 @@
-/* The SQLite backend's shared state (private to src/store). */
+/* The SQLite backend's functions (private to src/store). */
 #ifndef KMSD_STORE_SQLITE_PRIVATE_H
 #define KMSD_STORE_SQLITE_PRIVATE_H
 
-#include <pthread.h>
 #include <sqlite3.h>
-#include <stdint.h>
 
-#include "store/store.h"
+#include "store/store_private.h"
 
-#define STORE_SCHEMA_VERSION 2
-
-struct store {
-	char path[512];
-	bool read_only;
-	sqlite3 *db;                  /* the opener's connection: queries, identity */
-	char error[300];
-
-	/* the writer: a ring of records, drained by one thread */
-	sqlite3 *writer_db;
-	pthread_t writer;
-	bool writer_running;
-	pthread_mutex_t lock;
-	pthread_cond_t wake, committed_cond;
-	store_record *ring;
-	size_t head, count;
-	uint64_t submitted, committed;  /* record sequence numbers, for flush */
-	bool stop;
-	store_writer_stats stats;
-};
-
-/* Open a connection with the settings every connection gets. */
-sqlite3 *store_connect(const char *path, bool read_only, char *err, size_t err_len);
-/* Bring the schema to the current version (in one transaction). */
-bool store_migrate(sqlite3 *db, char *err, size_t err_len);
-/* Schema version of an open database, -1 on error. */
-int store_schema_version(sqlite3 *db);
-
-bool store_writer_start(store *s, char *err, size_t err_len);
-void store_writer_stop(store *s);
+void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len);
+enum store_write sqlite_write_batch(void *db, const store_record *r, size_t n, char *err,
+				    size_t err_len);
+int sqlite_identity_get(void *db, const char *name, char *value, size_t len, char *err,
+			size_t err_len);
+bool sqlite_identity_put(void *db, const char *name, const char *value, bool replace,
+			 char *err, size_t err_len);
+bool sqlite_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
+		      size_t err_len);
+bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,
+		    size_t *total);
+bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
+long sqlite_prune(store *s, int64_t before);
 
 #endif

@@ -1,10 +1,12 @@
 /* The client store: every client a host has seen, and the host's identity.
  *
- * An interface, so the server never sees SQL: today an SQLite backend
- * (sqlite.c), later others (PostgreSQL). Writes from the event loops only
- * enqueue (store_submit never blocks on I/O); one writer thread drains the
- * queue in batched transactions, a batch every STORE_BATCH_MS / 2.
- * Queries (for kmsc and the web API) open their own connection. */
+ * An interface, so the server never sees SQL. Two backends: SQLite
+ * ("sqlite:/path", one host) and PostgreSQL ("postgresql://..." or
+ * "postgres://...", a libpq URI; several hosts share one database).
+ * Writes from the event loops only enqueue (store_submit never blocks on
+ * I/O); one writer thread drains the queue in batched transactions, a batch
+ * every STORE_BATCH_MS / 2. Queries (for kmsc and the web API) open their
+ * own connection. */
 #ifndef KMSD_STORE_STORE_H
 #define KMSD_STORE_STORE_H
 
@@ -21,6 +23,11 @@
  * other half. */
 #define STORE_BATCH_MS 250
 #define STORE_QUEUE_MAX 16384        /* records waiting (5 MiB); beyond, new ones are dropped */
+/* A shared database is polled this often for clients other hosts recorded. */
+#define STORE_SYNC_MS 1000
+/* Reconnecting to an unreachable database waits 0.25 s, then twice as long
+ * each time up to this. */
+#define STORE_RETRY_MAX_MS 4000
 
 typedef struct store store;
 
@@ -52,10 +59,29 @@ typedef struct store_client {
 	uint32_t last_count;
 } store_client;
 
-/* Open (creating and migrating the schema) a store: "sqlite:/path".
- * Starts the writer thread unless read_only. NULL with a message on error:
- * a corrupt, locked or newer-schema file is a clear error, never a crash. */
+/* Open (creating and migrating the schema) a store: "sqlite:/path" or a
+ * PostgreSQL URI. Starts the writer thread unless read_only. NULL with a
+ * message on error: a corrupt, locked or newer-schema database is a clear
+ * error, never a crash. */
 store *store_open(const char *spec, bool read_only, char *err, size_t err_len);
+
+/* What the daemon adds: where the store's own log lines go (it logs an
+ * outage of a shared database once, and once when it is back). */
+typedef struct store_options {
+	void (*log)(void *ctx, bool error, const char *message);
+	void *log_ctx;
+} store_options;
+
+/* store_open for the daemon (never read-only). With a shared database that
+ * cannot be reached, it still opens: writes queue in the ring while the
+ * writer reconnects, identity calls fail until it is back. */
+store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len);
+
+/* True for "postgresql://" and "postgres://" specs (several hosts may
+ * share the store). */
+bool store_spec_shared(const char *spec);
+/* The spec without a password, for log lines. */
+void store_spec_display(const char *spec, char *out, size_t len);
 
 /* Flush the queue and close. */
 void store_close(store *s);
@@ -85,6 +111,12 @@ bool store_identity_set(store *s, const char *name, const char *value);
 typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+
+/* With a shared database, keep calling `fn` (from a thread of the store)
+ * with the clients every host records: first all seen in the last
+ * `window` seconds, then every STORE_SYNC_MS the rows written since the
+ * previous poll. Nothing to do (true) for a backend of one host. */
+bool store_follow(store *s, int64_t window, store_seen_fn fn, void *ctx);
 
 /* ---- queries ---------------------------------------------------------- */
 

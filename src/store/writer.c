@@ -2,26 +2,20 @@
  * transaction per batch. Batches start on a fixed cycle of STORE_BATCH_MS / 2
  * (or at once when the ring is a quarter full), so a record waits at most
  * one cycle plus one commit, whatever the load. The loops only copy a
- * record into the ring under a short lock. */
+ * record into the ring under a short lock.
+ *
+ * A batch leaves the ring only once written: if the connection to a shared
+ * database is lost, the records stay queued while the writer reconnects
+ * with backoff, and nothing is lost unless the ring fills up. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "store/sqlite_private.h"
+#include "store/store_private.h"
 
 #define BATCH_MAX 4096
-
-static const char upsert_sql[] =
-	"INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address, license_status,"
-	" protocol, first_seen, last_seen, requests, last_result, last_count)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11)"
-	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
-	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
-	" license_status = excluded.license_status, protocol = excluded.protocol,"
-	" last_seen = max(last_seen, excluded.last_seen), requests = requests + 1,"
-	" last_result = excluded.last_result, last_count = excluded.last_count";
 
 static double ms_since(const struct timespec *t0)
 {
@@ -30,44 +24,53 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static bool write_batch(store *s, sqlite3_stmt *st, const store_record *batch, size_t n)
+static void add_ms(struct timespec *t, long ms)
 {
-	if (sqlite3_exec(s->writer_db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		const store_record *r = &batch[i];
-		char protocol[16];
-		snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
-		sqlite3_reset(st);
-		sqlite3_bind_blob(st, 1, r->cmid.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, r->app_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, r->kms_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, r->sku_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, r->workstation, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, r->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, r->license_status);
-		sqlite3_bind_text(st, 8, protocol, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 9, r->time);
-		sqlite3_bind_int64(st, 10, r->result);
-		sqlite3_bind_int64(st, 11, r->count);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_exec(s->writer_db, "ROLLBACK", NULL, NULL, NULL);
-			return false;
-		}
+	t->tv_nsec += ms % 1000 * 1000000L;
+	t->tv_sec += ms / 1000 + t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
+/* A fresh writer connection; a shared database may have been recreated
+ * while it was away, so its schema is checked again, and identity values
+ * set meanwhile are written. */
+static bool reconnect(store *s, char *why, size_t len)
+{
+	if (s->writer_db)
+		s->be->disconnect(s->writer_db);
+	s->writer_db = s->be->connect(s->target, false, why, len);
+	if (s->writer_db && s->be->shared && !s->be->migrate(s->writer_db, why, len)) {
+		s->be->disconnect(s->writer_db);
+		s->writer_db = NULL;
 	}
-	return sqlite3_exec(s->writer_db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+	if (s->writer_db)
+		store_identity_flush(s, s->writer_db);
+	return s->writer_db != NULL;
+}
+
+/* Stopping while the database is away: what is queued cannot be written. */
+static void drop_queue(store *s, const char *why)
+{
+	char line[400];
+	snprintf(line, sizeof line, "client store: %zu queued records lost at stop (%s)", s->count,
+		 why);
+	if (s->opt.log)
+		s->opt.log(s->opt.log_ctx, true, line);
+	s->stats.dropped += s->count;
+	s->committed += s->count;
+	s->head = (s->head + s->count) % STORE_QUEUE_MAX;
+	s->count = 0;
+	s->stats.queue_depth = 0;
 }
 
 static void *writer_main(void *arg)
 {
 	store *s = arg;
 	store_record *batch = malloc(BATCH_MAX * sizeof *batch);
-	sqlite3_stmt *st = NULL;
-	if (!batch || sqlite3_prepare_v3(s->writer_db, upsert_sql, -1, SQLITE_PREPARE_PERSISTENT,
-					 &st, NULL) != SQLITE_OK) {
-		free(batch);
+	if (!batch)
 		return NULL;
-	}
+	long retry_ms = STORE_RETRY_MAX_MS / 16;
+	char why[300];
 	struct timespec cycle;
 	clock_gettime(CLOCK_REALTIME, &cycle);
 	pthread_mutex_lock(&s->lock);
@@ -77,9 +80,7 @@ static void *writer_main(void *arg)
 		if (!s->count && s->stop)
 			break;
 		/* wait for the next cycle, unless stopping or the ring fills */
-		cycle.tv_nsec += STORE_BATCH_MS / 2 * 1000000L;
-		cycle.tv_sec += cycle.tv_nsec / 1000000000L;
-		cycle.tv_nsec %= 1000000000L;
+		add_ms(&cycle, STORE_BATCH_MS / 2);
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_sec > cycle.tv_sec || (now.tv_sec == cycle.tv_sec && now.tv_nsec > cycle.tv_nsec))
@@ -87,35 +88,70 @@ static void *writer_main(void *arg)
 		while (!s->stop && s->count < STORE_QUEUE_MAX / 4 &&
 		       pthread_cond_timedwait(&s->wake, &s->lock, &cycle) != ETIMEDOUT)
 			;
+		if (!s->writer_db) {
+			pthread_mutex_unlock(&s->lock);
+			bool ok = reconnect(s, why, sizeof why);
+			store_health(s, ok, why);
+			pthread_mutex_lock(&s->lock);
+			if (!ok) {
+				if (s->stop) {
+					drop_queue(s, why);
+					break;
+				}
+				s->writer_down = true;
+				pthread_cond_broadcast(&s->committed_cond);
+				struct timespec until;
+				clock_gettime(CLOCK_REALTIME, &until);
+				add_ms(&until, retry_ms);
+				while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) !=
+							   ETIMEDOUT)
+					;
+				retry_ms = retry_ms * 2 > STORE_RETRY_MAX_MS ? STORE_RETRY_MAX_MS
+									     : retry_ms * 2;
+				continue;
+			}
+			s->writer_down = false;
+			retry_ms = STORE_RETRY_MAX_MS / 16;
+		}
+		/* copied, not taken: the records stay queued until written */
 		size_t n = s->count < BATCH_MAX ? s->count : BATCH_MAX;
 		for (size_t i = 0; i < n; i++)
 			batch[i] = s->ring[(s->head + i) % STORE_QUEUE_MAX];
-		s->head = (s->head + n) % STORE_QUEUE_MAX;
-		s->count -= n;
-		s->stats.queue_depth = s->count;
 		pthread_mutex_unlock(&s->lock);
 
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		bool ok = write_batch(s, st, batch, n);
+		enum store_write res = s->be->write_batch(s->writer_db, batch, n, why, sizeof why);
 		double ms = ms_since(&t0);
+		if (res == STORE_LOST) {
+			s->be->disconnect(s->writer_db);
+			s->writer_db = NULL;
+		}
+		store_health(s, res != STORE_LOST, why);
 
 		pthread_mutex_lock(&s->lock);
+		if (res == STORE_LOST) {
+			snprintf(s->error, sizeof s->error, "writing %zu records: %.250s", n, why);
+			continue;
+		}
+		s->head = (s->head + n) % STORE_QUEUE_MAX;
+		s->count -= n;
+		s->stats.queue_depth = s->count;
 		s->committed += n;
 		s->stats.batches++;
 		s->stats.last_batch_ms = ms;
 		s->stats.total_batch_ms += ms;
-		if (ok) {
+		if (res == STORE_WRITTEN) {
 			s->stats.written += n;
 		} else {
 			s->stats.errors++;
-			snprintf(s->error, sizeof s->error, "writing %zu records: %s", n,
-				 sqlite3_errmsg(s->writer_db));
+			snprintf(s->error, sizeof s->error, "writing %zu records: %.250s", n, why);
 		}
 		pthread_cond_broadcast(&s->committed_cond);
 	}
+	s->writer_down = false;
+	pthread_cond_broadcast(&s->committed_cond);
 	pthread_mutex_unlock(&s->lock);
-	sqlite3_finalize(st);
 	free(batch);
 	return NULL;
 }
@@ -123,10 +159,13 @@ static void *writer_main(void *arg)
 bool store_writer_start(store *s, char *err, size_t err_len)
 {
 	s->ring = malloc(STORE_QUEUE_MAX * sizeof *s->ring);
-	s->writer_db = s->ring ? store_connect(s->path, false, err, err_len) : NULL;
-	if (!s->writer_db) {
-		if (!s->ring)
-			snprintf(err, err_len, "out of memory");
+	if (!s->ring) {
+		snprintf(err, err_len, "out of memory");
+		return false;
+	}
+	/* a shared database that is away now is reached by the thread later */
+	s->writer_db = s->be->connect(s->target, false, err, err_len);
+	if (!s->writer_db && !s->be->shared) {
 		free(s->ring);
 		return false;
 	}
@@ -136,7 +175,8 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 	int e = pthread_create(&s->writer, NULL, writer_main, s);
 	if (e) {
 		snprintf(err, err_len, "cannot start the store writer: %s", strerror(e));
-		sqlite3_close(s->writer_db);
+		if (s->writer_db)
+			s->be->disconnect(s->writer_db);
 		free(s->ring);
 		return false;
 	}
@@ -152,7 +192,8 @@ void store_writer_stop(store *s)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->writer, NULL);
 	s->writer_running = false;
-	sqlite3_close(s->writer_db);
+	if (s->writer_db)
+		s->be->disconnect(s->writer_db);
 	free(s->ring);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->committed_cond);
@@ -187,9 +228,10 @@ bool store_flush(store *s)
 	pthread_mutex_lock(&s->lock);
 	uint64_t target = s->submitted;
 	pthread_cond_signal(&s->wake);
-	while (s->committed < target)
+	/* an outage may last: report it rather than wait through it */
+	while (s->committed < target && !s->writer_down)
 		pthread_cond_wait(&s->committed_cond, &s->lock);
-	bool ok = s->stats.errors == 0;
+	bool ok = s->stats.errors == 0 && s->committed >= target;
 	pthread_mutex_unlock(&s->lock);
 	return ok;
 }

@@ -151,7 +151,7 @@ TEST(config_errors_name_file_and_line)
 	expect_error("ndr64 = maybe\n", "not yes or no");
 	expect_error("log = /tmp/x\n", "file:/ABSOLUTE/PATH");
 	expect_error("log-level = loud\n", "not error, warning, info or debug");
-	expect_error("store = mysql://x\n", "not none or sqlite:/PATH");
+	expect_error("store = mysql://x\n", "not none, sqlite:/PATH or postgresql://");
 	expect_error("count\n", "test.conf:1: expected \"key = value\"");
 	expect_error("count =\n", "missing value");
 	expect_error("= real\n", "missing setting name");

@@ -1,4 +1,4 @@
-/* Reading the store: identity values, recent clients for counting, the
+/* The SQLite backend's reads: identity values, recent clients for counting, the
  * client list and per-group statistics for administrators, and pruning. */
 #include <stdio.h>
 #include <string.h>
@@ -11,13 +11,17 @@ static bool fail(store *s, const char *what)
 	return false;
 }
 
-bool store_identity_get(store *s, const char *name, char *value, size_t len)
+int sqlite_identity_get(void *conn, const char *name, char *value, size_t len, char *err,
+			size_t err_len)
 {
+	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	bool found = false;
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM identity WHERE name = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return fail(s, "reading identity");
+	int found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM identity WHERE name = ?1", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, err_len, "reading identity: %s", sqlite3_errmsg(db));
+		return -1;
+	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
@@ -29,18 +33,25 @@ bool store_identity_get(store *s, const char *name, char *value, size_t len)
 	return found;
 }
 
-bool store_identity_set(store *s, const char *name, const char *value)
+bool sqlite_identity_put(void *conn, const char *name, const char *value, bool replace,
+			 char *err, size_t err_len)
 {
+	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO identity (name, value) VALUES (?1, ?2)"
-			       " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-			       -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "writing identity");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	bool ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok || fail(s, "writing identity");
+	const char *sql = replace ? "INSERT INTO identity (name, value) VALUES (?1, ?2)"
+				    " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+				  : "INSERT INTO identity (name, value) VALUES (?1, ?2)"
+				    " ON CONFLICT (name) DO NOTHING";
+	bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	if (!ok)
+		snprintf(err, err_len, "writing identity: %s", sqlite3_errmsg(db));
+	return ok;
 }
 
 static void column_guid(sqlite3_stmt *st, int col, kms_guid *g)
@@ -50,22 +61,27 @@ static void column_guid(sqlite3_stmt *st, int col, kms_guid *g)
 		memcpy(g->b, sqlite3_column_blob(st, col), 16);
 }
 
-bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
+bool sqlite_load_seen(void *conn, int64_t since, store_seen_fn fn, void *ctx, char *err,
+		      size_t err_len)
 {
+	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT app_id, cmid, last_seen FROM clients"
-			       " WHERE last_seen >= ?1 ORDER BY last_seen", -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "loading clients");
-	sqlite3_bind_int64(st, 1, since);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		kms_guid app, cmid;
-		column_guid(st, 0, &app);
-		column_guid(st, 1, &cmid);
-		fn(ctx, &app, &cmid, sqlite3_column_int64(st, 2));
+	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, last_seen FROM clients"
+				    " WHERE last_seen >= ?1 ORDER BY last_seen", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, since);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			kms_guid app, cmid;
+			column_guid(st, 0, &app);
+			column_guid(st, 1, &cmid);
+			fn(ctx, &app, &cmid, sqlite3_column_int64(st, 2));
+		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || fail(s, "loading clients");
+	if (rc == SQLITE_DONE)
+		return true;
+	snprintf(err, err_len, "loading clients: %s", sqlite3_errmsg(db));
+	return false;
 }
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
@@ -73,7 +89,7 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 	snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
 
-bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
+bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
 {
 	static const char columns[] =
 		"cmid, app_id, kms_id, sku_id, workstation, address, license_status, protocol,"
@@ -145,7 +161,7 @@ bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx
 	return true;
 }
 
-bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
+bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(DISTINCT cmid), max(last_seen)"
@@ -167,7 +183,7 @@ bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE || fail(s, "counting clients");
 }
 
-long store_prune(store *s, int64_t before)
+long sqlite_prune(store *s, int64_t before)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM clients WHERE last_seen < ?1", -1, &st, NULL) !=

@@ -1,4 +1,4 @@
-/* Opening the SQLite store and migrating its schema.
+/* The SQLite backend: opening a database and migrating its schema.
  *
  * Migrations run in order from the database's user_version to the current
  * one, each in the same transaction as the version bump, so a database is
@@ -37,13 +37,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
-sqlite3 *store_connect(const char *path, bool read_only, char *err, size_t err_len)
+void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len)
 {
 	sqlite3 *db = NULL;
 	int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, err_len, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		snprintf(err, err_len, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -55,7 +55,7 @@ sqlite3 *store_connect(const char *path, bool read_only, char *err, size_t err_l
 				      : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 					"PRAGMA foreign_keys=ON;";
 	if (sqlite3_exec(db, setup, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, err_len, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+		snprintf(err, err_len, "%s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		sqlite3_close(db);
 		return NULL;
@@ -63,8 +63,9 @@ sqlite3 *store_connect(const char *path, bool read_only, char *err, size_t err_l
 	return db;
 }
 
-int store_schema_version(sqlite3 *db)
+static int schema_version(void *conn)
 {
+	sqlite3 *db = conn;
 	sqlite3_stmt *st;
 	int v = -1;
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
@@ -74,15 +75,16 @@ int store_schema_version(sqlite3 *db)
 	return v;
 }
 
-bool store_migrate(sqlite3 *db, char *err, size_t err_len)
+static bool migrate(void *conn, char *err, size_t err_len)
 {
+	sqlite3 *db = conn;
 	char *msg = NULL;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, err_len, "cannot lock the store: %s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return false;
 	}
-	int version = store_schema_version(db);
+	int version = schema_version(db);
 	if (version < 0 || version > STORE_SCHEMA_VERSION) {
 		if (version < 0)
 			snprintf(err, err_len, "cannot read the schema version: %s", sqlite3_errmsg(db));
@@ -112,58 +114,30 @@ bool store_migrate(sqlite3 *db, char *err, size_t err_len)
 	return true;
 }
 
-store *store_open(const char *spec, bool read_only, char *err, size_t err_len)
+static void disconnect(void *db)
 {
-	if (strncmp(spec, "sqlite:", 7) != 0 || !spec[7]) {
-		snprintf(err, err_len, "\"%s\" is not sqlite:/PATH", spec);
-		return NULL;
-	}
-	store *s = calloc(1, sizeof *s);
-	if (!s) {
-		snprintf(err, err_len, "out of memory");
-		return NULL;
-	}
-	snprintf(s->path, sizeof s->path, "%s", spec + 7);
-	s->read_only = read_only;
-	s->db = store_connect(s->path, read_only, err, err_len);
-	if (!s->db)
-		goto fail;
-	if (read_only) {
-		int v = store_schema_version(s->db);
-		if (v != STORE_SCHEMA_VERSION) {
-			snprintf(err, err_len, "%s: schema version %d, this tool reads %d%s", s->path, v,
-				 STORE_SCHEMA_VERSION,
-				 v < STORE_SCHEMA_VERSION ? " (start kmsd once to migrate it)" : "");
-			goto fail;
-		}
-		return s;
-	}
-	char why[256];
-	if (!store_migrate(s->db, why, sizeof why)) {
-		snprintf(err, err_len, "%s: %s", s->path, why);
-		goto fail;
-	}
-	if (!store_writer_start(s, err, err_len))
-		goto fail;
-	return s;
-fail:
-	if (s->db)
-		sqlite3_close(s->db);
-	free(s);
-	return NULL;
+	sqlite3_close(db);
 }
 
-void store_close(store *s)
+static bool lost(void *db)
 {
-	if (!s)
-		return;
-	if (s->writer_running)
-		store_writer_stop(s);
-	sqlite3_close(s->db);
-	free(s);
+	(void)db;
+	return false; /* a file does not go away between calls */
 }
 
-const char *store_error(store *s)
-{
-	return s->error;
-}
+const store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.shared = false,
+	.connect = sqlite_connect,
+	.disconnect = disconnect,
+	.migrate = migrate,
+	.schema_version = schema_version,
+	.write_batch = sqlite_write_batch,
+	.lost = lost,
+	.identity_get = sqlite_identity_get,
+	.identity_put = sqlite_identity_put,
+	.load_seen = sqlite_load_seen,
+	.clients = sqlite_clients,
+	.group_stats = sqlite_group_stats,
+	.prune = sqlite_prune,
+};

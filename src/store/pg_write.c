@@ -1,0 +1,132 @@
+/* The PostgreSQL backend's writes (a batch in one transaction, with text
+ * made valid UTF-8 first, which PostgreSQL insists on), and the rows the
+ * counts are built from: those seen since a time, and those written since
+ * a time, for hosts following each other. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pg_private.h"
+
+static const char upsert_sql[] =
+	"INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
+	" license_status, protocol, first_seen, last_seen, requests, last_result, last_count,"
+	" stored_at)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10, $11,"
+	" extract(epoch FROM now())::bigint)"
+	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
+	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
+	" license_status = excluded.license_status, protocol = excluded.protocol,"
+	" last_seen = greatest(c.last_seen, excluded.last_seen), requests = c.requests + 1,"
+	" last_result = excluded.last_result, last_count = excluded.last_count,"
+	" stored_at = excluded.stored_at";
+
+void store_utf8_clean(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)src;
+	while (*p && o + 1 < cap) {
+		int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
+			: (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+		bool ok = n > 0 && o + (size_t)n < cap;
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		/* overlong three-byte forms and UTF-16 surrogates are not UTF-8 */
+		if (ok && n == 3)
+			ok = !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0);
+		if (ok && n == 4)
+			ok = !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
+		if (!ok) {
+			dst[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(dst + o, p, (size_t)n);
+		o += (size_t)n;
+		p += n;
+	}
+	dst[o] = '\0';
+}
+
+static bool write_one(pg_conn *pc, const store_record *r, char *err, size_t err_len)
+{
+	char cmid[PG_GUID_TEXT], app[PG_GUID_TEXT], kms[PG_GUID_TEXT], sku[PG_GUID_TEXT];
+	char workstation[sizeof r->workstation], address[sizeof r->address];
+	char status[16], protocol[16], seen[24], result[16], count[16];
+	pg_guid_param(&r->cmid, cmid);
+	pg_guid_param(&r->app_id, app);
+	pg_guid_param(&r->kms_id, kms);
+	pg_guid_param(&r->sku_id, sku);
+	store_utf8_clean(workstation, sizeof workstation, r->workstation);
+	store_utf8_clean(address, sizeof address, r->address);
+	snprintf(status, sizeof status, "%u", r->license_status);
+	snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
+	snprintf(seen, sizeof seen, "%lld", (long long)r->time);
+	snprintf(result, sizeof result, "%u", r->result);
+	snprintf(count, sizeof count, "%u", r->count);
+	const char *const params[] = { cmid, app, kms, sku, workstation, address, status,
+				       protocol, seen, result, count };
+	PGresult *res = pg_run(pc, upsert_sql, 11, params, err, err_len);
+	PQclear(res);
+	return res != NULL;
+}
+
+enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, char *err,
+				size_t err_len)
+{
+	pg_conn *pc = db;
+	bool ok = pg_exec(pc, "BEGIN", err, err_len);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = write_one(pc, &batch[i], err, err_len);
+	if (ok)
+		ok = pg_exec(pc, "COMMIT", err, err_len);
+	else if (!pc->broken)
+		PQclear(PQexec(pc->c, "ROLLBACK"));
+	if (ok)
+		return STORE_WRITTEN;
+	return pc->broken ? STORE_LOST : STORE_REFUSED;
+}
+
+static bool each_seen(PGresult *r, store_seen_fn fn, void *ctx)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		kms_guid app, cmid;
+		pg_guid_value(PQgetvalue(r, i, 0), &app);
+		pg_guid_value(PQgetvalue(r, i, 1), &cmid);
+		fn(ctx, &app, &cmid, strtoll(PQgetvalue(r, i, 2), NULL, 10));
+	}
+	PQclear(r);
+	return true;
+}
+
+bool pg_changed(void *db, int64_t stored_since, int64_t *db_now, store_seen_fn fn, void *ctx,
+		char *err, size_t err_len)
+{
+	pg_conn *pc = db;
+	/* the time first: a row stored while the rows are read is in the next poll */
+	PGresult *r = pg_run(pc, "SELECT extract(epoch FROM now())::bigint", 0, NULL, err, err_len);
+	if (!r)
+		return false;
+	*db_now = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (!fn)
+		return true;
+	char since[24];
+	snprintf(since, sizeof since, "%lld", (long long)stored_since);
+	const char *const params[] = { since };
+	r = pg_run(pc, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), last_seen FROM clients"
+		   " WHERE stored_at >= $1 ORDER BY last_seen", 1, params, err, err_len);
+	return r && each_seen(r, fn, ctx);
+}
+
+bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
+		  size_t err_len)
+{
+	char text[24];
+	snprintf(text, sizeof text, "%lld", (long long)since);
+	const char *const params[] = { text };
+	PGresult *r = pg_run(db, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), last_seen"
+			     " FROM clients WHERE last_seen >= $1 ORDER BY last_seen", 1, params,
+			     err, err_len);
+	return r && each_seen(r, fn, ctx);
+}

@@ -1,0 +1,63 @@
+/* The SQLite backend's batch: one transaction, one upsert per record. */
+#include <stdio.h>
+
+#include "store/sqlite_private.h"
+
+static const char upsert_sql[] =
+	"INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address, license_status,"
+	" protocol, first_seen, last_seen, requests, last_result, last_count)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11)"
+	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
+	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
+	" license_status = excluded.license_status, protocol = excluded.protocol,"
+	" last_seen = max(last_seen, excluded.last_seen), requests = requests + 1,"
+	" last_result = excluded.last_result, last_count = excluded.last_count";
+
+static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const store_record *r = &batch[i];
+		char protocol[16];
+		snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 1, r->cmid.b, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, r->app_id.b, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, r->kms_id.b, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, r->sku_id.b, 16, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, r->workstation, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, r->address, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, r->license_status);
+		sqlite3_bind_text(st, 8, protocol, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 9, r->time);
+		sqlite3_bind_int64(st, 10, r->result);
+		sqlite3_bind_int64(st, 11, r->count);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return false;
+	}
+	return true;
+}
+
+enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_t n, char *err,
+				    size_t err_len)
+{
+	sqlite3 *db = conn;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, upsert_sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
+		return STORE_REFUSED;
+	}
+	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	if (ok && !write_all(st, batch, n)) {
+		ok = false;
+		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	} else if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		ok = false;
+		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	} else if (!ok) {
+		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return ok ? STORE_WRITTEN : STORE_REFUSED;
+}

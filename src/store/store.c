@@ -1,0 +1,159 @@
+/* The store's public calls: choose the backend from the spec, open, close,
+ * and hand each query to the backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_private.h"
+
+void store_health(store *s, bool ok, const char *why)
+{
+	pthread_mutex_lock(&s->health_lock);
+	bool changed = s->down == ok;
+	s->down = !ok;
+	pthread_mutex_unlock(&s->health_lock);
+	if (!changed || !s->opt.log)
+		return;
+	char line[512];
+	if (ok)
+		snprintf(line, sizeof line, "client store reachable again; queued writes follow");
+	else
+		snprintf(line, sizeof line, "client store unreachable (%s); activations go on, writes "
+			 "queue (up to %d) and kmsd reconnects", why, STORE_QUEUE_MAX);
+	s->opt.log(s->opt.log_ctx, !ok, line);
+}
+
+static store *open_store(const char *spec, bool read_only, const store_options *opt, char *err,
+			 size_t err_len)
+{
+	const store_backend *be;
+	const char *target = spec;
+	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7]) {
+		be = &store_sqlite_backend;
+		target = spec + 7;
+	} else if (store_spec_shared(spec)) {
+		be = &store_pg_backend;
+	} else {
+		snprintf(err, err_len, "\"%s\" is not sqlite:/PATH or postgresql://...", spec);
+		return NULL;
+	}
+	store *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	s->be = be;
+	snprintf(s->target, sizeof s->target, "%s", target);
+	s->read_only = read_only;
+	if (opt)
+		s->opt = *opt;
+	pthread_mutex_init(&s->health_lock, NULL);
+	pthread_mutex_init(&s->identity_lock, NULL);
+	char why[300];
+	s->db = be->connect(s->target, read_only, why, sizeof why);
+	if (!s->db) {
+		/* a shared database may be down when kmsd starts: it still serves */
+		if (read_only || !be->shared)
+			goto fail;
+		snprintf(s->error, sizeof s->error, "%s", why);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		s->db_retry_at = now.tv_sec + 2;
+		store_health(s, false, why);
+	} else if (read_only) {
+		int v = be->schema_version(s->db);
+		if (v != STORE_SCHEMA_VERSION) {
+			snprintf(why, sizeof why, "schema version %d, this tool reads %d%s", v,
+				 STORE_SCHEMA_VERSION,
+				 v < STORE_SCHEMA_VERSION ? " (start kmsd once to migrate it)" : "");
+			goto fail;
+		}
+		return s;
+	} else if (!be->migrate(s->db, why, sizeof why)) {
+		goto fail;
+	}
+	if (!store_writer_start(s, why, sizeof why))
+		goto fail;
+	return s;
+fail:;
+	char shown[512];
+	store_spec_display(be == &store_sqlite_backend ? s->target : spec, shown, sizeof shown);
+	snprintf(err, err_len, "%s: %s", shown, why);
+	if (s->db)
+		be->disconnect(s->db);
+	pthread_mutex_destroy(&s->health_lock);
+	pthread_mutex_destroy(&s->identity_lock);
+	free(s);
+	return NULL;
+}
+
+store *store_open(const char *spec, bool read_only, char *err, size_t err_len)
+{
+	return open_store(spec, read_only, NULL, err, err_len);
+}
+
+store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len)
+{
+	return open_store(spec, false, opt, err, err_len);
+}
+
+void store_close(store *s)
+{
+	if (!s)
+		return;
+	store_sync_stop(s);
+	if (s->writer_running)
+		store_writer_stop(s);
+	if (s->db)
+		s->be->disconnect(s->db);
+	pthread_mutex_destroy(&s->health_lock);
+	pthread_mutex_destroy(&s->identity_lock);
+	free(s);
+}
+
+const char *store_error(store *s)
+{
+	return s->error;
+}
+
+/* The opener's connection of a shared database may be missing (down at
+ * start) or broken (the server restarted): connect again once per call. */
+bool store_usable(store *s)
+{
+	if (s->db && !(s->be->shared && s->be->lost(s->db)))
+		return true;
+	if (s->db)
+		s->be->disconnect(s->db);
+	s->db = NULL;
+	/* a host starting with the database away makes ~100 identity calls:
+	 * each must not wait for a connection timeout */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < s->db_retry_at)
+		return false;
+	s->db = s->be->connect(s->target, s->read_only, s->error, sizeof s->error);
+	if (!s->db)
+		s->db_retry_at = now.tv_sec + 2;
+	return s->db != NULL;
+}
+
+bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
+{
+	return store_usable(s) && s->be->load_seen(s->db, since, fn, ctx, s->error, sizeof s->error);
+}
+
+bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
+{
+	return store_usable(s) && s->be->clients(s, q, fn, ctx, total);
+}
+
+bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
+{
+	return store_usable(s) && s->be->group_stats(s, since, fn, ctx);
+}
+
+long store_prune(store *s, int64_t before)
+{
+	return store_usable(s) ? s->be->prune(s, before) : -1;
+}

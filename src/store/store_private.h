@@ -1,0 +1,122 @@
+/* The store's shared state and the backend interface (private to src/store).
+ *
+ * store.c dispatches the public calls to a backend, writer.c owns the ring
+ * and the writer thread, sync.c follows what other hosts write. A backend
+ * (sqlite_*.c, pg_*.c) only turns calls into SQL on one connection. */
+#ifndef KMSD_STORE_STORE_PRIVATE_H
+#define KMSD_STORE_STORE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define STORE_SCHEMA_VERSION 2
+#define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
+
+/* How a batch went: written, refused (dropped and counted as an error), or
+ * the connection was lost (kept in the ring and retried after reconnecting). */
+enum store_write { STORE_WRITTEN, STORE_REFUSED, STORE_LOST };
+
+typedef struct store_backend {
+	const char *name;
+	/* several hosts can share it: kmsd follows the rows others write, and
+	 * an unreachable database at start is an outage, not an error */
+	bool shared;
+	void *(*connect)(const char *target, bool read_only, char *err, size_t err_len);
+	void (*disconnect)(void *db);
+	/* bring the schema to STORE_SCHEMA_VERSION, atomically */
+	bool (*migrate)(void *db, char *err, size_t err_len);
+	int (*schema_version)(void *db);
+	enum store_write (*write_batch)(void *db, const store_record *r, size_t n, char *err,
+					size_t err_len);
+	/* shared backends: rows written at or after `stored_since` (the
+	 * database's clock), and the database's time now in *db_now */
+	bool (*changed)(void *db, int64_t stored_since, int64_t *db_now, store_seen_fn fn,
+			void *ctx, char *err, size_t err_len);
+	/* true if a failed call on this connection means it is gone */
+	bool (*lost)(void *db);
+
+	/* on a given connection */
+	/* 1 found, 0 absent, -1 error */
+	int (*identity_get)(void *db, const char *name, char *value, size_t len, char *err,
+			    size_t err_len);
+	/* replace: overwrite; else keep a value already there */
+	bool (*identity_put)(void *db, const char *name, const char *value, bool replace,
+			     char *err, size_t err_len);
+	bool (*load_seen)(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
+			  size_t err_len);
+	/* the public queries, on the opener's connection s->db */
+	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
+			size_t *total);
+	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
+	long (*prune)(store *s, int64_t before);
+} store_backend;
+
+extern const store_backend store_sqlite_backend;
+extern const store_backend store_pg_backend;
+
+struct store {
+	const store_backend *be;
+	char target[512];             /* the path or the connection URI */
+	bool read_only;
+	void *db;                     /* the opener's connection: queries, identity */
+	int64_t db_retry_at;          /* monotonic seconds: no reconnecting before */
+	char error[300];
+	store_options opt;
+
+	/* identity values as last read or set: a shared database may be away
+	 * (identity.c) */
+	pthread_mutex_t identity_lock;
+	struct store_identity {
+		char name[96], value[96];
+		bool pending;         /* set while away: written once it is back */
+	} identity[STORE_IDENTITY_MAX];
+	size_t n_identity;
+
+	/* reachability, for the log: one line when lost, one when back */
+	pthread_mutex_t health_lock;
+	bool down;
+
+	/* the writer: a ring of records, drained by one thread */
+	void *writer_db;
+	pthread_t writer;
+	bool writer_running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake, committed_cond;
+	store_record *ring;
+	size_t head, count;
+	uint64_t submitted, committed;  /* record sequence numbers, for flush */
+	bool stop;
+	bool writer_down;               /* flush does not wait through an outage */
+	store_writer_stats stats;
+
+	/* the follower (sync.c): rows other hosts wrote */
+	pthread_t sync;
+	bool sync_running, sync_stop;
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_wake;
+	int64_t window;
+	store_seen_fn seen;
+	void *seen_ctx;
+};
+
+/* The opener's connection, reconnected if a shared database dropped it. */
+bool store_usable(store *s);
+
+/* Report a connection that works or failed; logs only the transitions. */
+void store_health(store *s, bool ok, const char *why);
+
+/* Write identity values set while the database was away (without
+ * replacing what another host wrote meanwhile). */
+void store_identity_flush(store *s, void *db);
+
+bool store_writer_start(store *s, char *err, size_t err_len);
+void store_writer_stop(store *s);
+void store_sync_stop(store *s);
+
+/* Replace bytes that are not UTF-8 with '?' (databases that check text
+ * would refuse a whole batch over one odd workstation name). */
+void store_utf8_clean(char *dst, size_t cap, const char *src);
+
+#endif

@@ -1,0 +1,158 @@
+"""The PostgreSQL store (issue 10): two hosts on one database count one
+client population and keep one history, keep activating through an outage
+of the database and catch up when it returns, start with it down, and
+migrate (or refuse) its schema; kmsc reads it with a postgresql:// spec."""
+import json
+import os
+import time
+import uuid
+
+from kmsdtest import BIN, Kmsd, kmsc, run
+from pgtest import Postgres
+
+WIN10 = "Windows 10/11 Enterprise"
+# a batch is written within 250 ms and other hosts poll every second
+SYNC = 1.6
+
+
+def activate(d, cmid=None, workstation=None, field="count"):
+    args = ["activate", "--json", "-p", WIN10, f"127.0.0.1:{d.port}"]
+    if cmid:
+        args += ["--cmid", cmid]
+    if workstation:
+        args += ["--workstation", workstation]
+    rc, out = kmsc(*args)
+    assert rc == 0, out
+    return json.loads(out)["response"][field]
+
+
+def stored(pg, db="kmsd"):
+    return int(pg.psql("SELECT count(*) FROM clients", db)[0][0])
+
+
+def wait_stored(pg, n, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if stored(pg) == n:
+                return
+        except AssertionError:
+            pass  # the table may not exist yet
+        time.sleep(0.2)
+    raise AssertionError(f"the database holds {stored(pg)} clients, not {n}")
+
+
+def test_two_hosts_count_one_population_and_survive_an_outage():
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        with Kmsd("count=real", f"store={uri}") as a, Kmsd("count=real", f"store={uri}") as b:
+            hosts = (a, b)
+            cmids = [str(uuid.uuid4()) for _ in range(6)]
+            for n, cmid in enumerate(cmids, start=1):
+                # distinct machines alternately on each host: each answers
+                # the count of both
+                assert activate(hosts[n % 2], cmid, f"pc-{n}") == n
+                time.sleep(SYNC)
+            # a machine that moves to the other host is still one machine,
+            # with one history
+            assert activate(hosts[0], cmids[0], "pc-1") == 6
+            time.sleep(SYNC)
+            rows = pg.psql("SELECT workstation, requests FROM clients ORDER BY workstation", "kmsd")
+            assert rows == [[f"pc-{n}", "2" if n == 1 else "1"] for n in range(1, 7)], rows
+
+            # the database goes away: both hosts keep activating
+            pg.stop()
+            for n in range(4):
+                assert activate(hosts[n % 2]) >= 7
+            for d in hosts:
+                d.wait_log("client store unreachable")
+            # it comes back: what was queued is written, nothing is lost
+            pg.start()
+            wait_stored(pg, 10)
+            for d in hosts:
+                d.wait_log("client store reachable again", timeout=10)
+                assert d.log().count("client store unreachable") == 1, d.log()
+                assert d.log().count("client store reachable again") == 1, d.log()
+            time.sleep(SYNC)
+            # and each host counts the other's outage clients again
+            assert activate(a) == 11
+            time.sleep(SYNC)
+            assert activate(b) == 12
+
+        rc, out = kmsc("clients", "--db", uri, "--search", "pc-")
+        assert rc == 0 and "12 of 12 clients" in out and "pc-6" in out, out
+        rc, out = kmsc("stats", "--db", uri, "--json")
+        assert rc == 0 and json.loads(out)[0]["clients"] == 12, out
+        rc, out = kmsc("prune", "--db", uri, "--older-than", "180d")
+        assert rc == 0 and "pruned 0 clients" in out, out
+
+
+def test_host_starts_with_the_database_down_and_catches_up():
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        pg.stop()
+        with Kmsd("count=real", f"store={uri}") as d:
+            d.wait_log("client store unreachable")
+            assert [activate(d) for _ in range(3)] == [1, 2, 3]
+            epid = activate(d, field="epid")
+            pg.start()
+            # the writer creates the schema, writes what it queued and the
+            # identity the host made up meanwhile
+            wait_stored(pg, 4)
+            d.wait_log("client store reachable again")
+            time.sleep(SYNC)
+            assert activate(d) == 5
+        assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["2"]]
+        assert pg.psql("SELECT count(*) FROM identity WHERE name = 'epid-seed'", "kmsd") == [["1"]]
+        with Kmsd("count=real", f"store={uri}") as d:
+            assert activate(d, field="epid") == epid
+            assert activate(d) == 7
+
+
+def test_migrations_on_postgresql():
+    with Postgres() as pg:
+        # a database at the first schema, with a client in it
+        uri = pg.createdb("kmsd")
+        pg.psql("CREATE TABLE clients (cmid bytea NOT NULL, app_id bytea NOT NULL, kms_id bytea,"
+                " sku_id bytea, workstation text, license_status bigint, protocol text,"
+                " seen bigint NOT NULL, requests bigint NOT NULL DEFAULT 1, last_result bigint,"
+                " PRIMARY KEY (cmid, app_id));"
+                "INSERT INTO clients VALUES ('\\x00112233445566778899aabbccddeeff',"
+                " '\\x3427c95582d6714d983ed6ec3f16059f', NULL, NULL, 'old-pc', 1, '6.0',"
+                f" {int(time.time())}, 7, 0);"
+                "CREATE TABLE kmsd_schema (version integer NOT NULL);"
+                "INSERT INTO kmsd_schema VALUES (1);", "kmsd")
+        rc, out = kmsc("clients", "--db", uri)
+        assert rc != 0 and "start kmsd once to migrate it" in out, out
+        with Kmsd("count=real", f"store={uri}") as d:
+            # the old client counts, under its new columns
+            assert activate(d) == 2
+        rc, out = kmsc("clients", "--db", uri, "--json")
+        rows = {r["workstation"]: r for r in json.loads(out)}
+        assert rows["old-pc"]["requests"] == 7, rows
+        assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["2"]]
+        # opening again changes nothing
+        with Kmsd("count=real", f"store={uri}") as d:
+            assert activate(d) == 3
+
+        # a database from a newer kmsd is refused with a clear error
+        pg.psql("UPDATE kmsd_schema SET version = 9", "kmsd")
+        d = None
+        try:
+            d = Kmsd(f"store={uri}")
+        except AssertionError as e:
+            assert "schema version 9 is newer than this kmsd supports (2)" in str(e), e
+        else:
+            d.stop()
+            raise AssertionError("kmsd started on a newer schema")
+        rc, out = kmsc("stats", "--db", uri)
+        assert rc != 0 and "schema version 9" in out, out
+
+
+def test_passwords_stay_out_of_printed_configuration_and_errors():
+    spec = "postgresql://kmsd:s3cret@127.0.0.1:1/kmsd"
+    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-v", "-c", "/dev/null", "-o", f"store={spec}")
+    assert rc == 0 and "store = postgresql://kmsd:***@127.0.0.1:1/kmsd" in out, out
+    assert "s3cret" not in out
+    rc, out = kmsc("stats", "--db", spec)
+    assert rc != 0 and "postgresql://kmsd:***@127.0.0.1:1/kmsd" in out and "s3cret" not in out, out
