@@ -21,7 +21,7 @@ RUN make -j"$(nproc)" all && make install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=/o
 FROM debian:bookworm-slim
 # the shared libraries kmsd and kmsc link against (checked by the tests)
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libssl3 libsqlite3-0 libmicrohttpd12 libpq5 \
+        libssl3 libsqlite3-0 libmicrohttpd12 libldns3 libpq5 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/kmsd --shell /usr/sbin/nologin kmsd \
     && install -d -o kmsd -g kmsd -m 0750 /var/lib/kmsd

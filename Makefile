@@ -37,6 +37,8 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
 LIBS     := -lcrypto -lpthread $(PQ_LIBS)
+# libkmsserver's own: ldns builds and signs the DNS updates (dns_update.c)
+SERVER_LIBS := -lldns
 
 # Layers, bottom up. A layer's sources may include only its own header and
 # those of the layers listed before it (checked by `make layers`).
@@ -59,35 +61,35 @@ all: $(PROGRAMS)
 
 $(O)/libkmscore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsstore.a: $(STORE_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsserver.a: $(SERVER_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsweb.a: $(WEB_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS)
 
 $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
 $(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv -lmicrohttpd
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv -lmicrohttpd $(SERVER_LIBS)
 
 $(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 $(SERVER_LIBS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -130,6 +132,9 @@ valgrind: all $(TEST_TOOLS)
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py database_down
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_status
 	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_bad_param
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_publish
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_a_wrong
+	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_without_dns_server
 
 # The whole suite: unit and integration tests on the normal build, then the
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.
@@ -186,7 +191,7 @@ fuzz-build:
 	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $(PQ_CFLAGS) -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
 	        build/fuzz/libkmsweb.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
-	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd || exit 1; \
+	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS) || exit 1; \
 	done
 
 fuzz: fuzz-build
@@ -246,12 +251,13 @@ uninstall:
 # ---- setup ---------------------------------------------------------------
 
 # What building needs (also all the Dockerfile's build stage installs), and
-# what the tests need on top of it (postgresql: a throwaway server for the
-# PostgreSQL store's tests).
+# what the tests need on top of it (among them real servers to test against:
+# postgresql for the shared store, bind9 for DNS publishing, dnsmasq for
+# discovery, chromium and prometheus's promtool for the web side).
 BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
-                  libmicrohttpd-dev libpq-dev
+                  libmicrohttpd-dev libldns-dev libpq-dev
 DEB_PACKAGES   := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck \
-                  dnsmasq-base mandoc chromium prometheus curl postgresql
+                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils postgresql
 
 deps:
 	@$(MAKE) -s install-packages PACKAGES="$(DEB_PACKAGES)"

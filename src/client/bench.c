@@ -349,6 +349,10 @@ int cmd_bench(int argc, char **argv)
 	slot *slots = calloc((size_t)b.concurrency, sizeof *slots);
 	if (!slots || b.epfd < 0) {
 		fprintf(stderr, "kmsc: out of memory\n");
+		free(slots);
+		freeaddrinfo(b.addr);
+		if (b.epfd >= 0)
+			close(b.epfd);
 		return EXIT_NETWORK;
 	}
 

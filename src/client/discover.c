@@ -13,29 +13,74 @@
 #include "client/client.h"
 #include "crypto/crypto.h"
 
-/* Point the resolver at one IPv4 server, "IP" or "IP:PORT" (port 53 by
- * default): for test servers on loopback and for split-horizon setups. */
-static bool use_server(res_state res, const char *server, char *err, size_t err_len)
+/* Split "ADDR", "ADDR:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT" (port 53 by
+ * default) into a socket address. */
+static bool parse_server(const char *server, struct sockaddr_in6 *sa6, struct sockaddr_in *sa4,
+			 bool *v6)
 {
 	char host[64];
-	unsigned long port = 53;
-	const char *colon = strchr(server, ':');
-	size_t n = colon ? (size_t)(colon - server) : strlen(server);
-	char *end = NULL;
-	if (colon)
-		port = strtoul(colon + 1, &end, 10);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (n >= sizeof host || (colon && (*end || port == 0 || port > 65535))) {
-		snprintf(err, err_len, "\"%s\" is not IPv4-ADDRESS[:PORT]", server);
-		return false;
+	const char *port_text = NULL;
+	size_t n;
+	if (server[0] == '[') {
+		const char *close = strchr(server, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return false;
+		server++;
+		n = (size_t)(close - server);
+		port_text = close[1] ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(server, ':');
+		bool bare_v6 = colon && strchr(colon + 1, ':');
+		n = colon && !bare_v6 ? (size_t)(colon - server) : strlen(server);
+		port_text = colon && !bare_v6 ? colon + 1 : NULL;
 	}
+	unsigned long port = 53;
+	if (port_text) {
+		char *end;
+		port = strtoul(port_text, &end, 10);
+		if (!*port_text || *end || port == 0 || port > 65535)
+			return false;
+	}
+	if (n == 0 || n >= sizeof host)
+		return false;
 	memcpy(host, server, n);
 	host[n] = 0;
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		snprintf(err, err_len, "\"%s\" is not IPv4-ADDRESS[:PORT]", server);
+	*sa4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	*sa6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	*v6 = inet_pton(AF_INET6, host, &sa6->sin6_addr) == 1;
+	return *v6 || inet_pton(AF_INET, host, &sa4->sin_addr) == 1;
+}
+
+/* Point the resolver at one server, IPv4 or IPv6 with an optional port:
+ * for test servers on loopback and for split-horizon setups. glibc keeps
+ * an IPv6 server out of line, in _u._ext.nsaddrs with the IPv4 slot's
+ * family set to 0, and frees those on res_nclose; the ones res_ninit read
+ * from resolv.conf are freed here first. */
+static bool use_server(res_state res, const char *server, char *err, size_t err_len)
+{
+	struct sockaddr_in sa4;
+	struct sockaddr_in6 sa6;
+	bool v6;
+	if (!parse_server(server, &sa6, &sa4, &v6)) {
+		snprintf(err, err_len, "\"%s\" is not ADDRESS[:PORT] or [IPv6-ADDRESS]:PORT", server);
 		return false;
 	}
-	res->nsaddr_list[0] = sa;
+	for (int i = 0; i < MAXNS; i++) {
+		free(res->_u._ext.nsaddrs[i]);
+		res->_u._ext.nsaddrs[i] = NULL;
+	}
+	if (v6) {
+		struct sockaddr_in6 *copy = malloc(sizeof *copy);
+		if (!copy) {
+			snprintf(err, err_len, "out of memory");
+			return false;
+		}
+		*copy = sa6;
+		res->_u._ext.nsaddrs[0] = copy;
+		memset(&res->nsaddr_list[0], 0, sizeof res->nsaddr_list[0]);
+	} else {
+		res->nsaddr_list[0] = sa4;
+	}
 	res->nscount = 1;
 	return true;
 }

@@ -68,7 +68,7 @@ static int peer_address(const struct sockaddr_storage *peer, const uint8_t **byt
 bool cidr_match(const cidr *c, const struct sockaddr_storage *peer)
 {
 	const uint8_t *a = NULL;
-	if (peer_address(peer, &a) != c->family)
+	if (peer_address(peer, &a) != c->family || !a)
 		return false;
 	unsigned full = c->bits / 8, rest = c->bits % 8;
 	if (memcmp(a, c->addr, full) != 0)

@@ -141,7 +141,7 @@ static void expire(pool *p, int64_t cutoff, size_t capacity)
 static int grow(pool *p)
 {
 	size_t n = p->n_buckets ? p->n_buckets * 2 : 1024;
-	entry **b = calloc(n, sizeof *b);
+	entry **b = calloc(n, sizeof(entry *));
 	if (!b)
 		return -1;
 	entry **old = p->buckets;

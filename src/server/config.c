@@ -40,6 +40,7 @@ void config_defaults(kmsd_config *cfg)
 	value_address("127.0.0.1:8688", 8688, cfg->web_listen, &cfg->n_web_listen,
 		      CONFIG_MAX_WEB_LISTEN, "web-listen", why);
 	cfg->web_listen_origin = CONFIG_DEFAULT;
+	dns_config_defaults(&cfg->dns);
 }
 
 void config_free(kmsd_config *cfg)
@@ -299,6 +300,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		}
 		return copy_text(cfg->web_token_file, sizeof cfg->web_token_file, v, why);
 	}
+	if (strncmp(key, "dns-", 4) == 0)
+		return dns_config_apply(&cfg->dns, key, v, why);
 	snprintf(why, WHY_LEN, "unknown setting (see kmsd.conf(5))");
 	return false;
 }
@@ -505,4 +508,5 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		fprintf(out, "# web-token is set (not shown)\n");
 	if (cfg->web_token_file[0])
 		fprintf(out, "web-token-file = %s\n", cfg->web_token_file);
+	dns_config_dump(&cfg->dns, out);
 }

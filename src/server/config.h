@@ -19,6 +19,7 @@
 #include "kms/epid.h"
 #include "kms/policy.h"
 #include "server/access.h"
+#include "server/dns_config.h"
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_EPIDS 32
@@ -86,6 +87,7 @@ typedef struct kmsd_config {
 	enum config_origin web_listen_origin;
 	char web_token[128];              /* bearer token; empty: none */
 	char web_token_file[256];         /* or read from this file at start */
+	dns_publish_config dns;           /* dns-*: publishing the SRV record */
 } kmsd_config;
 
 typedef struct config_error {

@@ -180,13 +180,15 @@ bool value_hwid(const char *v, uint8_t out[8], char *why)
 {
 	if (strlen(v) != 16)
 		goto bad;
-	for (int i = 0; i < 8; i++) {
-		unsigned b;
-		if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]) ||
-		    sscanf(v + 2 * i, "%2x", &b) != 1)
+	uint8_t hwid[8] = { 0 };
+	for (size_t i = 0; i < 16; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (!isxdigit(c))
 			goto bad;
-		out[i] = (uint8_t)b;
+		unsigned nibble = isdigit(c) ? (unsigned)(c - '0') : (unsigned)(tolower(c) - 'a' + 10);
+		hwid[i / 2] = (uint8_t)((hwid[i / 2] << 4) | nibble);
 	}
+	memcpy(out, hwid, sizeof hwid);
 	return true;
 bad:
 	snprintf(why, WHY_LEN, "\"%s\" is not 16 hexadecimal digits", v);

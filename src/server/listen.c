@@ -71,9 +71,18 @@ void listener_close(listener *l)
 int listeners_from_systemd(listener **list, char *err, size_t err_len)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	if (!pid || !fds || atol(pid) != (long)getpid())
+	char *end;
+	if (!pid || !fds)
 		return 0;
-	int n = atoi(fds);
+	long owner = strtol(pid, &end, 10);
+	if (*end || owner != (long)getpid())
+		return 0;
+	long count = strtol(fds, &end, 10);
+	if (*end || count < 0 || count > 1024) {
+		snprintf(err, err_len, "LISTEN_FDS=\"%.20s\" is not a number of sockets", fds);
+		return -1;
+	}
+	int n = (int)count;
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
 		listener *l = calloc(1, sizeof *l);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/dns_publish.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/settings.h"
@@ -170,6 +171,9 @@ static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 	return log_open(cfg->log_target, (enum log_level)cfg->log_level, err, err_len);
 }
 
+/* The SRV record publisher (dns-publish), its own thread. */
+static dns_publisher *publisher;
+
 static void reload(server *srv, web *http, const command_line *cl, kmsd_config *current)
 {
 	system_notify("RELOADING=1");
@@ -192,6 +196,13 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 		log_error("reload failed, keeping the running configuration: %s",
 			  s ? err : "out of memory");
 		free(s);
+		config_free(&next);
+		system_notify("READY=1");
+		return;
+	}
+	if (!dns_publisher_reload(publisher, &next, err, sizeof err)) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		settings_free(s);
 		config_free(&next);
 		system_notify("READY=1");
 		return;
@@ -349,6 +360,11 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	}
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	publisher = dns_publisher_start(cfg, err, sizeof err);
+	if (!publisher) {
+		log_error("%s", err);
+		return 1;
+	}
 
 	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
@@ -392,6 +408,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	system_notify("STOPPING=1");
 	web_stop(http);
 	workers_stop(&srv);
+	dns_publisher_stop(publisher); /* deletes this host's SRV record */
 	while (srv.listeners) {
 		listener *l = srv.listeners;
 		srv.listeners = l->next;
@@ -440,6 +457,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		host_settings_free(&s.host);
+		if (!dns_publish_check(&cfg, why, sizeof why)) {
+			fprintf(stderr, "kmsd: %s\n", why);
+			return 1;
+		}
 		if (cl.verbose)
 			config_dump(&cfg, stdout);
 		printf("kmsd: configuration OK\n");

@@ -117,7 +117,7 @@ static void activity_section(buf *b, const metrics *m, int64_t now)
 		   "<span id=\"activations-below\">%llu</span> below threshold, "
 		   "<span class=\"bad\" id=\"activations-refused\">%llu</span> refused, "
 		   "<span class=\"bad\" id=\"activations-invalid\">%llu</span> invalid</p>",
-		   (unsigned long long)(total[0] + total[1] + total[2] + total[3]),
+		   (unsigned long long)total[0] + total[1] + total[2] + total[3],
 		   (unsigned long long)total[RESULT_ACTIVATED],
 		   (unsigned long long)total[RESULT_BELOW_THRESHOLD],
 		   (unsigned long long)total[RESULT_REFUSED], (unsigned long long)total[RESULT_INVALID]);
@@ -223,8 +223,9 @@ static void errors_section(buf *b, const metrics *m)
 static void identity_section(buf *b, web *w, const web_identity *id, int64_t now)
 {
 	int64_t up = now - w->srv->metrics->started;
-	buf_printf(b, "<section><h2>Host</h2><div class=\"scroll\"><table class=\"kv\"><tr><th>Version</th><td>%s</td></tr>"
-		   "<tr><th>Uptime</th><td id=\"uptime\">%lldd %02lld:%02lld:%02lld</td></tr>",
+	buf_printf(b, "<section><h2>Host</h2><div class=\"scroll\"><table class=\"kv\">"
+		   "<tr><th>Version</th><td>%s</td></tr><tr><th>Uptime</th>"
+		   "<td id=\"uptime\">%lldd %02lld:%02lld:%02lld</td></tr>",
 		   id->version, (long long)(up / 86400), (long long)(up / 3600 % 24),
 		   (long long)(up / 60 % 60), (long long)(up % 60));
 	buf_puts(b, "<tr><th>Listening</th><td>");

@@ -31,9 +31,11 @@ def free_port(family=socket.AF_INET):
 class Kmsd:
     """A kmsd process on loopback with its own temp dir and config."""
 
-    def __init__(self, *options, listen=None, config_text=None, env=None, threads=2, port=None):
+    def __init__(self, *options, listen=None, config_text=None, env=None, threads=2, port=None,
+                 wrapper=()):
         """listen=None: one -l on a free port; listen=(): none on the command
-        line (the config text says where)."""
+        line (the config text says where). wrapper: a command kmsd runs
+        under (it must end by exec'ing its arguments)."""
         self.dir = tempfile.mkdtemp(prefix="kmsd-test-")
         self.port = port or free_port()
         self.log_path = os.path.join(self.dir, "kmsd.log")
@@ -52,8 +54,8 @@ class Kmsd:
             # memcheck: any invalid access or leak makes kmsd exit 99
             args = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
                     "--errors-for-leak-kinds=definite,indirect", "--track-fds=no"] + args
-        self.args = args
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        self.args = list(wrapper) + args
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=dict(os.environ, **(env or {})))
         self.wait_ready()
 

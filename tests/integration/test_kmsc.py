@@ -198,11 +198,11 @@ def test_bench_exit_codes_when_nothing_gets_through():
         assert rc == 3 and json.loads(out)["errors"]["refused"] == 20, out
 
 
-def start_dnsmasq(records):
+def start_dnsmasq(records, port=None):
     """A real DNS server on a loopback port serving SRV and A records."""
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     assert os.path.exists(binary), "dnsmasq not installed (make deps)"
-    port = free_port()
+    port = port or free_port()
     args = [binary, "--keep-in-foreground", "--no-daemon", f"--port={port}",
             "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
             "--conf-file=/dev/null", "--pid-file=", "--user=root" if os.geteuid() == 0 else "--user=nobody"]

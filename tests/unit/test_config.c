@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "server/config.h"
+#include "server/dns_publish.h"
 
 static bool load(kmsd_config *cfg, const char *text, config_error *err)
 {
@@ -158,6 +159,103 @@ TEST(config_errors_name_file_and_line)
 	expect_error("renewal-interval = 10\n", "out of range"); /* 10 minutes < 15 */
 }
 
+TEST(config_dns_settings)
+{
+	kmsd_config cfg;
+	config_error err;
+	config_defaults(&cfg);
+	CHECK(!cfg.dns.enabled);
+	CHECK_EQ(cfg.dns.ttl, 3600);
+	CHECK_STR(cfg.dns.tsig_algorithm, "hmac-sha256");
+	const char *text =
+		"dns-publish = on\n"
+		"dns-zone = Example.COM.\n"
+		"dns-server = [2001:db8::53]:5353\n"
+		"dns-ttl = 2h\n"
+		"dns-priority = 10\n"
+		"dns-weight = 65535\n"
+		"dns-host = kms1.example.com\n"
+		"dns-port = 1700\n"
+		"dns-tsig-name = kmsd-key\n"
+		"dns-tsig-algorithm = HMAC-SHA512\n"
+		"dns-tsig-secret-file = /etc/kmsd/tsig.secret\n";
+	CHECK(load(&cfg, text, &err));
+	CHECK(cfg.dns.enabled);
+	CHECK_STR(cfg.dns.zone, "Example.COM");
+	CHECK_STR(cfg.dns.server, "[2001:db8::53]:5353");
+	CHECK_EQ(cfg.dns.ttl, 7200);
+	CHECK_EQ(cfg.dns.priority, 10);
+	CHECK_EQ(cfg.dns.weight, 65535);
+	CHECK_STR(cfg.dns.host, "kms1.example.com");
+	CHECK_EQ(cfg.dns.port, 1700);
+	CHECK_STR(cfg.dns.tsig_name, "kmsd-key");
+	CHECK_STR(cfg.dns.tsig_algorithm, "hmac-sha512");
+	CHECK_STR(cfg.dns.tsig_secret_file, "/etc/kmsd/tsig.secret");
+
+	/* the dump reads back to the same settings */
+	char a[8192] = "", b[8192] = "";
+	FILE *fa = fmemopen(a, sizeof a, "w");
+	config_dump(&cfg, fa);
+	fclose(fa);
+	CHECK(strstr(a, "dns-server = [2001:db8::53]:5353\n") != NULL);
+	kmsd_config again;
+	CHECK(load(&again, a, &err));
+	FILE *fb = fmemopen(b, sizeof b, "w");
+	config_dump(&again, fb);
+	fclose(fb);
+	CHECK_STR(a, b);
+
+	uint16_t port;
+	char host[64];
+	CHECK(dns_split_server("ns1.example.com", host, sizeof host, &port));
+	CHECK_STR(host, "ns1.example.com");
+	CHECK_EQ(port, 53);
+	CHECK(dns_split_server("127.0.0.1:5300", host, sizeof host, &port));
+	CHECK_STR(host, "127.0.0.1");
+	CHECK_EQ(port, 5300);
+	CHECK(dns_split_server("[::1]", host, sizeof host, &port));
+	CHECK_STR(host, "::1");
+	CHECK_EQ(port, 53);
+}
+
+TEST(config_dns_errors)
+{
+	expect_error("dns-publish = maybe\n", "test.conf:1: dns-publish: \"maybe\" is not yes or no");
+	expect_error("\ndns-zone = exa mple.com\n", "test.conf:2: dns-zone: \"exa mple.com\" is not a DNS name");
+	expect_error("dns-zone = a..b\n", "is not a DNS name");
+	expect_error("dns-host = .\n", "is not a DNS name");
+	expect_error("dns-host = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com\n",
+		     "is not a DNS name"); /* a 64-character label */
+	expect_error("dns-server = ::1\n", "dns-server: \"::1\" is not ADDRESS");
+	expect_error("dns-server = [::1\n", "is not ADDRESS");
+	expect_error("dns-server = 10.0.0.1:0\n", "is not ADDRESS");
+	expect_error("dns-server = 10.0.0.1:x\n", "is not ADDRESS");
+	expect_error("dns-ttl = 10s\n", "dns-ttl: \"10s\" is out of range");
+	expect_error("dns-priority = 65536\n", "out of range");
+	expect_error("dns-weight = -1\n", "out of range");
+	expect_error("dns-port = 0\n", "out of range");
+	expect_error("dns-tsig-algorithm = hmac-sha3\n", "is not hmac-md5");
+	expect_error("dns-tsig-secret-file = tsig.secret\n", "not an absolute path");
+	expect_error("dns-colour = blue\n", "test.conf:1: dns-colour: unknown setting");
+
+	/* what needs the whole configuration, or the file system */
+	kmsd_config cfg;
+	char why[512];
+	config_defaults(&cfg);
+	CHECK(dns_publish_check(&cfg, why, sizeof why)); /* off: nothing needed */
+	cfg.dns.enabled = true;
+	CHECK(!dns_publish_check(&cfg, why, sizeof why));
+	CHECK(strstr(why, "needs dns-zone") != NULL);
+	snprintf(cfg.dns.zone, sizeof cfg.dns.zone, "example.com");
+	CHECK(dns_publish_check(&cfg, why, sizeof why));
+	snprintf(cfg.dns.tsig_name, sizeof cfg.dns.tsig_name, "kmsd-key");
+	CHECK(!dns_publish_check(&cfg, why, sizeof why));
+	CHECK(strstr(why, "go together") != NULL);
+	snprintf(cfg.dns.tsig_secret_file, sizeof cfg.dns.tsig_secret_file, "/nonexistent/secret");
+	CHECK(!dns_publish_check(&cfg, why, sizeof why));
+	CHECK(strstr(why, "/nonexistent/secret: No such file") != NULL);
+}
+
 TEST(config_command_line_overrides_and_replaces_listen)
 {
 	kmsd_config cfg;
@@ -203,4 +301,38 @@ TEST(config_hostile_text_is_refused_cleanly)
 			 2000 + i);
 	CHECK(!load(&cfg, many, &err));
 	CHECK(strstr(err.message, "too many listen") != NULL);
+}
+
+TEST(config_web_settings_and_the_token_rule)
+{
+	kmsd_config cfg;
+	config_error err;
+	config_defaults(&cfg);
+	CHECK(!cfg.web);
+	CHECK_EQ(cfg.n_web_listen, 1);
+	CHECK_STR(cfg.web_listen[0].text, "127.0.0.1:8688");
+	CHECK(config_check(&cfg, &err));
+
+	CHECK(load(&cfg, "web = yes\nweb-listen = [::1]:9000\nweb-listen = 127.0.0.2\n", &err));
+	CHECK_EQ(cfg.n_web_listen, 2);
+	CHECK_STR(cfg.web_listen[0].text, "[::1]:9000");
+	CHECK_STR(cfg.web_listen[1].text, "127.0.0.2:8688");
+	CHECK(config_check(&cfg, &err)); /* loopback: no token needed */
+
+	CHECK(load(&cfg, "web = yes\nweb-listen = 0.0.0.0:8688\n", &err));
+	CHECK(!config_check(&cfg, &err));
+	CHECK(strstr(err.message, "web-listen 0.0.0.0:8688 is not a loopback address") != NULL);
+	CHECK(load(&cfg, "web = yes\nweb-listen = 0.0.0.0\nweb-token = 0123456789abcdef\n", &err));
+	CHECK(config_check(&cfg, &err));
+	/* the rule holds only when the web side is on */
+	CHECK(load(&cfg, "web = no\nweb-listen = 10.1.2.3:80\n", &err));
+	CHECK(config_check(&cfg, &err));
+
+	expect_error("web-token = short\n", "test.conf:1: web-token: a token needs at least 16");
+	expect_error("web-token-file = relative/path\n", "not an absolute path");
+	expect_error("web-listen = 1.2.3.4:0\n", "port must be 1 to 65535");
+	expect_error("web-listen = ::1\n", "brackets");
+	expect_error("web-listen = 127.0.0.1:1\nweb-listen = 127.0.0.1:2\nweb-listen = 127.0.0.1:3\n"
+		     "web-listen = 127.0.0.1:4\nweb-listen = 127.0.0.1:5\n",
+		     "test.conf:5: web-listen: too many web-listen addresses");
 }

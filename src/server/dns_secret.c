@@ -1,0 +1,68 @@
+/* The TSIG secret file. Whoever holds the secret can rewrite the zone's
+ * records, so a file that others may read is refused rather than used. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/dns_update.h"
+
+static bool is_base64(const char *s, size_t n)
+{
+	size_t pad = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '=')
+			pad++;
+		else if (pad || !(isalnum(c) || c == '+' || c == '/'))
+			return false;
+	}
+	return n > 0 && n % 4 == 0 && pad <= 2;
+}
+
+bool dns_secret_load(const char *path, char *secret, size_t cap, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, err_len, "dns-tsig-secret-file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		snprintf(err, err_len, "dns-tsig-secret-file %s: %s (mode %04o); it must be "
+			 "readable only by kmsd's user: chmod 600 it", path,
+			 S_ISREG(st.st_mode) ? "group or others may read or write it"
+					     : "not a regular file",
+			 (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return false;
+	}
+	char text[DNS_SECRET_MAX + 2];
+	ssize_t n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n < 0 || (size_t)n >= sizeof text - 1) {
+		snprintf(err, err_len, "dns-tsig-secret-file %s: %s", path,
+			 n < 0 ? strerror(errno) : "too long for a TSIG secret");
+		return false;
+	}
+	/* the base64 text, whitespace around it (a final newline) ignored */
+	size_t start = 0, end = (size_t)n;
+	while (start < end && isspace((unsigned char)text[start]))
+		start++;
+	while (end > start && isspace((unsigned char)text[end - 1]))
+		end--;
+	bool ok = is_base64(text + start, end - start) && end - start < cap;
+	if (ok) {
+		memcpy(secret, text + start, end - start);
+		secret[end - start] = 0;
+	} else {
+		snprintf(err, err_len, "dns-tsig-secret-file %s: not a base64 secret", path);
+	}
+	explicit_bzero(text, sizeof text);
+	return ok;
+}
