@@ -30,9 +30,11 @@ KMSDB    ?= $(abspath ../shared/data/KmsDataBase.xml)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith
-# libpq for the PostgreSQL store (Debian puts its headers in /usr/include/postgresql)
+# libpq's header for the PostgreSQL store (Debian: /usr/include/postgresql).
+# The library itself is loaded at run time, only by hosts that use such a
+# store (src/store/pg_lib.c), so it is not linked.
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
-PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+PQ_LIBS   := -ldl
 CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now

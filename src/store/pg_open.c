@@ -219,6 +219,7 @@ fail:
 const store_backend store_pg_backend = {
 	.name = "postgresql",
 	.shared = true,
+	.available = pg_api_load,
 	.connect = connect_pg,
 	.disconnect = disconnect,
 	.migrate = migrate,

@@ -6,6 +6,59 @@
 
 #include "store/store_private.h"
 
+/* The libpq functions we call, resolved by pg_api_load (pg_lib.c). */
+typedef struct pg_api_table {
+	__typeof__(PQgetvalue) *getvalue;
+	__typeof__(PQclear) *clear;
+	__typeof__(PQntuples) *ntuples;
+	__typeof__(PQstatus) *status;
+	__typeof__(PQresultStatus) *resultStatus;
+	__typeof__(PQexec) *exec;
+	__typeof__(PQfinish) *finish;
+	__typeof__(PQerrorMessage) *errorMessage;
+	__typeof__(PQresultErrorField) *resultErrorField;
+	__typeof__(PQsetNoticeProcessor) *setNoticeProcessor;
+	__typeof__(PQsetClientEncoding) *setClientEncoding;
+	__typeof__(PQsendQueryParams) *sendQueryParams;
+	__typeof__(PQresultErrorMessage) *resultErrorMessage;
+	__typeof__(PQpipelineSync) *pipelineSync;
+	__typeof__(PQpipelineStatus) *pipelineStatus;
+	__typeof__(PQgetResult) *getResult;
+	__typeof__(PQexitPipelineMode) *exitPipelineMode;
+	__typeof__(PQexecParams) *execParams;
+	__typeof__(PQenterPipelineMode) *enterPipelineMode;
+	__typeof__(PQconnectdbParams) *connectdbParams;
+	__typeof__(PQcmdTuples) *cmdTuples;
+} pg_api_table;
+extern pg_api_table pq_api;
+
+/* Load libpq once; false with why in err if it cannot be. */
+bool pg_api_load(char *err, size_t err_len);
+
+#ifndef PG_API_NO_MACROS
+#define PQgetvalue (pq_api.getvalue)
+#define PQclear (pq_api.clear)
+#define PQntuples (pq_api.ntuples)
+#define PQstatus (pq_api.status)
+#define PQresultStatus (pq_api.resultStatus)
+#define PQexec (pq_api.exec)
+#define PQfinish (pq_api.finish)
+#define PQerrorMessage (pq_api.errorMessage)
+#define PQresultErrorField (pq_api.resultErrorField)
+#define PQsetNoticeProcessor (pq_api.setNoticeProcessor)
+#define PQsetClientEncoding (pq_api.setClientEncoding)
+#define PQsendQueryParams (pq_api.sendQueryParams)
+#define PQresultErrorMessage (pq_api.resultErrorMessage)
+#define PQpipelineSync (pq_api.pipelineSync)
+#define PQpipelineStatus (pq_api.pipelineStatus)
+#define PQgetResult (pq_api.getResult)
+#define PQexitPipelineMode (pq_api.exitPipelineMode)
+#define PQexecParams (pq_api.execParams)
+#define PQenterPipelineMode (pq_api.enterPipelineMode)
+#define PQconnectdbParams (pq_api.connectdbParams)
+#define PQcmdTuples (pq_api.cmdTuples)
+#endif
+
 /* A connection and whether it has been found broken: libpq does not
  * always say so in PQstatus when the server went away mid-call. */
 typedef struct pg_conn {

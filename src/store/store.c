@@ -51,6 +51,8 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	pthread_mutex_init(&s->health_lock, NULL);
 	pthread_mutex_init(&s->identity_lock, NULL);
 	char why[300];
+	if (be->available && !be->available(why, sizeof why))
+		goto fail; /* not an outage: nothing to wait for */
 	s->db = be->connect(s->target, read_only, why, sizeof why);
 	if (!s->db) {
 		/* a shared database may be down when kmsd starts (store_open_with):

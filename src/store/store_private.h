@@ -23,6 +23,8 @@ typedef struct store_backend {
 	/* several hosts can share it: kmsd follows the rows others write, and
 	 * an unreachable database at start is an outage, not an error */
 	bool shared;
+	/* NULL, or whether the backend's library can be used at all */
+	bool (*available)(char *err, size_t err_len);
 	void *(*connect)(const char *target, bool read_only, char *err, size_t err_len);
 	void (*disconnect)(void *db);
 	/* bring the schema to STORE_SCHEMA_VERSION, atomically */
