@@ -143,9 +143,14 @@ test: unit integration
 	$(MAKE) static valgrind fuzz-short bench-short soak-short
 	@echo "make test: all suites passed"
 
-# Static checks: layering, cppcheck, and a warning-free clang build.
-static: layers lint
+# Static checks: layering, cppcheck, clang-tidy, and a warning-free clang build.
+static: layers lint tidy
 	$(MAKE) CC=clang O=build/clang all
+
+# clang-tidy with the checks in .clang-tidy, every finding an error.
+TIDY_SRC := $(filter-out src/crypto/rijndael_tables.c,$(wildcard src/*/*.c))
+tidy: $(O)/gen/products.gen.c
+	@clang-tidy --quiet $(TIDY_SRC) -- -std=c11 $(CPPFLAGS) 2>/dev/null && echo "tidy: ok"
 
 layers:
 	@sh tools/check-layers.sh
@@ -276,4 +281,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
