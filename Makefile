@@ -80,13 +80,13 @@ $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 $(SERVER_LIBS)
 
 $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
 $(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv -lmicrohttpd $(SERVER_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv $(SERVER_LIBS)
 
 $(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 $(SERVER_LIBS)
@@ -196,7 +196,7 @@ fuzz-build:
 	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $(PQ_CFLAGS) -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
 	        build/fuzz/libkmsweb.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
-	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS) || exit 1; \
+	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 $(SERVER_LIBS) || exit 1; \
 	done
 
 fuzz: fuzz-build
