@@ -82,13 +82,13 @@ $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/kmsd: $(O)/src/server/main.o $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 $(SERVER_LIBS)
 
 $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv
 
 $(O)/unit-tests: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/libkmsweb.a $(O)/libkmsserver.a $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv -lmicrohttpd $(SERVER_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 -lresolv $(SERVER_LIBS)
 
 $(O)/kms-%: $(O)/tests/tools/%.o $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 $(SERVER_LIBS)
@@ -145,9 +145,14 @@ test: unit integration
 	$(MAKE) static valgrind fuzz-short bench-short soak-short
 	@echo "make test: all suites passed"
 
-# Static checks: layering, cppcheck, and a warning-free clang build.
-static: layers lint
+# Static checks: layering, cppcheck, clang-tidy, and a warning-free clang build.
+static: layers lint tidy
 	$(MAKE) CC=clang O=build/clang all
+
+# clang-tidy with the checks in .clang-tidy, every finding an error.
+TIDY_SRC := $(filter-out src/crypto/rijndael_tables.c,$(wildcard src/*/*.c))
+tidy: $(O)/gen/products.gen.c
+	@clang-tidy --quiet $(TIDY_SRC) -- -std=c11 $(CPPFLAGS) 2>/dev/null && echo "tidy: ok"
 
 layers:
 	@sh tools/check-layers.sh
@@ -193,7 +198,7 @@ fuzz-build:
 	    clang -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen $(PQ_CFLAGS) -std=c11 -g -O1 \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$t tests/fuzz/$$t.c \
 	        build/fuzz/libkmsweb.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
-	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 -lmicrohttpd $(SERVER_LIBS) || exit 1; \
+	        build/fuzz/libkmscore.a $(LIBS) -lsqlite3 $(SERVER_LIBS) || exit 1; \
 	done
 
 fuzz: fuzz-build
@@ -278,4 +283,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short

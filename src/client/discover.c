@@ -81,7 +81,8 @@ static bool use_server(res_state res, const char *server, char *err, size_t err_
 	} else {
 		res->nsaddr_list[0] = sa4;
 	}
-	res->nscount = 1;
+	/* res_nclose frees nsaddrs[0]; the analyzer cannot know that */
+	res->nscount = 1; /* NOLINT(clang-analyzer-unix.Malloc) */
 	return true;
 }
 
@@ -170,7 +171,8 @@ static bool address_from(const ns_msg *msg, ns_sect section, const char *host, c
 {
 	for (int i = 0; i < ns_msg_count(*msg, section); i++) {
 		ns_rr rr;
-		if (ns_parserr((ns_msg *)msg, section, i, &rr) < 0 || strcasecmp(ns_rr_name(rr), host))
+		if (ns_parserr((ns_msg *)msg, section, i, &rr) < 0 ||
+		    strcasecmp(ns_rr_name(rr), host) != 0)
 			continue;
 		if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4)
 			return inet_ntop(AF_INET, ns_rr_rdata(rr), out, (socklen_t)len) != NULL;

@@ -129,6 +129,8 @@ static void remove_from_hash(pool *p, entry *e)
 
 static void expire(pool *p, int64_t cutoff, size_t capacity)
 {
+	/* unlink_order moves p->oldest on before the entry is freed */
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 	while (p->oldest && (p->oldest->last_seen < cutoff || p->n_entries > capacity)) {
 		entry *e = p->oldest;
 		unlink_order(p, e);

@@ -148,7 +148,7 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	if (strcmp(key, "renewal-interval") == 0)
 		return set_minutes(&cfg->renewal_interval, v, why);
 	if (strcmp(key, "count") == 0) {
-		if (strcmp(v, "real") && strcmp(v, "always")) {
+		if (strcmp(v, "real") != 0 && strcmp(v, "always") != 0) {
 			snprintf(why, WHY_LEN, "\"%s\" is not real or always", v);
 			return false;
 		}
@@ -241,7 +241,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return true;
 	}
 	if (strcmp(key, "log") == 0) {
-		if (strcmp(v, "stderr") && strcmp(v, "syslog") && (strncmp(v, "file:/", 6) != 0)) {
+		if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0 &&
+		    strncmp(v, "file:/", 6) != 0) {
 			snprintf(why, WHY_LEN, "\"%s\" is not stderr, syslog or file:/ABSOLUTE/PATH", v);
 			return false;
 		}
@@ -269,7 +270,7 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	if (strcmp(key, "foreground") == 0)
 		return value_bool(v, &cfg->foreground, why);
 	if (strcmp(key, "store") == 0) {
-		if (strcmp(v, "none") && strncmp(v, "sqlite:", 7) != 0 && !store_spec_shared(v)) {
+		if (strcmp(v, "none") != 0 && strncmp(v, "sqlite:", 7) != 0 && !store_spec_shared(v)) {
 			snprintf(why, WHY_LEN, "\"%s\" is not none, sqlite:/PATH or postgresql://...",
 				 v);
 			return false;

@@ -116,7 +116,7 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 	if (strcmp(key, "dns-ttl") == 0) {
 		int64_t s;
 		/* at least a minute: the record is refreshed every TTL/2 */
-		if (!value_duration(v, 1, 60, 7 * 86400, &s, why))
+		if (!value_duration(v, 1, 60, (int64_t)7 * 86400, &s, why))
 			return false;
 		c->ttl = (uint32_t)s;
 		return true;

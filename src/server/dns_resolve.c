@@ -53,8 +53,8 @@ bool dns_local_fqdn(char *out, size_t len, char *err, size_t err_len)
 	char why[200];
 	bool ok = strchr(fqdn, '.') && dns_name_check(fqdn, out, len, why, sizeof why);
 	if (!ok)
-		snprintf(err, err_len, "this machine's name \"%.100s\" is not a fully qualified DNS name; set "
-			 "dns-host", fqdn);
+		snprintf(err, err_len, "this machine's name \"%.100s\" is not a fully qualified "
+			 "DNS name; set dns-host", fqdn);
 	if (res)
 		freeaddrinfo(res);
 	return ok;

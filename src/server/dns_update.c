@@ -103,10 +103,17 @@ static void describe_refusal(const ldns_pkt *answer, char *out, size_t len)
 	ldns_rr *tsig = ldns_pkt_tsig(answer);
 	if (tsig && ldns_rr_rd_count(tsig) > TSIG_ERROR_RDF) {
 		switch (ldns_rdf2native_int16(ldns_rr_rdf(tsig, TSIG_ERROR_RDF))) {
-		case TSIG_BADKEY: detail = " (TSIG key rejected: the server does not know it)"; break;
-		case TSIG_BADSIG: detail = " (TSIG key rejected: wrong secret)"; break;
-		case TSIG_BADTIME: detail = " (TSIG rejected: the clocks differ)"; break;
-		default: break;
+		case TSIG_BADKEY:
+			detail = " (TSIG key rejected: the server does not know it)";
+			break;
+		case TSIG_BADSIG:
+			detail = " (TSIG key rejected: wrong secret)";
+			break;
+		case TSIG_BADTIME:
+			detail = " (TSIG rejected: the clocks differ)";
+			break;
+		default:
+			break;
 		}
 	}
 	if (!*detail && rcode == LDNS_RCODE_REFUSED)

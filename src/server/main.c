@@ -104,6 +104,12 @@ static int parse_command_line(int argc, char **argv, command_line *cl)
 	return 0;
 }
 
+static void free_command_line(command_line *cl)
+{
+	for (int i = 0; i < cl->n_options; i++)
+		free(cl->owned[i]);
+}
+
 /* The file, then the command line over it. */
 static bool load_config(const command_line *cl, kmsd_config *cfg, config_error *err)
 {
@@ -218,9 +224,11 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 	settings_free(old);
 	if (http)
 		web_update(http, &next, s);
-	if (next.web != current->web || next.n_web_listen != current->n_web_listen ||
-	    memcmp(next.web_listen, current->web_listen, sizeof next.web_listen) != 0 ||
-	    strcmp(next.web_token_file, current->web_token_file) != 0)
+	bool web_changed = next.web != current->web || next.n_web_listen != current->n_web_listen ||
+			   strcmp(next.web_token_file, current->web_token_file) != 0;
+	for (size_t i = 0; i < next.n_web_listen && !web_changed; i++)
+		web_changed = strcmp(next.web_listen[i].text, current->web_listen[i].text) != 0;
+	if (web_changed)
 		log_warning("reload: web settings changed; restart kmsd to use them");
 	if (!update_listeners(srv, &next, true))
 		log_warning("some listen addresses could not be opened (after dropping "
@@ -434,46 +442,47 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	return 0;
 }
 
+/* kmsd -t: everything a start would check, without starting. */
+static int check_config(const command_line *cl, kmsd_config *cfg)
+{
+	char why[256];
+	snapshot s;
+	memset(&s, 0, sizeof s);
+	if (!settings_build(cfg, time(NULL), NULL, &s, why, sizeof why)) {
+		fprintf(stderr, "kmsd: %s\n", why);
+		return 1;
+	}
+	host_settings_free(&s.host);
+	if (!dns_publish_check(cfg, why, sizeof why)) {
+		fprintf(stderr, "kmsd: %s\n", why);
+		return 1;
+	}
+	if (cl->verbose)
+		config_dump(cfg, stdout);
+	printf("kmsd: configuration OK\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	command_line cl = { 0 };
-	int rc = parse_command_line(argc, argv, &cl);
-	if (rc)
-		return rc;
-
 	kmsd_config cfg;
 	config_error err;
-	if (!load_config(&cl, &cfg, &err)) {
+	int rc = parse_command_line(argc, argv, &cl);
+	bool parsed = rc == 0;
+	if (rc == 0 && !load_config(&cl, &cfg, &err)) {
 		fprintf(stderr, "kmsd: %s\n", err.message);
-		config_free(&cfg);
-		return 1;
+		rc = 1;
+	} else if (rc == 0 && cl.check_only) {
+		rc = check_config(&cl, &cfg);
+	} else if (rc == 0) {
+		if (cl.foreground)
+			cfg.foreground = true;
+		cl.foreground = cfg.foreground;
+		rc = run(&cl, &cfg);
 	}
-	if (cl.check_only) {
-		char why[256];
-		snapshot s;
-		memset(&s, 0, sizeof s);
-		if (!settings_build(&cfg, time(NULL), NULL, &s, why, sizeof why)) {
-			fprintf(stderr, "kmsd: %s\n", why);
-			return 1;
-		}
-		host_settings_free(&s.host);
-		if (!dns_publish_check(&cfg, why, sizeof why)) {
-			fprintf(stderr, "kmsd: %s\n", why);
-			return 1;
-		}
-		if (cl.verbose)
-			config_dump(&cfg, stdout);
-		printf("kmsd: configuration OK\n");
+	if (parsed)
 		config_free(&cfg);
-		return 0;
-	}
-	if (cl.foreground)
-		cfg.foreground = true;
-	cl.foreground = cfg.foreground;
-
-	rc = run(&cl, &cfg);
-	config_free(&cfg);
-	for (int i = 0; i < cl.n_options; i++)
-		free(cl.owned[i]);
+	free_command_line(&cl);
 	return rc;
 }

@@ -139,7 +139,7 @@ bool system_prepare_state(const char *db_path, const char *user, char *err, size
 			snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
 			return false;
 		}
-	} else if (st.st_uid == 0 && strcmp(dir, "/") && strcmp(dir, "/tmp") &&
+	} else if (st.st_uid == 0 && strcmp(dir, "/") != 0 && strcmp(dir, "/tmp") != 0 &&
 		   strncmp(dir, "/var/lib/", 9) == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
 		snprintf(err, err_len, "cannot give %s to %s: %s", dir, user, strerror(errno));
 		return false;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +58,9 @@ web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
 		return NULL;
 	}
 	pthread_mutex_init(&w->lock, NULL);
+	w->mhd = mhd_load(err, err_len);
+	if (!w->mhd)
+		goto fail;
 	snprintf(w->token, sizeof w->token, "%s", cfg->web_token);
 	if (cfg->web_token_file[0] &&
 	    !read_token_file(cfg->web_token_file, w->token, sizeof w->token, err, err_len))
@@ -109,7 +111,7 @@ static bool each_param(const web_request *r, bool (*fn)(void *, const char *, co
 		       void *ctx)
 {
 	param_walk pw = { fn, ctx, false };
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, walk_one, &pw);
+	r->mhd->get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, walk_one, &pw);
 	return !pw.stopped;
 }
 
@@ -125,17 +127,17 @@ static bool authorized(web *w, struct MHD_Connection *conn)
 		return true;
 	size_t len = strlen(token);
 	bool ok = false;
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	const char *h = w->mhd->lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		ok = strlen(h + 7) == len && CRYPTO_memcmp(h + 7, token, len) == 0;
 	} else if (h && strncasecmp(h, "Basic ", 6) == 0) {
 		char *password = NULL;
-		char *user = MHD_basic_auth_get_username_password(conn, &password);
+		char *user = w->mhd->basic_auth_get_username_password(conn, &password);
 		ok = password && strlen(password) == len && CRYPTO_memcmp(password, token, len) == 0;
 		if (user)
-			MHD_free(user);
+			w->mhd->free(user);
 		if (password)
-			MHD_free(password);
+			w->mhd->free(password);
 	}
 	OPENSSL_cleanse(token, sizeof token);
 	return ok;
@@ -168,16 +170,16 @@ static void route(web *w, const web_request *r, web_reply *out)
 	web_json_error(out, 404, NULL, "no such page (see /api/v1/status, /metrics or /)");
 }
 
-static void security_headers(struct MHD_Response *resp)
+static void security_headers(const mhd_api *mhd, struct MHD_Response *resp)
 {
-	MHD_add_response_header(resp, "Content-Security-Policy",
+	mhd->add_response_header(resp, "Content-Security-Policy",
 				"default-src 'none'; style-src 'self'; img-src 'self' data:; "
 				"form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+	mhd->add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd->add_response_header(resp, "X-Frame-Options", "DENY");
+	mhd->add_response_header(resp, "Referrer-Policy", "no-referrer");
+	mhd->add_response_header(resp, "Cache-Control", "no-store");
+	mhd->add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
@@ -200,32 +202,33 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		web_json_error(&out, 401, NULL, "a bearer token is required (Authorization: "
 			       "Bearer TOKEN)");
 	} else {
-		web_request r = { url, (int64_t)time(NULL), each_param, conn };
+		web_request r = { url, (int64_t)time(NULL), each_param, conn, w->mhd };
 		route(w, &r, &out);
 	}
 	(void)con_cls;
 
 	size_t len;
 	char *body = buf_take(&out.body, &len);
+	const mhd_api *mhd = w->mhd;
 	struct MHD_Response *resp;
 	if (!body) {
 		static char oom[] = "{\"error\": \"out of memory\"}\n";
 		out.status = 500;
 		out.content_type = "application/json";
-		resp = MHD_create_response_from_buffer(strlen(oom), oom, MHD_RESPMEM_PERSISTENT);
+		resp = mhd->create_response_from_buffer(strlen(oom), oom, MHD_RESPMEM_PERSISTENT);
 	} else {
-		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		resp = mhd->create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	}
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", out.content_type);
-	security_headers(resp);
+	mhd->add_response_header(resp, "Content-Type", out.content_type);
+	security_headers(mhd, resp);
 	if (allow)
-		MHD_add_response_header(resp, "Allow", allow);
+		mhd->add_response_header(resp, "Allow", allow);
 	if (out.status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kmsd\", Basic realm=\"kmsd\"");
-	enum MHD_Result rc = MHD_queue_response(conn, out.status, resp);
-	MHD_destroy_response(resp);
+		mhd->add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kmsd\", Basic realm=\"kmsd\"");
+	enum MHD_Result rc = mhd->queue_response(conn, out.status, resp);
+	mhd->destroy_response(resp);
 	log_debug("web: %s %s -> %u", method, url, out.status);
 	return rc;
 }
@@ -256,7 +259,7 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 				    serr);
 	}
 	for (size_t i = 0; i < w->n_fds; i++) {
-		w->daemons[i] = MHD_start_daemon(
+		w->daemons[i] = w->mhd->start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, w,
 			MHD_OPTION_LISTEN_SOCKET, w->fds[i],
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
@@ -282,7 +285,7 @@ void web_stop(web *w)
 		return;
 	for (size_t i = 0; i < w->n_fds; i++) {
 		if (w->daemons[i])
-			MHD_stop_daemon(w->daemons[i]);
+			w->mhd->stop_daemon(w->daemons[i]);
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
 	}

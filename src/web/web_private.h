@@ -11,6 +11,7 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "web/buf.h"
+#include "web/mhd.h"
 #include "web/params.h"
 #include "web/web.h"
 
@@ -35,6 +36,7 @@ struct web {
 	int fds[CONFIG_MAX_WEB_LISTEN];
 	size_t n_fds;
 	struct MHD_Daemon *daemons[CONFIG_MAX_WEB_LISTEN];
+	const mhd_api *mhd;                   /* loaded by web_open */
 
 	pthread_mutex_t lock;                 /* identity, token and the store handle */
 	web_identity id;
@@ -57,6 +59,7 @@ typedef struct web_request {
 	bool (*each_param)(const struct web_request *r,
 			   bool (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 	void *conn;
+	const mhd_api *mhd;
 } web_request;
 
 /* Pages and endpoints (each fills reply; status 200 unless they say). */

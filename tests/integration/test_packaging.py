@@ -44,6 +44,15 @@ def test_dockerfile_is_multi_stage_debian_non_root_with_healthcheck():
         assert rc == 0, out
 
 
+def package_of(path):
+    """The Debian package owning a library (merged /usr: try both names)."""
+    for candidate in (os.path.realpath(path), path, path.replace("/usr/lib/", "/lib/")):
+        rc, owner = run("dpkg", "-S", candidate)
+        if rc == 0:
+            return owner.split(":")[0]
+    raise AssertionError(f"no package owns {path}")
+
+
 def runtime_packages(lines):
     runtime = instruction(lines, "RUN")[-1]
     m = re.search(r"apt-get install -y --no-install-recommends ([^&]*)", runtime)
@@ -64,11 +73,23 @@ def test_runtime_stage_installs_every_library_the_binaries_need():
                 continue
             m = re.search(re.escape(lib) + r" => (\S+)", ldd)
             assert m, (lib, ldd)
-            rc, owner = run("dpkg", "-S", os.path.realpath(m.group(1)))
-            if rc != 0:
-                rc, owner = run("dpkg", "-S", m.group(1))
-            package = owner.split(":")[0]
+            package = package_of(m.group(1))
             assert package == "libc6" or package in wanted, (program, lib, package, wanted)
+
+
+def test_runtime_stage_installs_the_libraries_loaded_on_demand():
+    """Libraries kmsd opens with dlopen (only when a feature needs them)
+    must be in the image too."""
+    wanted = runtime_packages(dockerfile())
+    with open(os.path.join(BIN, "kmsd"), "rb") as f:
+        sonames = set(re.findall(rb"lib[a-z0-9_]+\.so\.\d+", f.read()))
+    rc, cache = run("ldconfig", "-p", check=True)
+    loaded = [s.decode() for s in sonames if s.decode() + " " in cache]
+    assert "libmicrohttpd.so.12" in loaded, loaded
+    for soname in loaded:
+        path = re.search(re.escape(soname) + r" .*=> (\S+)", cache).group(1)
+        package = package_of(path)
+        assert package == "libc6" or package in wanted, (soname, package, wanted)
 
 
 def test_healthcheck_command_tells_healthy_from_not():
