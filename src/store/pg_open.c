@@ -154,12 +154,15 @@ void pg_guid_value(const char *text, kms_guid *g)
 	memset(g, 0, sizeof *g);
 	if (strlen(text) != 32)
 		return;
-	for (int i = 0; i < 16; i++) {
-		unsigned v;
-		if (sscanf(text + 2 * i, "%2x", &v) != 1)
-			return;
-		g->b[i] = (uint8_t)v;
+	uint8_t b[16] = { 0 };
+	for (int i = 0; i < 32; i++) {
+		char ch = text[i];
+		int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+		if (v < 0)
+			return; /* encode(x, 'hex') writes lower case only */
+		b[i / 2] = (uint8_t)(i % 2 ? b[i / 2] | v : v << 4);
 	}
+	memcpy(g->b, b, sizeof b);
 }
 
 static int schema_version(void *db)
@@ -169,7 +172,7 @@ static int schema_version(void *db)
 	PGresult *r = PQexec(pc->c, "SELECT coalesce(max(version), 0) FROM kmsd_schema");
 	int v = -1;
 	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-		v = atoi(PQgetvalue(r, 0, 0));
+		v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	} else {
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 		if (state && strcmp(state, "42P01") == 0)

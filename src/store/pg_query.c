@@ -50,10 +50,7 @@ static void fill_client(PGresult *r, int i, store_client *c)
 	snprintf(c->workstation, sizeof c->workstation, "%s", PQgetvalue(r, i, 4));
 	snprintf(c->address, sizeof c->address, "%s", PQgetvalue(r, i, 5));
 	c->license_status = (uint32_t)strtoul(PQgetvalue(r, i, 6), NULL, 10);
-	unsigned major = 0, minor = 0;
-	sscanf(PQgetvalue(r, i, 7), "%u.%u", &major, &minor);
-	c->protocol_major = (uint16_t)major;
-	c->protocol_minor = (uint16_t)minor;
+	store_protocol_parse(PQgetvalue(r, i, 7), &c->protocol_major, &c->protocol_minor);
 	c->first_seen = strtoll(PQgetvalue(r, i, 8), NULL, 10);
 	c->last_seen = strtoll(PQgetvalue(r, i, 9), NULL, 10);
 	c->requests = strtoull(PQgetvalue(r, i, 10), NULL, 10);

@@ -140,12 +140,8 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 			copy_text(c.workstation, sizeof c.workstation, sqlite3_column_text(st, 4));
 			copy_text(c.address, sizeof c.address, sqlite3_column_text(st, 5));
 			c.license_status = (uint32_t)sqlite3_column_int64(st, 6);
-			const char *p = (const char *)sqlite3_column_text(st, 7);
-			unsigned major = 0, minor = 0;
-			if (p)
-				sscanf(p, "%u.%u", &major, &minor);
-			c.protocol_major = (uint16_t)major;
-			c.protocol_minor = (uint16_t)minor;
+			store_protocol_parse((const char *)sqlite3_column_text(st, 7),
+					     &c.protocol_major, &c.protocol_minor);
 			c.first_seen = sqlite3_column_int64(st, 8);
 			c.last_seen = sqlite3_column_int64(st, 9);
 			c.requests = (uint64_t)sqlite3_column_int64(st, 10);

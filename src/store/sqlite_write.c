@@ -46,17 +46,11 @@ enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
 		return STORE_REFUSED;
 	}
-	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-	if (ok && !write_all(st, batch, n)) {
-		ok = false;
+	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && write_all(st, batch, n) &&
+		  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+	if (!ok) {
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	} else if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		ok = false;
-		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	} else if (!ok) {
-		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); /* harmless if none began */
 	}
 	sqlite3_finalize(st);
 	return ok ? STORE_WRITTEN : STORE_REFUSED;

@@ -162,3 +162,13 @@ long store_prune(store *s, int64_t before)
 {
 	return store_usable(s) ? s->be->prune(s, before) : -1;
 }
+
+void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor)
+{
+	char *end;
+	unsigned long a = strtoul(text ? text : "", &end, 10);
+	unsigned long b = *end == '.' ? strtoul(end + 1, &end, 10) : 0;
+	bool ok = text && end != text && a <= UINT16_MAX && b <= UINT16_MAX;
+	*major = ok ? (uint16_t)a : 0;
+	*minor = ok ? (uint16_t)b : 0;
+}

@@ -85,7 +85,7 @@ def test_runtime_stage_installs_the_libraries_loaded_on_demand():
         sonames = set(re.findall(rb"lib[a-z0-9_]+\.so\.\d+", f.read()))
     rc, cache = run("ldconfig", "-p", check=True)
     loaded = [s.decode() for s in sonames if s.decode() + " " in cache]
-    assert "libmicrohttpd.so.12" in loaded, loaded
+    assert "libmicrohttpd.so.12" in loaded and "libpq.so.5" in loaded, loaded
     for soname in loaded:
         path = re.search(re.escape(soname) + r" .*=> (\S+)", cache).group(1)
         package = package_of(path)
