@@ -284,7 +284,7 @@ void web_stop(web *w)
 	if (!w)
 		return;
 	for (size_t i = 0; i < w->n_fds; i++) {
-		if (w->daemons[i])
+		if (w->daemons[i] && w->mhd)
 			w->mhd->stop_daemon(w->daemons[i]);
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
