@@ -87,6 +87,8 @@ def test_runtime_stage_installs_the_libraries_loaded_on_demand():
     loaded = [s.decode() for s in sonames if s.decode() + " " in cache]
     assert "libmicrohttpd.so.12" in loaded and "libpq.so.5" in loaded, loaded
     for soname in loaded:
+        if soname.startswith(("libasan", "libubsan")):
+            continue  # a sanitized build names its runtime; the image has none
         path = re.search(re.escape(soname) + r" .*=> (\S+)", cache).group(1)
         package = package_of(path)
         assert package == "libc6" or package in wanted, (soname, package, wanted)
