@@ -111,6 +111,15 @@ void metrics_conn_event(metrics *m, enum metrics_conn_event what)
 	atomic_fetch_add_explicit(&m->conn_events[what], 1, memory_order_relaxed);
 }
 
+void metrics_group_results(const metrics *m, size_t slot, uint64_t out[RESULT_KINDS])
+{
+	for (size_t k = 0; k < RESULT_KINDS; k++) {
+		out[k] = 0;
+		for (size_t v = 0; v < METRICS_VERSIONS; v++)
+			out[k] += atomic_load_explicit(&m->activations[slot][v][k], memory_order_relaxed);
+	}
+}
+
 uint64_t metrics_minute(const metrics *m, int64_t minute)
 {
 	unsigned long long v = atomic_load_explicit(&m->per_minute[(uint64_t)minute % METRICS_MINUTES],

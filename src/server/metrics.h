@@ -101,6 +101,9 @@ void metrics_conn_event(metrics *m, enum metrics_conn_event what);
  * or METRICS_GROUPS for unknown ones. */
 size_t metrics_group_slot(uint16_t group);
 
+/* A product group slot's answers by result, summed over protocol versions. */
+void metrics_group_results(const metrics *m, size_t slot, uint64_t out[RESULT_KINDS]);
+
 /* Activations in the minute `minute` (Unix seconds / 60), if still kept. */
 uint64_t metrics_minute(const metrics *m, int64_t minute);
 

@@ -169,15 +169,7 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 		web_json_error(out, 503, NULL, "the client store is off (store = none) or unreadable");
 		return;
 	}
-	store_query q = {
-		.kms_id = p.has_kms_id ? &p.kms_id : NULL,
-		.app_id = p.has_app ? &p.app_id : NULL,
-		.since = p.since,
-		.search = p.search[0] ? p.search : NULL,
-		.order = p.sort,
-		.limit = p.limit,
-		.offset = p.offset,
-	};
+	store_query q = web_store_query(&p);
 	buf rows;
 	buf_init(&rows);
 	buf_puts(&rows, "[");
@@ -220,14 +212,6 @@ static bool products_param(void *ctx, const char *name, const char *value)
 	return false;
 }
 
-static uint64_t group_activations(const metrics *m, size_t slot, enum metrics_result kind)
-{
-	uint64_t n = 0;
-	for (size_t v = 0; v < METRICS_VERSIONS; v++)
-		n += atomic_load_explicit(&m->activations[slot][v][kind], memory_order_relaxed);
-	return n;
-}
-
 void web_api_products(web *w, const web_request *r, web_reply *out)
 {
 	products_walk pw = { NULL, "" };
@@ -263,10 +247,10 @@ void web_api_products(web *w, const web_request *r, web_reply *out)
 			buf_json_string(b, s->gvlk);
 		else
 			buf_puts(b, "null");
-		size_t slot = metrics_group_slot((uint16_t)s->group);
+		uint64_t k[RESULT_KINDS];
+		metrics_group_results(w->srv->metrics, metrics_group_slot((uint16_t)s->group), k);
 		buf_printf(b, ", \"group_activations\": %llu}",
-			   (unsigned long long)group_activations(w->srv->metrics, slot, RESULT_ACTIVATED) +
-			   group_activations(w->srv->metrics, slot, RESULT_BELOW_THRESHOLD));
+			   (unsigned long long)(k[RESULT_ACTIVATED] + k[RESULT_BELOW_THRESHOLD]));
 	}
 	buf_printf(b, "%s], \"count\": %zu}\n", shown ? "\n" : "", shown);
 }

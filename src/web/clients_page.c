@@ -97,15 +97,7 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 		web_page_end(b);
 		return;
 	}
-	store_query q = {
-		.kms_id = p.has_kms_id ? &p.kms_id : NULL,
-		.app_id = p.has_app ? &p.app_id : NULL,
-		.since = p.since,
-		.search = p.search[0] ? p.search : NULL,
-		.order = p.sort,
-		.limit = p.limit,
-		.offset = p.offset,
-	};
+	store_query q = web_store_query(&p);
 	static const struct {
 		const char *sort, *label;
 	} heads[] = { { "workstation", "Workstation" }, { NULL, "Address" }, { NULL, "Product" },

@@ -107,10 +107,12 @@ static void activity_section(buf *b, const metrics *m, int64_t now)
 		hp[i] = hlabel[i];
 	}
 	uint64_t total[RESULT_KINDS] = { 0 };
-	for (size_t s = 0; s <= METRICS_GROUPS; s++)
-		for (size_t v = 0; v < METRICS_VERSIONS; v++)
-			for (size_t k = 0; k < RESULT_KINDS; k++)
-				total[k] += atomic_load_explicit(&m->activations[s][v][k], memory_order_relaxed);
+	for (size_t s = 0; s <= METRICS_GROUPS; s++) {
+		uint64_t k[RESULT_KINDS];
+		metrics_group_results(m, s, k);
+		for (size_t r = 0; r < RESULT_KINDS; r++)
+			total[r] += k[r];
+	}
 	buf_printf(b, "<section class=\"wide\"><h2>Activations (UTC)</h2><p>Since start: "
 		   "<span class=\"big\" id=\"activations-total\">%llu</span> answered &mdash; "
 		   "<span class=\"ok\" id=\"activations-activated\">%llu</span> activated, "
@@ -136,10 +138,8 @@ static void products_section(buf *b, const metrics *m)
 		 "<th class=\"n\">Refused</th></tr>");
 	size_t shown = 0;
 	for (size_t s = 0; s <= METRICS_GROUPS; s++) {
-		uint64_t k[RESULT_KINDS] = { 0 };
-		for (size_t v = 0; v < METRICS_VERSIONS; v++)
-			for (size_t r = 0; r < RESULT_KINDS; r++)
-				k[r] += atomic_load_explicit(&m->activations[s][v][r], memory_order_relaxed);
+		uint64_t k[RESULT_KINDS];
+		metrics_group_results(m, s, k);
 		if (!(k[0] + k[1] + k[2]))
 			continue;
 		buf_puts(b, "<tr><td>");

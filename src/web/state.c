@@ -54,6 +54,20 @@ void web_identity_copy(web *w, web_identity *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+store_query web_store_query(const web_clients_params *p)
+{
+	store_query q = {
+		.kms_id = p->has_kms_id ? &p->kms_id : NULL,
+		.app_id = p->has_app ? &p->app_id : NULL,
+		.since = p->since,
+		.search = p->search[0] ? p->search : NULL,
+		.order = p->sort,
+		.limit = p->limit,
+		.offset = p->offset,
+	};
+	return q;
+}
+
 size_t web_pool_of(const kms_guid *app)
 {
 	for (size_t i = 0; i < 3; i++) {

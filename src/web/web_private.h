@@ -84,6 +84,9 @@ bool web_no_params(const web_request *r, web_reply *out);
 /* Walk a request's parameters into clients-query parameters. */
 bool web_read_clients_params(const web_request *r, web_clients_params *p, web_param_error *err);
 
+/* The store query the clients parameters ask for (pointing into p). */
+store_query web_store_query(const web_clients_params *p);
+
 /* Shared views of the server's state. */
 void web_identity_copy(web *w, web_identity *out);
 uint32_t web_pool_clients(web *w, size_t pool, int64_t now);
