@@ -250,7 +250,7 @@ void web_api_products(web *w, const web_request *r, web_reply *out)
 		uint64_t k[RESULT_KINDS];
 		metrics_group_results(w->srv->metrics, metrics_group_slot((uint16_t)s->group), k);
 		buf_printf(b, ", \"group_activations\": %llu}",
-			   (unsigned long long)(k[RESULT_ACTIVATED] + k[RESULT_BELOW_THRESHOLD]));
+			   (unsigned long long)k[RESULT_ACTIVATED] + k[RESULT_BELOW_THRESHOLD]);
 	}
 	buf_printf(b, "%s], \"count\": %zu}\n", shown ? "\n" : "", shown);
 }
