@@ -1,11 +1,9 @@
 # kmsd in a container: built from this repository, run as an unprivileged
 # user, health-checked by kmsc acting as a KMS client.
 #
-# The product table is generated at build time from KmsDataBase.xml, which
-# lives beside the repository (../shared/data), so pass that folder as the
-# named build context "shared":
+# The product table is generated at build time from data/KmsDataBase.xml.
 #
-#   docker build --build-context shared=../shared -t kmsd .
+#   docker build -t kmsd .
 #   docker run -d -p 1688:1688 -v kmsd-state:/var/lib/kmsd kmsd
 
 FROM debian:bookworm-slim AS build
@@ -14,7 +12,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends make ca-certifi
 WORKDIR /src/kmsd
 COPY Makefile ./
 RUN make deps-build && rm -rf /var/lib/apt/lists/*
-COPY --from=shared data/KmsDataBase.xml /src/shared/data/KmsDataBase.xml
 COPY . ./
 RUN make -j"$(nproc)" all && make install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=/out
 

@@ -25,8 +25,8 @@ SANFLAGS :=
 OPT      ?= -O2 -g
 endif
 
-VECTORS  ?= $(abspath ../shared/vectors)
-KMSDB    ?= $(abspath ../shared/data/KmsDataBase.xml)
+VECTORS  ?= $(abspath tests/vectors)
+KMSDB    ?= $(abspath data/KmsDataBase.xml)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
-VECTORS = os.environ.get("KMSD_VECTORS", os.path.join(os.path.dirname(__file__), "../../../shared/vectors"))
+VECTORS = os.environ.get("KMSD_VECTORS", os.path.join(os.path.dirname(__file__), "../vectors"))
 
 
 def vector_names():

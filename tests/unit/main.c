@@ -48,7 +48,7 @@ void test_failed_str(const char *file, int line, const char *what, const char *a
 const char *test_vectors_dir(void)
 {
 	const char *dir = getenv("KMSD_VECTORS");
-	return dir ? dir : "../shared/vectors";
+	return dir ? dir : "tests/vectors";
 }
 
 uint8_t *test_read_vector(const char *name, size_t *len)

@@ -1,4 +1,4 @@
-/* Helpers for tests over the recorded conversations in shared/vectors. */
+/* Helpers for tests over the recorded conversations in tests/vectors. */
 #ifndef KMSD_TESTS_VECTORS_H
 #define KMSD_TESTS_VECTORS_H
 
