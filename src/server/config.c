@@ -277,6 +277,25 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		}
 		return copy_text(cfg->store, sizeof cfg->store, v, why);
 	}
+	if (strcmp(key, "store-synchronous") == 0) {
+		if (strcmp(v, "normal") != 0 && strcmp(v, "full") != 0) {
+			snprintf(why, WHY_LEN, "\"%s\" is not normal or full", v);
+			return false;
+		}
+		cfg->store_sync_full = strcmp(v, "full") == 0;
+		return true;
+	}
+	if (strcmp(key, "store-broken") == 0) {
+		static const char *const names[] = { "move-aside", "run-without", "exit" };
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(v, names[i]) == 0) {
+				cfg->store_broken = i;
+				return true;
+			}
+		}
+		snprintf(why, WHY_LEN, "\"%s\" is not move-aside, run-without or exit", v);
+		return false;
+	}
 	if (strcmp(key, "web") == 0)
 		return value_bool(v, &cfg->web, why);
 	if (strcmp(key, "web-listen") == 0) {
@@ -502,6 +521,9 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	char shown[sizeof cfg->store];
 	store_spec_display(cfg->store, shown, sizeof shown); /* no password in the output */
 	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), shown);
+	static const char *const broken_names[] = { "move-aside", "run-without", "exit" };
+	fprintf(out, "store-synchronous = %s\nstore-broken = %s\n",
+		cfg->store_sync_full ? "full" : "normal", broken_names[cfg->store_broken % 3]);
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);

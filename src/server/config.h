@@ -80,6 +80,8 @@ typedef struct kmsd_config {
 	char pidfile[256];
 	bool foreground;
 	char store[320];                  /* none | sqlite:/path */
+	bool store_sync_full;             /* store-synchronous = full */
+	int store_broken;                 /* store-broken: enum store_broken */
 
 	bool web;                         /* the dashboard, JSON API and /metrics */
 	config_listen web_listen[CONFIG_MAX_WEB_LISTEN];

@@ -337,12 +337,18 @@ static int run(const command_line *cl, kmsd_config *cfg)
 
 	/* the store's writer is a thread: open it after daemonising */
 	if (use_store) {
-		store_options so = { .log = store_log };
+		store_options so = { .log = store_log, .sync_full = cfg->store_sync_full,
+				     .broken = (enum store_broken)cfg->store_broken };
 		srv.store = store_open_with(cfg->store, &so, err, sizeof err);
-		if (!srv.store) {
+		if (!srv.store && so.broken == STORE_BROKEN_EXIT) {
 			log_error("cannot open the client store: %s", err);
 			return 1;
 		}
+		/* activation goes on without the store: better than a restart loop */
+		if (!srv.store)
+			log_error("cannot open the client store: %s; SERVING WITHOUT A STORE: no "
+				  "client is recorded and counts start from zero (store-broken = "
+				  "exit refuses to start instead)", err);
 	}
 	snapshot *s = calloc(1, sizeof *s);
 	if (!s || !settings_build(cfg, time(NULL), srv.store, s, err, sizeof err)) {

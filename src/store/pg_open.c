@@ -105,6 +105,7 @@ static bool lost(void *db)
 void pg_note_failure(pg_conn *pc, const PGresult *r, char *err, size_t err_len)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(pc->state, sizeof pc->state, "%s", state ? state : "");
 	/* class 08: connection exceptions; 57P0x: the server is shutting down
 	 * or restarting */
 	if (PQstatus(pc->c) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
@@ -175,6 +176,7 @@ static int schema_version(void *db)
 		v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	} else {
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(pc->state, sizeof pc->state, "%s", state ? state : "");
 		if (state && strcmp(state, "42P01") == 0)
 			v = 0; /* no table yet: a new database */
 		else

@@ -64,6 +64,7 @@ bool pg_api_load(char *err, size_t err_len);
 typedef struct pg_conn {
 	PGconn *c;
 	bool broken;
+	char state[6];                /* SQLSTATE of the last failure, "" if none */
 } pg_conn;
 
 /* Run one statement with text parameters (NULL entries are SQL NULL); the

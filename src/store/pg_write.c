@@ -127,7 +127,13 @@ enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, c
 		PQclear(PQexec(pc->c, "ROLLBACK"));
 	if (ok)
 		return STORE_WRITTEN;
-	return pc->broken ? STORE_LOST : STORE_REFUSED;
+	/* data exceptions (22) and constraint violations (23) are a record's
+	 * own; anything else (a full disk, a read-only server, a lock timeout,
+	 * a serialization failure) passes */
+	if (pc->broken)
+		return STORE_LOST;
+	return strncmp(pc->state, "22", 2) == 0 || strncmp(pc->state, "23", 2) == 0 ? STORE_REFUSED
+										    : STORE_RETRY;
 }
 
 static bool each_seen(PGresult *r, store_seen_fn fn, void *ctx)

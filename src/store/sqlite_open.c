@@ -4,9 +4,12 @@
  * one, each in the same transaction as the version bump, so a database is
  * always at exactly one version. A new database goes through all of them,
  * which keeps every step exercised. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite_private.h"
 
@@ -37,6 +40,24 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
+/* How long a connection waits for another one's lock before the call fails
+ * (the writer keeps its batch and retries later). */
+#define BUSY_WAIT_MS 2000
+/* The WAL is truncated back to this after a checkpoint. */
+#define WAL_KEEP_BYTES (64 * 1024 * 1024)
+
+/* SQLite's own busy handler sleeps up to 100 ms between tries, so a writer
+ * waiting on a pruner that pauses 20 ms between chunks could miss every
+ * pause: poll every millisecond instead, for at most the limit in ctx. */
+static int busy_wait(void *ctx, int tries)
+{
+	if (tries >= (int)(intptr_t)ctx)
+		return 0;
+	struct timespec ms = { 0, 1000000L };
+	nanosleep(&ms, NULL);
+	return 1;
+}
+
 void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len)
 {
 	sqlite3 *db = NULL;
@@ -47,13 +68,14 @@ void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, 2000);
+	sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)BUSY_WAIT_MS);
 	/* reading a page proves the file is a database; WAL lets queries run
 	 * while the writer commits */
 	char *msg = NULL;
-	const char *setup = read_only ? "PRAGMA schema_version;"
-				      : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-					"PRAGMA foreign_keys=ON;";
+	char setup[200];
+	snprintf(setup, sizeof setup, read_only ? "PRAGMA schema_version;"
+		 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+		   " PRAGMA journal_size_limit=%d;", WAL_KEEP_BYTES);
 	if (sqlite3_exec(db, setup, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, err_len, "%s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
@@ -61,6 +83,91 @@ void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len
 		return NULL;
 	}
 	return db;
+}
+
+/* The writer: FULL makes every commit survive an OS crash or power loss
+ * (NORMAL only a crash of kmsd); it waits for locks no longer than a batch
+ * interval, keeping its batch for a retry rather than holding the queue. */
+static void configure(void *conn, const store_options *opt)
+{
+	sqlite3 *db = conn;
+	sqlite3_exec(db, opt->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+		     NULL, NULL, NULL);
+	sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)STORE_BATCH_MS);
+}
+
+static bool broken(const char *path)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return false; /* absent or unreadable: nothing to set aside */
+	}
+	int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	int code = sqlite3_errcode(db);
+	sqlite3_close(db);
+	return rc != SQLITE_OK && (code == SQLITE_NOTADB || code == SQLITE_CORRUPT);
+}
+
+/* Copy what `old` still reads into `to`; the number of clients, -1 if none. */
+static long rescue(sqlite3 *old, const char *to)
+{
+	sqlite3 *dst = NULL;
+	long rows = -1;
+	remove(to);
+	if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(dst, "main", old, "main");
+		bool ok = b && sqlite3_backup_step(b, -1) == SQLITE_DONE;
+		ok = sqlite3_backup_finish(b) == SQLITE_OK && ok;
+		sqlite3_stmt *st;
+		if (ok && sqlite3_prepare_v2(dst, "SELECT count(*) FROM clients", -1, &st, NULL) ==
+				  SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				rows = (long)sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_close(dst);
+	if (rows < 0)
+		remove(to);
+	return rows;
+}
+
+static bool set_aside(void *old, const char *path, char *msg, size_t msg_len)
+{
+	char stamp[32], aside[560], from[600], to[600], rescued[560];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	snprintf(aside, sizeof aside, "%.511s.broken-%.20s", path, stamp);
+	snprintf(rescued, sizeof rescued, "%.511s.rescue", path);
+	long rows = old ? rescue(old, rescued) : -1;
+	bool moved = rename(path, aside) == 0;
+	bool absent = !moved && errno == ENOENT; /* deleted: nothing to set aside */
+	for (int i = 0; moved && i < 2; i++) {
+		const char *suffix = i ? "-shm" : "-wal";
+		snprintf(from, sizeof from, "%.511s%s", path, suffix);
+		snprintf(to, sizeof to, "%.559s%s", aside, suffix);
+		rename(from, to); /* absent: nothing to move */
+	}
+	if (rows >= 0 && (moved || absent))
+		moved = rename(rescued, path) == 0;
+	if (absent && rows >= 0 && moved) {
+		snprintf(msg, msg_len, "client store %s was deleted: the %ld clients kmsd could "
+			 "still read are in a new %s", path, rows, path);
+		return true;
+	}
+	if (!moved)
+		snprintf(msg, msg_len, "client store %s is not a database; moving it aside failed "
+			 "(%s): records stay queued", path, strerror(errno));
+	else if (rows >= 0)
+		snprintf(msg, msg_len, "client store %s was replaced or damaged: moved aside to %s; "
+			 "the %ld clients kmsd could still read are in a new %s", path, aside, rows, path);
+	else
+		snprintf(msg, msg_len, "client store %s is not a database: moved aside to %s; "
+			 "a new, empty store starts", path, aside);
+	return moved;
 }
 
 static int schema_version(void *conn)
@@ -134,6 +241,9 @@ const store_backend store_sqlite_backend = {
 	.schema_version = schema_version,
 	.write_batch = sqlite_write_batch,
 	.lost = lost,
+	.configure = configure,
+	.broken = broken,
+	.set_aside = set_aside,
 	.identity_get = sqlite_identity_get,
 	.identity_put = sqlite_identity_put,
 	.load_seen = sqlite_load_seen,

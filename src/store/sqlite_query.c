@@ -2,6 +2,7 @@
  * client list and per-group statistics for administrators, and pruning. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite_private.h"
 
@@ -179,20 +180,39 @@ bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE || fail(s, "counting clients");
 }
 
+/* Pruning deletes in chunks, each its own short transaction, with a pause
+ * between: the writer (which polls for the lock every millisecond) gets in
+ * between two chunks, so a prune of any size never holds it out for more
+ * than one chunk, well under a batch interval. */
+#define PRUNE_CHUNK 1000
+#define PRUNE_PAUSE_MS 20
+
 long sqlite_prune(store *s, int64_t before)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM clients WHERE last_seen < ?1", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM clients WHERE (cmid, app_id) IN (SELECT cmid,"
+			       " app_id FROM clients WHERE last_seen < ?1 LIMIT ?2)", -1, &st,
+			       NULL) != SQLITE_OK) {
 		fail(s, "pruning");
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, before);
-	int rc = sqlite3_step(st);
+	long total = 0;
+	for (;;) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, before);
+		sqlite3_bind_int(st, 2, PRUNE_CHUNK);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			fail(s, "pruning");
+			sqlite3_finalize(st);
+			return -1;
+		}
+		int n = sqlite3_changes(s->db);
+		total += n;
+		if (n < PRUNE_CHUNK)
+			break;
+		struct timespec pause = { 0, PRUNE_PAUSE_MS * 1000000L };
+		nanosleep(&pause, NULL);
+	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		fail(s, "pruning");
-		return -1;
-	}
-	return (long)sqlite3_changes(s->db);
+	return total;
 }

@@ -37,21 +37,49 @@ static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
 	return true;
 }
 
+/* What a failed statement means for the batch: only a record's own content
+ * refuses it; a file that is not a database any more (or was replaced
+ * under the connection) is broken; anything else (busy, locked, full,
+ * read-only, I/O) passes and is retried. */
+static enum store_write failure(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+	case SQLITE_RANGE:
+		return STORE_REFUSED;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return STORE_BROKEN;
+	default:
+		return code == SQLITE_READONLY_DBMOVED ? STORE_BROKEN : STORE_RETRY;
+	}
+}
+
 enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_t n, char *err,
 				    size_t err_len)
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, upsert_sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
-		return STORE_REFUSED;
+	/* a file renamed over ours or deleted: in WAL mode SQLite would go on
+	 * writing to the old file, which nobody will ever read */
+	int moved = 0;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+		snprintf(err, err_len, "the database file was replaced or deleted");
+		return STORE_BROKEN;
 	}
-	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && write_all(st, batch, n) &&
-		  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+	/* IMMEDIATE: the write lock is taken (or waited for) up front, never
+	 * upgraded from a read in the middle of the batch */
+	bool ok = sqlite3_prepare_v2(db, upsert_sql, -1, &st, NULL) == SQLITE_OK &&
+		  sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+		  write_all(st, batch, n) && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+	int code = ok ? SQLITE_OK : sqlite3_extended_errcode(db);
 	if (!ok) {
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); /* harmless if none began */
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	sqlite3_finalize(st);
-	return ok ? STORE_WRITTEN : STORE_REFUSED;
+	return ok ? STORE_WRITTEN : failure(code);
 }

@@ -54,6 +54,18 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	if (be->available && !be->available(why, sizeof why))
 		goto fail; /* not an outage: nothing to wait for */
 	s->db = be->connect(s->target, read_only, why, sizeof why);
+	if (!read_only && opt && opt->broken == STORE_BROKEN_MOVE_ASIDE && be->broken &&
+	    (!s->db || !be->migrate(s->db, why, sizeof why)) && be->broken(s->target)) {
+		/* garbage or corrupt at start: set it aside rather than not start
+		 * (a restart loop) or serve without a store */
+		if (s->db)
+			be->disconnect(s->db);
+		char msg[1400];
+		bool moved = be->set_aside(NULL, s->target, msg, sizeof msg);
+		if (opt->log)
+			opt->log(opt->log_ctx, true, msg);
+		s->db = moved ? be->connect(s->target, read_only, why, sizeof why) : NULL;
+	}
 	if (!s->db) {
 		/* a shared database may be down when kmsd starts (store_open_with):
 		 * it still serves; tools get the error */

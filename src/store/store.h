@@ -67,10 +67,20 @@ store *store_open(const char *spec, bool read_only, char *err, size_t err_len);
 
 /* What the daemon adds: where the store's own log lines go (it logs an
  * outage of a shared database once, and once when it is back). */
+/* What the daemon does with a store file that is not a database (garbage,
+ * corrupt) at start or while it runs. */
+enum store_broken {
+	STORE_BROKEN_MOVE_ASIDE,         /* rename it PATH.broken-TIME, start a new one */
+	STORE_BROKEN_RUN_WITHOUT,        /* keep it; serve without a store (at start) */
+	STORE_BROKEN_EXIT,               /* refuse to start */
+};
+
 typedef struct store_options {
 	void (*log)(void *ctx, bool error, const char *message);
 	void *log_ctx;
 	bool read_only;                  /* queries only (the web side) */
+	bool sync_full;                  /* SQLite synchronous=FULL: commits survive power loss */
+	enum store_broken broken;
 } store_options;
 
 /* store_open for the daemon. With a shared database that cannot be
@@ -95,9 +105,13 @@ bool store_submit(store *s, const store_record *r);
 /* Wait until everything submitted so far is committed. */
 bool store_flush(store *s);
 
-/* Writer health for metrics. */
+/* Writer health for metrics. dropped counts every record that will never
+ * be written: the queue was full, a record was refused, or the writer
+ * stopped with the database away. errors counts failed attempts (a batch
+ * that failed and is retried counts once per attempt). */
 typedef struct store_writer_stats {
 	uint64_t written, dropped, batches, errors;
+	uint64_t retries;                /* attempts that kept their batch for later */
 	size_t queue_depth;
 	double last_batch_ms;
 	double total_batch_ms;           /* over all batches, for an average */

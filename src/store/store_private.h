@@ -14,9 +14,16 @@
 #define STORE_SCHEMA_VERSION 2
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
-/* How a batch went: written, refused (dropped and counted as an error), or
- * the connection was lost (kept in the ring and retried after reconnecting). */
-enum store_write { STORE_WRITTEN, STORE_REFUSED, STORE_LOST };
+/* How a batch went. Only WRITTEN takes it out of the ring:
+ * - REFUSED: a record in it is refused for what it holds (a constraint, a
+ *   type): the writer retries record by record and drops only the refused
+ *   ones, counted and logged;
+ * - RETRY: busy, locked, disk full, read-only, an I/O error: kept, retried
+ *   with backoff on the same connection;
+ * - LOST: the connection is gone: kept, retried after reconnecting;
+ * - BROKEN: the file is no longer a database (garbage, corrupt, replaced):
+ *   kept, retried after the writer sets the file aside (store_broken). */
+enum store_write { STORE_WRITTEN, STORE_REFUSED, STORE_RETRY, STORE_LOST, STORE_BROKEN };
 
 typedef struct store_backend {
 	const char *name;
@@ -38,6 +45,15 @@ typedef struct store_backend {
 			void *ctx, char *err, size_t err_len);
 	/* true if a failed call on this connection means it is gone */
 	bool (*lost)(void *db);
+	/* NULL, or settings of the writer's connection (synchronous) */
+	void (*configure)(void *db, const store_options *opt);
+	/* NULL, or whether the file at target exists but is not a usable
+	 * database (garbage, corrupt): what may be set aside */
+	bool (*broken)(const char *target);
+	/* move a broken file (and its journals) aside, rescuing what the old
+	 * connection `old` (NULL: none) can still read into a new file in its
+	 * place; says what it did in msg */
+	bool (*set_aside)(void *old, const char *target, char *msg, size_t msg_len);
 
 	/* on a given connection */
 	/* 1 found, 0 absent, -1 error */
@@ -92,6 +108,8 @@ struct store {
 	bool stop;
 	bool writer_down;               /* flush does not wait through an outage */
 	store_writer_stats stats;
+	/* dropped since the writer's last log line about drops, by cause */
+	uint64_t unlogged_full, unlogged_refused;
 
 	/* the follower (sync.c): rows other hosts wrote */
 	pthread_t sync;

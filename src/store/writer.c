@@ -4,10 +4,13 @@
  * one cycle plus one commit, whatever the load. The loops only copy a
  * record into the ring under a short lock.
  *
- * A batch leaves the ring only once written: if the connection to a shared
- * database is lost, the records stay queued while the writer reconnects
- * with backoff, and nothing is lost unless the ring fills up. */
+ * A batch leaves the ring only once written. Whatever stops it (a lock held
+ * by another process, a full disk, a read-only file, a lost connection, a
+ * file that is no longer a database) it stays queued and is retried with
+ * backoff; nothing is lost unless the ring fills up, and what is lost then
+ * is counted in the stats and logged with the number and the cause. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,17 @@
 #include "store/store_private.h"
 
 #define BATCH_MAX 4096
+#define DROP_LOG_S 10                /* at most one line about drops per period */
+
+/* What the writer remembers between batches. */
+typedef struct writer_state {
+	long backoff_ms;             /* the wait before the next retry */
+	bool failing;                /* a failure was logged: log the recovery too */
+	struct timespec failing_since;
+	size_t one_by_one;           /* records left to write singly after a refusal */
+	int64_t drops_logged_at;     /* monotonic seconds */
+	char why[300];
+} writer_state;
 
 static double ms_since(const struct timespec *t0)
 {
@@ -31,36 +45,148 @@ static void add_ms(struct timespec *t, long ms)
 	t->tv_nsec %= 1000000000L;
 }
 
+static void say(store *s, bool error, const char *line)
+{
+	if (s->opt.log)
+		s->opt.log(s->opt.log_ctx, error, line);
+}
+
 /* A fresh writer connection; a shared database may have been recreated
  * while it was away, so its schema is checked again, and identity values
- * set meanwhile are written. */
+ * set meanwhile are written. A broken file found here (replaced by garbage
+ * while kmsd ran) is set aside first when the options say so. */
 static bool reconnect(store *s, char *why, size_t len)
 {
 	if (s->writer_db)
 		s->be->disconnect(s->writer_db);
 	s->writer_db = s->be->connect(s->target, false, why, len);
-	if (s->writer_db && s->be->shared && !s->be->migrate(s->writer_db, why, len)) {
+	if (!s->writer_db && s->be->broken && s->opt.broken == STORE_BROKEN_MOVE_ASIDE &&
+	    s->be->broken(s->target)) {
+		char msg[1400];
+		bool moved = s->be->set_aside(NULL, s->target, msg, sizeof msg);
+		say(s, true, msg);
+		if (moved)
+			s->writer_db = s->be->connect(s->target, false, why, len);
+	}
+	if (s->writer_db && (s->be->shared || s->be->broken) && !s->be->migrate(s->writer_db, why, len)) {
 		s->be->disconnect(s->writer_db);
 		s->writer_db = NULL;
 	}
+	if (s->writer_db && s->be->configure)
+		s->be->configure(s->writer_db, &s->opt);
 	if (s->writer_db)
 		store_identity_flush(s, s->writer_db);
 	return s->writer_db != NULL;
 }
 
-/* Stopping while the database is away: what is queued cannot be written. */
+/* The file under the writer's connection is no longer a database: rescue
+ * what the connection still reads into a new file in its place (the broken
+ * one is set aside), or, when the options keep broken files, just retry. */
+static void recover(store *s)
+{
+	if (s->opt.broken != STORE_BROKEN_MOVE_ASIDE || !s->be->set_aside)
+		return;
+	char msg[1400];
+	s->be->set_aside(s->writer_db, s->target, msg, sizeof msg);
+	say(s, true, msg);
+	s->be->disconnect(s->writer_db);
+	s->writer_db = NULL;
+}
+
+/* One line per DROP_LOG_S at most, with the number dropped since the last
+ * and why (called with the lock held). */
+static void log_drops(store *s, writer_state *w, bool now)
+{
+	if (!s->unlogged_full && !s->unlogged_refused)
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!now && w->drops_logged_at && t.tv_sec - w->drops_logged_at < DROP_LOG_S)
+		return;
+	char line[700];
+	int at = 0;
+	if (s->unlogged_full)
+		at = snprintf(line, sizeof line, "client store: %" PRIu64 " records dropped, the queue "
+			      "(%d) was full %s%.300s%s", s->unlogged_full, STORE_QUEUE_MAX,
+			      s->writer_down ? "while writes fail (" : "(writes slower than clients arrive",
+			      s->writer_down ? w->why : "", ")");
+	if (s->unlogged_refused)
+		snprintf(line + at, sizeof line - (size_t)at, "%sclient store: %" PRIu64 " records "
+			 "dropped, refused by the database (%.300s)", at ? "; " : "",
+			 s->unlogged_refused, w->why);
+	s->unlogged_full = s->unlogged_refused = 0;
+	w->drops_logged_at = t.tv_sec ? t.tv_sec : 1;
+	say(s, true, line);
+}
+
+/* Take n written or dropped records off the ring (lock held). */
+static void consume(store *s, size_t n)
+{
+	s->head = (s->head + n) % STORE_QUEUE_MAX;
+	s->count -= n;
+	s->stats.queue_depth = s->count;
+	s->committed += n;
+}
+
+/* Stopping while the database cannot be written: what is queued is lost. */
 static void drop_queue(store *s, const char *why)
 {
 	char line[400];
-	snprintf(line, sizeof line, "client store: %zu queued records lost at stop (%s)", s->count,
-		 why);
-	if (s->opt.log)
-		s->opt.log(s->opt.log_ctx, true, line);
+	snprintf(line, sizeof line, "client store: %zu queued records lost at stop (%.300s)",
+		 s->count, why);
+	say(s, true, line);
 	s->stats.dropped += s->count;
-	s->committed += s->count;
-	s->head = (s->head + s->count) % STORE_QUEUE_MAX;
-	s->count = 0;
-	s->stats.queue_depth = 0;
+	consume(s, s->count);
+}
+
+/* A batch was kept for a retry: log the first failure (unless the outage
+ * of a connection was logged already), then wait (lock held; a stop ends
+ * the wait). */
+static void keep_and_wait(store *s, writer_state *w, size_t n, bool outage)
+{
+	s->stats.errors++;
+	s->stats.retries++;
+	snprintf(s->error, sizeof s->error, "writing %zu records: %.250s", n, w->why);
+	if (!w->failing && !outage) {
+		w->failing = true;
+		clock_gettime(CLOCK_MONOTONIC, &w->failing_since);
+		char line[500];
+		snprintf(line, sizeof line, "client store: cannot write %zu records (%.300s); they "
+			 "stay queued (up to %d) and kmsd retries", n, w->why, STORE_QUEUE_MAX);
+		pthread_mutex_unlock(&s->lock);
+		say(s, true, line);
+		pthread_mutex_lock(&s->lock);
+	}
+	s->writer_down = true;
+	pthread_cond_broadcast(&s->committed_cond);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	add_ms(&until, w->backoff_ms);
+	while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
+		;
+	w->backoff_ms = w->backoff_ms * 2 > STORE_RETRY_MAX_MS ? STORE_RETRY_MAX_MS : w->backoff_ms * 2;
+}
+
+static void written(store *s, writer_state *w, size_t n, double ms)
+{
+	consume(s, n);
+	s->stats.written += n;
+	s->stats.batches++;
+	s->stats.last_batch_ms = ms;
+	s->stats.total_batch_ms += ms;
+	s->writer_down = false;
+	w->backoff_ms = STORE_RETRY_MAX_MS / 16;
+	if (w->one_by_one)
+		w->one_by_one--;
+	if (w->failing) {
+		w->failing = false;
+		char line[200];
+		snprintf(line, sizeof line, "client store: writing again after %.1f s; %zu records "
+			 "still queued", ms_since(&w->failing_since) / 1e3, s->count);
+		pthread_mutex_unlock(&s->lock);
+		say(s, false, line);
+		pthread_mutex_lock(&s->lock);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -69,16 +195,22 @@ static void *writer_main(void *arg)
 	store_record *batch = malloc(BATCH_MAX * sizeof *batch);
 	if (!batch)
 		return NULL;
-	long retry_ms = STORE_RETRY_MAX_MS / 16;
-	char why[300] = "";
+	writer_state w = { .backoff_ms = STORE_RETRY_MAX_MS / 16 };
+	bool last_try = false;       /* stopping: one more attempt, then drop */
 	struct timespec cycle;
 	clock_gettime(CLOCK_REALTIME, &cycle);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (!s->count && !s->stop)
 			pthread_cond_wait(&s->wake, &s->lock);
+		log_drops(s, &w, s->stop);
 		if (!s->count && s->stop)
 			break;
+		if (last_try) {
+			drop_queue(s, w.why);
+			break;
+		}
+		last_try = s->stop && (w.failing || !s->writer_db);
 		/* wait for the next cycle, unless stopping or the ring fills */
 		add_ms(&cycle, STORE_BATCH_MS / 2);
 		struct timespec now;
@@ -90,62 +222,52 @@ static void *writer_main(void *arg)
 			;
 		if (!s->writer_db) {
 			pthread_mutex_unlock(&s->lock);
-			bool ok = reconnect(s, why, sizeof why);
-			store_health(s, ok, why);
+			bool ok = reconnect(s, w.why, sizeof w.why);
+			store_health(s, ok, w.why);
 			pthread_mutex_lock(&s->lock);
 			if (!ok) {
-				if (s->stop) {
-					drop_queue(s, why);
-					break;
-				}
-				s->writer_down = true;
-				pthread_cond_broadcast(&s->committed_cond);
-				struct timespec until;
-				clock_gettime(CLOCK_REALTIME, &until);
-				add_ms(&until, retry_ms);
-				while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) !=
-							   ETIMEDOUT)
-					;
-				retry_ms = retry_ms * 2 > STORE_RETRY_MAX_MS ? STORE_RETRY_MAX_MS
-									     : retry_ms * 2;
+				keep_and_wait(s, &w, s->count, true);
 				continue;
 			}
-			s->writer_down = false;
-			retry_ms = STORE_RETRY_MAX_MS / 16;
 		}
 		/* copied, not taken: the records stay queued until written */
 		size_t n = s->count < BATCH_MAX ? s->count : BATCH_MAX;
+		if (w.one_by_one)
+			n = 1;
 		for (size_t i = 0; i < n; i++)
 			batch[i] = s->ring[(s->head + i) % STORE_QUEUE_MAX];
 		pthread_mutex_unlock(&s->lock);
 
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		enum store_write res = s->be->write_batch(s->writer_db, batch, n, why, sizeof why);
+		enum store_write res = s->be->write_batch(s->writer_db, batch, n, w.why, sizeof w.why);
 		double ms = ms_since(&t0);
 		if (res == STORE_LOST) {
 			s->be->disconnect(s->writer_db);
 			s->writer_db = NULL;
+			store_health(s, false, w.why);
+		} else if (res == STORE_BROKEN) {
+			recover(s);
 		}
-		store_health(s, res != STORE_LOST, why);
 
 		pthread_mutex_lock(&s->lock);
-		if (res == STORE_LOST) {
-			snprintf(s->error, sizeof s->error, "writing %zu records: %.250s", n, why);
-			continue;
-		}
-		s->head = (s->head + n) % STORE_QUEUE_MAX;
-		s->count -= n;
-		s->stats.queue_depth = s->count;
-		s->committed += n;
-		s->stats.batches++;
-		s->stats.last_batch_ms = ms;
-		s->stats.total_batch_ms += ms;
 		if (res == STORE_WRITTEN) {
-			s->stats.written += n;
-		} else {
+			written(s, &w, n, ms);
+			last_try = false;
+		} else if (res == STORE_REFUSED && n > 1) {
+			w.one_by_one = n; /* find the refused ones */
 			s->stats.errors++;
-			snprintf(s->error, sizeof s->error, "writing %zu records: %.250s", n, why);
+		} else if (res == STORE_REFUSED) {
+			s->stats.errors++;
+			s->stats.dropped++;
+			s->unlogged_refused++;
+			consume(s, 1);
+			if (w.one_by_one)
+				w.one_by_one--;
+			snprintf(s->error, sizeof s->error, "a record refused: %.250s", w.why);
+			log_drops(s, &w, false);
+		} else {
+			keep_and_wait(s, &w, n, res == STORE_LOST);
 		}
 		pthread_cond_broadcast(&s->committed_cond);
 	}
@@ -169,6 +291,8 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 		free(s->ring);
 		return false;
 	}
+	if (s->writer_db && s->be->configure)
+		s->be->configure(s->writer_db, &s->opt);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->committed_cond, NULL);
@@ -216,6 +340,9 @@ bool store_submit(store *s, const store_record *r)
 			pthread_cond_signal(&s->wake);
 	} else {
 		s->stats.dropped++;
+		s->unlogged_full++; /* the writer logs the number */
+		if (s->unlogged_full == 1)
+			pthread_cond_signal(&s->wake);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return queued;
@@ -226,12 +353,14 @@ bool store_flush(store *s)
 	if (!s->writer_running)
 		return true;
 	pthread_mutex_lock(&s->lock);
-	uint64_t target = s->submitted;
+	uint64_t target = s->submitted, dropped = s->stats.dropped;
 	pthread_cond_signal(&s->wake);
 	/* an outage may last: report it rather than wait through it */
 	while (s->committed < target && !s->writer_down)
 		pthread_cond_wait(&s->committed_cond, &s->lock);
-	bool ok = s->stats.errors == 0 && s->committed >= target;
+	/* false if any record went unwritten: dropped while waiting, or an
+	 * outage or failure not over yet */
+	bool ok = s->committed >= target && s->stats.dropped == dropped && !s->writer_down;
 	pthread_mutex_unlock(&s->lock);
 	return ok;
 }
