@@ -434,8 +434,9 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	rate_limiter_free(srv.limiter);
 	if (srv.store) {
 		store_writer_stats ws;
+		store_stop_writing(srv.store); /* writes what is queued */
 		store_writer_stats_get(srv.store, &ws);
-		store_close(srv.store); /* writes what is queued */
+		store_close(srv.store);
 		log_info("client store closed: %llu records written, %llu dropped",
 			 (unsigned long long)ws.written, (unsigned long long)ws.dropped);
 	}

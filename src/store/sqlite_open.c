@@ -94,6 +94,9 @@ static void configure(void *conn, const store_options *opt)
 	sqlite3_exec(db, opt->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 		     NULL, NULL, NULL);
 	sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)STORE_BATCH_MS);
+	/* checkpoints stay with the writer, right after its commits: from
+	 * another thread they would never catch up with a busy writer, and the
+	 * WAL would only grow (the WAL restarts once all of it is copied) */
 }
 
 static bool broken(const char *path)

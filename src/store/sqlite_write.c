@@ -39,8 +39,8 @@ static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
 
 /* What a failed statement means for the batch: only a record's own content
  * refuses it; a file that is not a database any more (or was replaced
- * under the connection) is broken; anything else (busy, locked, full,
- * read-only, I/O) passes and is retried. */
+ * under the connection) is broken; read-only and I/O errors are retried
+ * on a new connection, anything else (busy, locked, full) on this one. */
 static enum store_write failure(int code)
 {
 	switch (code & 0xff) {
@@ -52,8 +52,15 @@ static enum store_write failure(int code)
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 		return STORE_BROKEN;
+	case SQLITE_READONLY:
+		/* a file opened while read-only stays so on this connection:
+		 * reconnecting sees it writable again */
+		return code == SQLITE_READONLY_DBMOVED ? STORE_BROKEN : STORE_LOST;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return STORE_LOST;
 	default:
-		return code == SQLITE_READONLY_DBMOVED ? STORE_BROKEN : STORE_RETRY;
+		return STORE_RETRY;
 	}
 }
 

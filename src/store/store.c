@@ -115,13 +115,18 @@ store *store_open_with(const char *spec, const store_options *opt, char *err, si
 	return open_store(spec, opt->read_only, opt, err, err_len);
 }
 
+void store_stop_writing(store *s)
+{
+	store_sync_stop(s);
+	if (s->writer_running)
+		store_writer_stop(s);
+}
+
 void store_close(store *s)
 {
 	if (!s)
 		return;
-	store_sync_stop(s);
-	if (s->writer_running)
-		store_writer_stop(s);
+	store_stop_writing(s);
 	if (s->db)
 		s->be->disconnect(s->db);
 	pthread_mutex_destroy(&s->health_lock);

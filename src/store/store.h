@@ -5,7 +5,7 @@
  * "postgres://...", a libpq URI; several hosts share one database).
  * Writes from the event loops only enqueue (store_submit never blocks on
  * I/O); one writer thread drains the queue in batched transactions, a batch
- * every STORE_BATCH_MS / 2. Queries (for kmsc and the web API) open their
+ * every STORE_BATCH_MS / 4. Queries (for kmsc and the web API) open their
  * own connection. */
 #ifndef KMSD_STORE_STORE_H
 #define KMSD_STORE_STORE_H
@@ -19,7 +19,7 @@
 
 /* The batch interval: every client whose response was sent more than this
  * long before kmsd dies (even by kill -9) is in the store. The writer
- * starts a batch every STORE_BATCH_MS / 2 and commits it well within the
+ * starts a batch every STORE_BATCH_MS / 4 and commits it well within the
  * other half. */
 #define STORE_BATCH_MS 250
 #define STORE_QUEUE_MAX 16384        /* records waiting (5 MiB); beyond, new ones are dropped */
@@ -97,6 +97,9 @@ void store_spec_display(const char *spec, char *out, size_t len);
 
 /* Flush the queue and close. */
 void store_close(store *s);
+/* Write what is queued and stop the writer (store_writer_stats_get then
+ * gives the final figures, store_close the rest). */
+void store_stop_writing(store *s);
 
 /* Enqueue a record; never blocks on I/O. False when the queue is full (the
  * record is dropped and counted in store_stats_dropped). */

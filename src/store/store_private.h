@@ -135,6 +135,7 @@ bool store_writer_start(store *s, char *err, size_t err_len);
 void store_writer_stop(store *s);
 void store_sync_stop(store *s);
 
+
 /* "6.0" as stored in the protocol column; 0.0 for anything else. */
 void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor);
 

@@ -1,5 +1,5 @@
 /* The writer thread: records queued by the event loops are written in one
- * transaction per batch. Batches start on a fixed cycle of STORE_BATCH_MS / 2
+ * transaction per batch. Batches start on a fixed cycle of STORE_BATCH_MS / 4
  * (or at once when the ring is a quarter full), so a record waits at most
  * one cycle plus one commit, whatever the load. The loops only copy a
  * record into the ring under a short lock.
@@ -212,7 +212,7 @@ static void *writer_main(void *arg)
 		}
 		last_try = s->stop && (w.failing || !s->writer_db);
 		/* wait for the next cycle, unless stopping or the ring fills */
-		add_ms(&cycle, STORE_BATCH_MS / 2);
+		add_ms(&cycle, STORE_BATCH_MS / 4);
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_sec > cycle.tv_sec || (now.tv_sec == cycle.tv_sec && now.tv_nsec > cycle.tv_nsec))
@@ -368,7 +368,7 @@ bool store_flush(store *s)
 void store_writer_stats_get(store *s, store_writer_stats *out)
 {
 	if (!s->writer_running) {
-		memset(out, 0, sizeof *out);
+		*out = s->stats; /* the final figures, or zeros if it never ran */
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
