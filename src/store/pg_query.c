@@ -58,45 +58,135 @@ static void fill_client(PGresult *r, int i, store_client *c)
 	c->last_count = (uint32_t)strtoul(PQgetvalue(r, i, 12), NULL, 10);
 }
 
+/* A statement being built: its text and the parameters it uses, numbered
+ * as they are added (PostgreSQL wants a type for every one it is given). */
+typedef struct sql_build {
+	char text[1400];
+	int at;
+	const char *params[12];
+	int n;
+} sql_build;
+
+static void add_text(sql_build *b, const char *text)
+{
+	b->at += snprintf(b->text + b->at, sizeof b->text - (size_t)b->at, "%s", text);
+}
+
+/* Append `before` $N::type `after` with value as parameter N. */
+static void add_param(sql_build *b, const char *before, const char *value, const char *type)
+{
+	b->params[b->n++] = value;
+	b->at += snprintf(b->text + b->at, sizeof b->text - (size_t)b->at, "%s$%d::%s", before,
+			  b->n, type);
+}
+
+typedef struct query_values {
+	char kms[PG_GUID_TEXT], app[PG_GUID_TEXT], since[24], pat[520];
+	char c_seen[24], c_req[24], c_cmid[PG_GUID_TEXT], c_app[PG_GUID_TEXT];
+} query_values;
+
+/* lower(search) with LIKE's % _ and \ escaped, and a % after it. */
+static void like_prefix(const char *search, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = search; *p && o + 3 < len; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+}
+
+/* Only the conditions of the filters given, so the planner can pick an
+ * index; the cursor's condition compares the sort keys as one row. */
+static void add_where(sql_build *b, const store_query *q, bool with_cursor, query_values *v)
+{
+	add_text(b, " WHERE true");
+	if (q->kms_id) {
+		pg_guid_param(q->kms_id, v->kms);
+		add_param(b, " AND kms_id = ", v->kms, "bytea");
+	}
+	if (q->app_id) {
+		pg_guid_param(q->app_id, v->app);
+		add_param(b, " AND app_id = ", v->app, "bytea");
+	}
+	if (q->since > 0) {
+		snprintf(v->since, sizeof v->since, "%lld", (long long)q->since);
+		add_param(b, " AND last_seen >= ", v->since, "bigint");
+	}
+	if (q->search) {
+		like_prefix(q->search, v->pat, sizeof v->pat);
+		add_param(b, " AND (lower(workstation) LIKE ", v->pat, "text");
+		char again[40];
+		snprintf(again, sizeof again, " OR lower(address) LIKE $%d::text)", b->n);
+		add_text(b, again);
+	}
+	if (!with_cursor || !q->after)
+		return;
+	const store_cursor *c = q->after;
+	snprintf(v->c_seen, sizeof v->c_seen, "%lld", (long long)c->last_seen);
+	snprintf(v->c_req, sizeof v->c_req, "%llu", (unsigned long long)c->requests);
+	pg_guid_param(&c->cmid, v->c_cmid);
+	pg_guid_param(&c->app_id, v->c_app);
+	if (q->order && strcmp(q->order, "workstation") == 0) {
+		add_param(b, " AND (lower(workstation), cmid, app_id) > (lower(", c->workstation,
+			  "text");
+		add_param(b, "), ", v->c_cmid, "bytea");
+	} else if (q->order && strcmp(q->order, "requests") == 0) {
+		add_param(b, " AND (requests, last_seen, cmid, app_id) < (", v->c_req, "bigint");
+		add_param(b, ", ", v->c_seen, "bigint");
+		add_param(b, ", ", v->c_cmid, "bytea");
+	} else {
+		add_param(b, " AND (last_seen, cmid, app_id) < (", v->c_seen, "bigint");
+		add_param(b, ", ", v->c_cmid, "bytea");
+	}
+	add_param(b, ", ", v->c_app, "bytea");
+	add_text(b, ")");
+}
+
+static const char *order_by(const char *order)
+{
+	if (order && strcmp(order, "workstation") == 0)
+		return " ORDER BY lower(workstation), cmid, app_id";
+	if (order && strcmp(order, "requests") == 0)
+		return " ORDER BY requests DESC, last_seen DESC, cmid DESC, app_id DESC";
+	return " ORDER BY last_seen DESC, cmid DESC, app_id DESC";
+}
+
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
 {
-	static const char columns[] =
-		"encode(cmid, 'hex'), encode(app_id, 'hex'), encode(kms_id, 'hex'),"
-		" encode(sku_id, 'hex'), workstation, address, license_status, protocol,"
-		" first_seen, last_seen, requests, last_result, last_count";
-	static const char where[] =
-		" WHERE ($1::bytea IS NULL OR kms_id = $1::bytea)"
-		" AND ($2::bytea IS NULL OR app_id = $2::bytea) AND last_seen >= $3::bigint"
-		" AND ($4::text IS NULL OR strpos(lower(workstation), lower($4::text)) > 0"
-		" OR strpos(address, $4::text) > 0)";
-	const char *order = "last_seen DESC";
-	if (q->order && strcmp(q->order, "workstation") == 0)
-		order = "lower(workstation), last_seen DESC";
-	else if (q->order && strcmp(q->order, "requests") == 0)
-		order = "requests DESC, last_seen DESC";
-	char kms[PG_GUID_TEXT], app[PG_GUID_TEXT], since[24], limit[24], offset[24];
-	if (q->kms_id)
-		pg_guid_param(q->kms_id, kms);
-	if (q->app_id)
-		pg_guid_param(q->app_id, app);
-	snprintf(since, sizeof since, "%lld", (long long)q->since);
+	char why[256], limit[24], offset[24], count_max[24];
+	query_values v;
+	sql_build b;
+	if (total) {
+		/* the total of the filters, not of the page after a cursor */
+		memset(&b, 0, sizeof b);
+		add_text(&b, q->count_max ? "SELECT count(*) FROM (SELECT 1 FROM clients"
+					  : "SELECT count(*) FROM clients");
+		add_where(&b, q, false, &v);
+		if (q->count_max) {
+			snprintf(count_max, sizeof count_max, "%zu", q->count_max);
+			add_param(&b, " LIMIT ", count_max, "bigint");
+			add_text(&b, ") n");
+		}
+		PGresult *r = pg_run(s->db, b.text, b.n, b.params, why, sizeof why);
+		if (!r)
+			return fail(s, "counting clients", why);
+		*total = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	memset(&b, 0, sizeof b);
+	add_text(&b, "SELECT encode(cmid, 'hex'), encode(app_id, 'hex'), encode(kms_id, 'hex'),"
+		     " encode(sku_id, 'hex'), workstation, address, license_status, protocol,"
+		     " first_seen, last_seen, requests, last_result, last_count FROM clients");
+	add_where(&b, q, true, &v);
+	add_text(&b, order_by(q->order));
 	snprintf(limit, sizeof limit, "%zu", q->limit);
 	snprintf(offset, sizeof offset, "%zu", q->offset);
-	const char *const params[] = { q->kms_id ? kms : NULL, q->app_id ? app : NULL, since,
-				       q->search, q->limit ? limit : NULL, offset };
-	char sql[1024], why[256];
-
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
-	PGresult *r = pg_run(s->db, sql, 4, params, why, sizeof why);
-	if (!r)
-		return fail(s, "listing clients", why);
-	if (total)
-		*total = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-
-	snprintf(sql, sizeof sql, "SELECT %s FROM clients%s ORDER BY %s LIMIT $5::bigint"
-		 " OFFSET $6::bigint", columns, where, order);
-	r = pg_run(s->db, sql, 6, params, why, sizeof why);
+	add_param(&b, " LIMIT ", q->limit ? limit : NULL, "bigint");
+	add_param(&b, " OFFSET ", offset, "bigint");
+	PGresult *r = pg_run(s->db, b.text, b.n, b.params, why, sizeof why);
 	if (!r)
 		return fail(s, "listing clients", why);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -115,7 +205,7 @@ bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	snprintf(text, sizeof text, "%lld", (long long)since);
 	const char *const params[] = { text };
 	PGresult *r = pg_run(s->db, "SELECT encode(app_id, 'hex'), encode(kms_id, 'hex'),"
-			     " count(DISTINCT cmid), max(last_seen) FROM clients"
+			     " count(*), max(last_seen) FROM clients"
 			     " WHERE last_seen >= $1 GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
 			     1, params, why, sizeof why);
 	if (!r)

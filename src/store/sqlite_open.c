@@ -38,6 +38,16 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_pool ON clients (app_id, last_seen);"
 	"CREATE INDEX clients_last_seen ON clients (last_seen);"
 	"CREATE TABLE identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+
+	/* 2 -> 3: an index for each filter and sort of the queries (a
+	 * secondary index ends with the key, cmid and app_id, which breaks
+	 * ties and serves the keyset cursor), and one that covers the
+	 * per-group statistics */
+	"CREATE INDEX clients_kms ON clients (kms_id, last_seen);"
+	"CREATE INDEX clients_workstation ON clients (workstation COLLATE NOCASE);"
+	"CREATE INDEX clients_address ON clients (address COLLATE NOCASE);"
+	"CREATE INDEX clients_requests ON clients (requests, last_seen);"
+	"CREATE INDEX clients_groups ON clients (app_id, kms_id, last_seen);",
 };
 
 /* How long a connection waits for another one's lock before the call fails

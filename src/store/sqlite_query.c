@@ -90,80 +90,184 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 	snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
 
+/* The sort orders: ORDER BY, and the condition for the rows after a cursor
+ * (the same keys, compared as one row value, so an index serves both). */
+typedef struct sort_order {
+	const char *name, *order_by, *after;
+} sort_order;
+
+static const sort_order orders[] = {
+	{ "last_seen", "last_seen DESC, cmid DESC, app_id DESC",
+	  "(last_seen, cmid, app_id) < (:c_seen, :c_cmid, :c_app)" },
+	{ "workstation", "workstation COLLATE NOCASE, cmid, app_id",
+	  "(workstation COLLATE NOCASE, cmid, app_id) > (:c_ws, :c_cmid, :c_app)" },
+	{ "requests", "requests DESC, last_seen DESC, cmid DESC, app_id DESC",
+	  "(requests, last_seen, cmid, app_id) < (:c_req, :c_seen, :c_cmid, :c_app)" },
+};
+
+static const sort_order *order_of(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof orders / sizeof orders[0]; i++)
+		if (strcmp(name, orders[i].name) == 0)
+			return &orders[i];
+	return &orders[0];
+}
+
+/* The conditions of the filters given, and only those: a catch-all
+ * "(? IS NULL OR ...)" would keep SQLite from choosing an index. */
+static void where_of(const store_query *q, bool with_cursor, char *out, size_t len)
+{
+	int at = snprintf(out, len, " WHERE 1");
+	if (q->kms_id)
+		at += snprintf(out + at, len - (size_t)at, " AND kms_id = :kms");
+	if (q->app_id)
+		at += snprintf(out + at, len - (size_t)at, " AND app_id = :app");
+	if (q->since > 0)
+		at += snprintf(out + at, len - (size_t)at, " AND last_seen >= :since");
+	if (q->search)
+		at += snprintf(out + at, len - (size_t)at, " AND (workstation LIKE :pat ESCAPE '\\'"
+			       " OR address LIKE :pat ESCAPE '\\')");
+	if (with_cursor && q->after)
+		snprintf(out + at, len - (size_t)at, " AND %s", order_of(q->order)->after);
+}
+
+static void bind_named_blob(sqlite3_stmt *st, const char *name, const kms_guid *g)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i)
+		sqlite3_bind_blob(st, i, g->b, 16, SQLITE_TRANSIENT);
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i)
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* A prefix for LIKE: its own % _ and \ match themselves. */
+static void like_prefix(const char *search, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = search; *p && o + 3 < len; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+}
+
+static void bind_query(sqlite3_stmt *st, const store_query *q)
+{
+	if (q->kms_id)
+		bind_named_blob(st, ":kms", q->kms_id);
+	if (q->app_id)
+		bind_named_blob(st, ":app", q->app_id);
+	bind_named_int(st, ":since", q->since);
+	if (q->search) {
+		char pat[2 * 256 + 2];
+		like_prefix(q->search, pat, sizeof pat);
+		bind_named_text(st, ":pat", pat);
+	}
+	if (q->after) {
+		bind_named_int(st, ":c_seen", q->after->last_seen);
+		bind_named_int(st, ":c_req", (int64_t)q->after->requests);
+		bind_named_text(st, ":c_ws", q->after->workstation);
+		bind_named_blob(st, ":c_cmid", &q->after->cmid);
+		bind_named_blob(st, ":c_app", &q->after->app_id);
+	}
+}
+
+static const char client_columns[] =
+	"cmid, app_id, kms_id, sku_id, workstation, address, license_status, protocol,"
+	" first_seen, last_seen, requests, last_result, last_count";
+
+/* The SQL of a page of clients (also what the planner test explains). */
+void sqlite_clients_sql(const store_query *q, char *sql, size_t len)
+{
+	char where[700];
+	where_of(q, true, where, sizeof where);
+	/* a search: its two prefix indexes find the few matches, sorted after
+	 * (the unary + keeps the planner from walking the sort's index over
+	 * every row instead, which it prefers for a LIMIT) */
+	snprintf(sql, len, "SELECT %s FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset",
+		 client_columns, where, q->search ? "+" : "", order_of(q->order)->order_by);
+}
+
+static void read_client(sqlite3_stmt *st, store_client *c)
+{
+	memset(c, 0, sizeof *c);
+	column_guid(st, 0, &c->cmid);
+	column_guid(st, 1, &c->app_id);
+	column_guid(st, 2, &c->kms_id);
+	column_guid(st, 3, &c->sku_id);
+	copy_text(c->workstation, sizeof c->workstation, sqlite3_column_text(st, 4));
+	copy_text(c->address, sizeof c->address, sqlite3_column_text(st, 5));
+	c->license_status = (uint32_t)sqlite3_column_int64(st, 6);
+	store_protocol_parse((const char *)sqlite3_column_text(st, 7), &c->protocol_major,
+			     &c->protocol_minor);
+	c->first_seen = sqlite3_column_int64(st, 8);
+	c->last_seen = sqlite3_column_int64(st, 9);
+	c->requests = (uint64_t)sqlite3_column_int64(st, 10);
+	c->last_result = (uint32_t)sqlite3_column_int64(st, 11);
+	c->last_count = (uint32_t)sqlite3_column_int64(st, 12);
+}
+
 bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
 {
-	static const char columns[] =
-		"cmid, app_id, kms_id, sku_id, workstation, address, license_status, protocol,"
-		" first_seen, last_seen, requests, last_result, last_count";
-	static const char where[] =
-		" WHERE (?1 IS NULL OR kms_id = ?1) AND (?2 IS NULL OR app_id = ?2)"
-		" AND last_seen >= ?3 AND (?4 IS NULL OR instr(lower(workstation), lower(?4)) > 0"
-		" OR instr(address, ?4) > 0)";
-	const char *order = "last_seen DESC";
-	if (q->order && strcmp(q->order, "workstation") == 0)
-		order = "workstation COLLATE NOCASE, last_seen DESC";
-	else if (q->order && strcmp(q->order, "requests") == 0)
-		order = "requests DESC, last_seen DESC";
-	char sql[1024];
+	char sql[1400], where[700];
 	sqlite3_stmt *st;
-
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 0)
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
+	if (total) {
+		/* the total of the filters, not of the page after a cursor */
+		where_of(q, false, where, sizeof where);
+		if (q->count_max)
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM clients%s"
+				 " LIMIT :count_max)", where);
 		else
-			snprintf(sql, sizeof sql, "SELECT %s FROM clients%s ORDER BY %s LIMIT ?5 OFFSET ?6",
-				 columns, where, order);
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
 		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-			return fail(s, "listing clients");
-		if (q->kms_id)
-			sqlite3_bind_blob(st, 1, q->kms_id->b, 16, SQLITE_STATIC);
-		if (q->app_id)
-			sqlite3_bind_blob(st, 2, q->app_id->b, 16, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, q->since);
-		if (q->search)
-			sqlite3_bind_text(st, 4, q->search, -1, SQLITE_STATIC);
-		if (pass == 0) {
-			if (sqlite3_step(st) == SQLITE_ROW && total)
-				*total = (size_t)sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-			continue;
-		}
-		sqlite3_bind_int64(st, 5, q->limit ? (sqlite3_int64)q->limit : -1);
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)q->offset);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			store_client c;
-			memset(&c, 0, sizeof c);
-			column_guid(st, 0, &c.cmid);
-			column_guid(st, 1, &c.app_id);
-			column_guid(st, 2, &c.kms_id);
-			column_guid(st, 3, &c.sku_id);
-			copy_text(c.workstation, sizeof c.workstation, sqlite3_column_text(st, 4));
-			copy_text(c.address, sizeof c.address, sqlite3_column_text(st, 5));
-			c.license_status = (uint32_t)sqlite3_column_int64(st, 6);
-			store_protocol_parse((const char *)sqlite3_column_text(st, 7),
-					     &c.protocol_major, &c.protocol_minor);
-			c.first_seen = sqlite3_column_int64(st, 8);
-			c.last_seen = sqlite3_column_int64(st, 9);
-			c.requests = (uint64_t)sqlite3_column_int64(st, 10);
-			c.last_result = (uint32_t)sqlite3_column_int64(st, 11);
-			c.last_count = (uint32_t)sqlite3_column_int64(st, 12);
-			if (!fn(ctx, &c))
-				break;
-		}
+			return fail(s, "counting clients");
+		bind_query(st, q);
+		bind_named_int(st, ":count_max", (int64_t)q->count_max);
+		int rc = sqlite3_step(st);
+		*total = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
 		sqlite3_finalize(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return fail(s, "listing clients");
+		if (rc != SQLITE_ROW)
+			return fail(s, "counting clients");
 	}
+	sqlite_clients_sql(q, sql, sizeof sql);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "listing clients");
+	bind_query(st, q);
+	bind_named_int(st, ":limit", q->limit ? (int64_t)q->limit : -1);
+	bind_named_int(st, ":offset", (int64_t)q->offset);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_client c;
+		read_client(st, &c);
+		if (!fn(ctx, &c))
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(s, "listing clients");
 	return true;
 }
 
 bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(DISTINCT cmid), max(last_seen)"
-			       " FROM clients WHERE last_seen >= ?1 GROUP BY app_id, kms_id"
-			       " ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(*), max(last_seen)"
+			       " FROM clients INDEXED BY clients_groups WHERE last_seen >= ?1"
+			       " GROUP BY app_id, kms_id ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "counting clients");
 	sqlite3_bind_int64(st, 1, since);
 	int rc;

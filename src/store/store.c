@@ -189,3 +189,13 @@ void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor)
 	*major = ok ? (uint16_t)a : 0;
 	*minor = ok ? (uint16_t)b : 0;
 }
+
+void store_cursor_of(const store_client *c, store_cursor *out)
+{
+	memset(out, 0, sizeof *out);
+	out->last_seen = c->last_seen;
+	out->requests = c->requests;
+	snprintf(out->workstation, sizeof out->workstation, "%s", c->workstation);
+	out->cmid = c->cmid;
+	out->app_id = c->app_id;
+}

@@ -139,14 +139,35 @@ bool store_follow(store *s, int64_t window, store_seen_fn fn, void *ctx);
 
 /* ---- queries ---------------------------------------------------------- */
 
+/* Where a page ends, for the next one (keyset paging): the sort keys of its
+ * last row. A page after a cursor holds the rows that sort after it, even
+ * while rows are being added, so no row is skipped or shown twice. */
+typedef struct store_cursor {
+	int64_t last_seen;
+	uint64_t requests;
+	char workstation[192];
+	kms_guid cmid, app_id;
+} store_cursor;
+
 typedef struct store_query {
 	const kms_guid *kms_id;          /* NULL: any */
 	const kms_guid *app_id;          /* NULL: any */
 	int64_t since;                   /* last_seen >= since; 0: any */
-	const char *search;              /* substring of workstation/address; NULL: any */
-	const char *order;               /* "last_seen" (default, newest first), "workstation", "requests" */
+	/* workstation or address starting with it, any case (an index serves
+	 * it; a substring could not be); NULL: any */
+	const char *search;
+	/* "last_seen" (default, newest first), "workstation" (A to Z),
+	 * "requests" (most first); ties by CMID */
+	const char *order;
 	size_t limit, offset;            /* limit 0: no limit */
+	const store_cursor *after;       /* NULL, or only the rows after this one */
+	/* total: count no further than this (0: all); a total equal to it
+	 * means "at least" */
+	size_t count_max;
 } store_query;
+
+/* The cursor of a row, for store_query.after. */
+void store_cursor_of(const store_client *c, store_cursor *out);
 
 typedef bool (*store_client_fn)(void *ctx, const store_client *c); /* false stops */
 bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,

@@ -242,7 +242,7 @@ TEST(store_migrates_from_version_1)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	CHECK_EQ(sqlite3_column_int(st, 0), 2);
+	CHECK_EQ(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -456,4 +456,98 @@ TEST(store_file_replaced_by_garbage_while_running_keeps_every_record)
 	CHECK(strstr(l.text, "was replaced or damaged: moved aside to ") != NULL);
 	/* the 50 written before: rescued from the open connection; the 50 after: written */
 	CHECK_EQ(count_rows(path), 100);
+}
+
+#include "store/sqlite_private.h"
+
+/* The query plan of a clients query, one line per step. */
+static void plan_of(sqlite3 *db, const store_query *q, char *out, size_t len)
+{
+	char sql[1500], explain[1600];
+	sqlite_clients_sql(q, sql, sizeof sql);
+	snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *st;
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db, explain, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(out, len, "cannot prepare: %s", sqlite3_errmsg(db));
+		return;
+	}
+	/* LIKE uses an index only with its pattern known (SQLite prepares the
+	 * statement again once it is bound) */
+	int pat = sqlite3_bind_parameter_index(st, ":pat");
+	if (pat)
+		sqlite3_bind_text(st, pat, "pc-12%", -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, "%s\n", (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+}
+
+TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	store_close(s);
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	/* what ANALYZE would find at a million clients: the planner then
+	 * weighs indexes as it would in a large store */
+	CHECK(sqlite3_exec(db, "ANALYZE; DELETE FROM sqlite_stat1; INSERT INTO sqlite_stat1 VALUES"
+			       " ('clients', 'clients_pool', '1000000 333333 2'),"
+			       " ('clients', 'clients_last_seen', '1000000 2'),"
+			       " ('clients', 'clients_kms', '1000000 50000 2'),"
+			       " ('clients', 'clients_workstation', '1000000 3'),"
+			       " ('clients', 'clients_address', '1000000 2'),"
+			       " ('clients', 'clients_requests', '1000000 100000 2'),"
+			       " ('clients', 'clients_groups', '1000000 333333 50000 2'),"
+			       " ('clients', 'clients', '1000000 1 1'); ANALYZE sqlite_schema;",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	kms_guid g;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &g);
+	store_cursor after = { .last_seen = 5 };
+	static const char *const sorts[] = { "last_seen", "workstation", "requests" };
+	for (int sort = 0; sort < 3; sort++) {
+		for (int filter = 0; filter < 5; filter++) {
+			store_query q = { .order = sorts[sort], .limit = 50 };
+			if (filter == 1)
+				q.kms_id = &g;
+			if (filter == 2)
+				q.app_id = &g;
+			if (filter == 3)
+				q.since = 1000;
+			if (filter == 4)
+				q.search = "pc-12";
+			char plan[2000];
+			plan_of(db, &q, plan, sizeof plan);
+			bool full_scan = strstr(plan, "SCAN clients\n") != NULL;
+			if (getenv("KMSD_SHOW_PLANS"))
+				fprintf(stderr, "sort %s filter %d:\n%s", sorts[sort], filter, plan);
+			if (full_scan)
+				fprintf(stderr, "sort %s filter %d:\n%s", sorts[sort], filter, plan);
+			CHECK(!full_scan);
+			CHECK(strstr(plan, "USING") != NULL);
+			if (filter == 4) {
+				CHECK(strstr(plan, "INDEX clients_workstation (workstation>? AND "
+					      "workstation<?)") != NULL);
+				CHECK(strstr(plan, "INDEX clients_address (address>? AND address<?)") !=
+				      NULL);
+			}
+			/* no filter, or the cursor alone: the sort's index, no sorting */
+			if (filter == 0) {
+				if (strstr(plan, "TEMP B-TREE"))
+					fprintf(stderr, "sort %s:\n%s", sorts[sort], plan);
+				CHECK(strstr(plan, "TEMP B-TREE") == NULL);
+				q.after = &after;
+				plan_of(db, &q, plan, sizeof plan);
+				CHECK(strstr(plan, "TEMP B-TREE") == NULL);
+				CHECK(strstr(plan, "SCAN clients\n") == NULL);
+			}
+		}
+	}
+	sqlite3_close(db);
 }
