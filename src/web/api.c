@@ -126,7 +126,24 @@ bool web_read_clients_params(const web_request *r, web_clients_params *p, web_pa
 	return true;
 }
 
+/* The page being written, and its last row (the next page's cursor). */
+typedef struct client_rows {
+	buf b;
+	size_t n;
+	store_cursor last;
+} client_rows;
+
+static bool client_row_json(void *ctx, const store_client *c);
+
 static bool client_json(void *ctx, const store_client *c)
+{
+	client_rows *rows = ctx;
+	rows->n++;
+	store_cursor_of(c, &rows->last);
+	return client_row_json(&rows->b, c);
+}
+
+static bool client_row_json(void *ctx, const store_client *c)
 {
 	buf *b = ctx;
 	size_t pool = web_pool_of(&c->app_id);
@@ -169,29 +186,45 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 		web_json_error(out, 503, NULL, "the client store is off (store = none) or unreadable");
 		return;
 	}
+	if (p.has_cursor && strcmp(p.cursor_sort, p.sort) != 0) {
+		char message[120];
+		snprintf(message, sizeof message, "the cursor is for sort=%s", p.cursor_sort);
+		web_json_error(out, 400, "cursor", message);
+		return;
+	}
 	store_query q = web_store_query(&p);
-	buf rows;
-	buf_init(&rows);
-	buf_puts(&rows, "[");
+	q.count_max = WEB_COUNT_MAX;
+	client_rows rows = { .n = 0 };
+	buf_init(&rows.b);
+	buf_puts(&rows.b, "[");
 	size_t total = 0;
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->store_lock);
 	bool ok = store_clients(w->store, &q, client_json, &rows, &total);
 	if (!ok) {
 		char message[300];
 		snprintf(message, sizeof message, "store query failed: %s", store_error(w->store));
-		pthread_mutex_unlock(&w->lock);
-		buf_free(&rows);
+		pthread_mutex_unlock(&w->store_lock);
+		buf_free(&rows.b);
 		web_json_error(out, 500, NULL, message);
 		return;
 	}
-	pthread_mutex_unlock(&w->lock);
-	buf_printf(&out->body, "{\"total\": %zu, \"offset\": %zu, \"limit\": %zu, \"sort\": \"%s\", "
-		   "\"clients\": ", total, p.offset, p.limit, p.sort);
-	buf_add(&out->body, rows.data, rows.len);
-	buf_puts(&out->body, rows.len > 1 ? "\n]}\n" : "]}\n");
-	if (buf_failed(&rows))
+	pthread_mutex_unlock(&w->store_lock);
+	buf_printf(&out->body, "{\"total\": %zu, \"total_estimated\": %s, \"offset\": %zu, "
+		   "\"limit\": %zu, \"sort\": \"%s\", \"next_cursor\": ", total,
+		   total >= WEB_COUNT_MAX ? "true" : "false", p.offset, p.limit, p.sort);
+	if (rows.n == p.limit) {
+		char cursor[WEB_CURSOR_MAX];
+		web_cursor_format(p.sort, &rows.last, cursor, sizeof cursor);
+		buf_printf(&out->body, "\"%s\"", cursor);
+	} else {
+		buf_puts(&out->body, "null");
+	}
+	buf_puts(&out->body, ", \"clients\": ");
+	buf_add(&out->body, rows.b.data, rows.b.len);
+	buf_puts(&out->body, rows.b.len > 1 ? "\n]}\n" : "]}\n");
+	if (buf_failed(&rows.b))
 		out->body.failed = true;
-	buf_free(&rows);
+	buf_free(&rows.b);
 }
 
 /* ---- products ---- */
@@ -375,9 +408,9 @@ void web_api_stats(web *w, const web_request *r, web_reply *out)
 		web_identity_copy(w, &id);
 		group_rows gr = { b, 0 };
 		buf_puts(b, "[");
-		pthread_mutex_lock(&w->lock);
+		pthread_mutex_lock(&w->store_lock);
 		store_group_stats(w->store, r->now - id.count_window, group_stat_json, &gr);
-		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_unlock(&w->store_lock);
 		buf_puts(b, "]");
 	} else {
 		buf_puts(b, "null");

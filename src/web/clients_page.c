@@ -118,9 +118,9 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	buf_puts(b, "</tr>\n");
 	rows rs = { b, 0 };
 	size_t total = 0;
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->store_lock);
 	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->store_lock);
 	if (!rs.n)
 		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted\">no clients match</td></tr>");
 	buf_puts(b, "</table></div>");

@@ -164,23 +164,112 @@ bool web_clients_param(web_clients_params *p, const char *name, const char *v, i
 		return true;
 	}
 	if (strcmp(name, "offset") == 0) {
-		if (!parse_count(v, 1000000000ull, &n))
-			return fail(err, name, v, "is not a number from 0 to 1000000000");
+		if (!parse_count(v, WEB_OFFSET_MAX, &n))
+			return fail(err, name, v, "is not a number from 0 to 100000 (page further "
+				    "with cursor=)");
 		p->offset = (size_t)n;
 		return true;
 	}
 	if (strcmp(name, "page") == 0) {
-		if (!parse_count(v, 1000000ull, &n) || n == 0)
-			return fail(err, name, v, "is not a page number from 1 to 1000000");
+		if (!parse_count(v, WEB_OFFSET_MAX, &n) || n == 0)
+			return fail(err, name, v, "is not a page number from 1 to 100000");
 		p->page = (size_t)n;
 		return true;
 	}
+	if (strcmp(name, "cursor") == 0) {
+		if (!web_cursor_parse(v, &p->cursor, &p->cursor_sort))
+			return fail(err, name, v, "is not a cursor (next_cursor of a previous answer)");
+		p->has_cursor = true;
+		return true;
+	}
 	return fail(err, name, name, "is not a parameter here (expected product, since, search, "
-		    "sort, limit, offset or page)");
+		    "sort, limit, offset, page or cursor)");
 }
 
 void web_clients_params_finish(web_clients_params *p)
 {
 	if (p->page)
 		p->offset = (p->page - 1) * p->limit;
+}
+
+static const char *const cursor_sorts[] = { "last_seen", "workstation", "requests" };
+
+void web_cursor_format(const char *sort, const store_cursor *c, char *out, size_t len)
+{
+	int s = 0;
+	while (s < 2 && strcmp(sort, cursor_sorts[s]) != 0)
+		s++;
+	int at = snprintf(out, len, "%c.%lld.%llu.", "lwr"[s], (long long)c->last_seen,
+			  (unsigned long long)c->requests);
+	for (int i = 0; i < 16 && at + 3 < (int)len; i++)
+		at += snprintf(out + at, len - (size_t)at, "%02x", c->cmid.b[i]);
+	for (int i = 0; i < 16 && at + 3 < (int)len; i++)
+		at += snprintf(out + at, len - (size_t)at, "%02x", c->app_id.b[i]);
+	if (at + 2 < (int)len)
+		out[at++] = '.';
+	for (const unsigned char *w = (const unsigned char *)c->workstation; *w && at + 3 < (int)len;
+	     w++)
+		at += snprintf(out + at, len - (size_t)at, "%02x", *w);
+	out[at < (int)len ? at : (int)len - 1] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* n bytes from 2n hex digits; false on anything else */
+static bool hex_bytes(const char *h, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int a = hex_digit(h[2 * i]), b = a < 0 ? -1 : hex_digit(h[2 * i + 1]);
+		if (b < 0)
+			return false;
+		out[i] = (uint8_t)(a << 4 | b);
+	}
+	return true;
+}
+
+static bool decimal(const char **p, unsigned long long max, unsigned long long *out)
+{
+	const char *s = *p;
+	unsigned long long v = 0;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	while (isdigit((unsigned char)*s)) {
+		if (v > (max - (unsigned long long)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (unsigned long long)(*s++ - '0');
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+bool web_cursor_parse(const char *text, store_cursor *c, const char **sort)
+{
+	memset(c, 0, sizeof *c);
+	const char *kinds = "lwr", *k = text[0] ? strchr(kinds, text[0]) : NULL;
+	if (!k || text[1] != '.' || strlen(text) >= WEB_CURSOR_MAX)
+		return false;
+	*sort = cursor_sorts[k - kinds];
+	const char *p = text + 2;
+	unsigned long long seen, requests;
+	if (!decimal(&p, (unsigned long long)INT64_MAX, &seen) || *p++ != '.' ||
+	    !decimal(&p, UINT64_MAX, &requests) || *p++ != '.')
+		return false;
+	c->last_seen = (int64_t)seen;
+	c->requests = requests;
+	if (strlen(p) < 65 || !hex_bytes(p, 16, c->cmid.b) || !hex_bytes(p + 32, 16, c->app_id.b) ||
+	    p[64] != '.')
+		return false;
+	p += 65;
+	size_t n = strlen(p);
+	if (n % 2 || n / 2 >= sizeof c->workstation)
+		return false;
+	return hex_bytes(p, n / 2, (uint8_t *)c->workstation);
 }

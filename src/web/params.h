@@ -10,10 +10,14 @@
 #include <stdint.h>
 
 #include "base/guid.h"
+#include "store/store.h"
 
 #define WEB_PAGE_DEFAULT 50
 #define WEB_PAGE_MAX 1000
 #define WEB_SEARCH_MAX 64
+#define WEB_OFFSET_MAX 100000            /* beyond, page with cursor= */
+#define WEB_COUNT_MAX 100000             /* total counts no further (marked estimated) */
+#define WEB_CURSOR_MAX 512               /* the text of a cursor, with its NUL */
 
 /* The three counting pools, by the short names the API uses. */
 typedef struct web_pool {
@@ -31,6 +35,9 @@ typedef struct web_clients_params {
 	const char *sort;                /* a static string: last_seen, workstation or requests */
 	size_t limit, offset;
 	size_t page;                     /* page= (1-based) rather than offset=; 0: not given */
+	bool has_cursor;                 /* cursor=: the rows after this one */
+	store_cursor cursor;
+	const char *cursor_sort;         /* the sort the cursor was made for */
 } web_clients_params;
 
 typedef struct web_param_error {
@@ -47,6 +54,11 @@ bool web_clients_param(web_clients_params *p, const char *name, const char *valu
 
 /* After the last parameter: turn page= into an offset. */
 void web_clients_params_finish(web_clients_params *p);
+
+/* The text of a cursor for the row after which the next page starts:
+ * SORT.LAST_SEEN.REQUESTS.CMID+APP (hex).WORKSTATION (hex). */
+void web_cursor_format(const char *sort, const store_cursor *c, char *out, size_t len);
+bool web_cursor_parse(const char *text, store_cursor *c, const char **sort);
 
 /* since=: Unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or a duration
  * back from now (90m, 24h, 7d). */

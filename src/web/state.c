@@ -64,6 +64,7 @@ store_query web_store_query(const web_clients_params *p)
 		.order = p->sort,
 		.limit = p->limit,
 		.offset = p->offset,
+		.after = p->has_cursor ? &p->cursor : NULL,
 	};
 	return q;
 }

@@ -58,6 +58,7 @@ web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
 		return NULL;
 	}
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->store_lock, NULL);
 	w->mhd = mhd_load(err, err_len);
 	if (!w->mhd)
 		goto fail;
@@ -293,5 +294,6 @@ void web_stop(web *w)
 		store_close(w->store);
 	OPENSSL_cleanse(w->token, sizeof w->token);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->store_lock);
 	free(w);
 }

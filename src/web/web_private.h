@@ -38,7 +38,10 @@ struct web {
 	struct MHD_Daemon *daemons[CONFIG_MAX_WEB_LISTEN];
 	const mhd_api *mhd;                   /* loaded by web_open */
 
-	pthread_mutex_t lock;                 /* identity, token and the store handle */
+	pthread_mutex_t lock;                 /* identity and token */
+	/* the store handle (one connection): queries take turns on it, and
+	 * never hold up the token check, /metrics or the status */
+	pthread_mutex_t store_lock;
 	web_identity id;
 	char token[128];
 	store *store;                         /* read-only; NULL with store = none */
