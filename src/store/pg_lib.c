@@ -42,7 +42,10 @@ static void load(void)
 		  BIND(execParams) &&
 		  BIND(enterPipelineMode) &&
 		  BIND(connectdbParams) &&
-		  BIND(cmdTuples);
+		  BIND(cmdTuples) &&
+		  BIND(getCancel) &&
+		  BIND(cancel) &&
+		  BIND(freeCancel);
 	if (!ok)
 		snprintf(load_error, sizeof load_error, "libpq.so.5 is too old (libpq 14 or later "
 			 "has pipeline mode): %s", dlerror());

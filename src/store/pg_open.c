@@ -249,4 +249,7 @@ const store_backend store_pg_backend = {
 	.clients = pg_clients,
 	.group_stats = pg_group_stats,
 	.prune = pg_prune,
+	.arm_budget = pg_arm_budget,
+	.cancelled = pg_cancelled,
+	.interrupt = pg_interrupt,
 };

@@ -29,6 +29,9 @@ typedef struct pg_api_table {
 	__typeof__(PQenterPipelineMode) *enterPipelineMode;
 	__typeof__(PQconnectdbParams) *connectdbParams;
 	__typeof__(PQcmdTuples) *cmdTuples;
+	__typeof__(PQgetCancel) *getCancel;
+	__typeof__(PQcancel) *cancel;
+	__typeof__(PQfreeCancel) *freeCancel;
 } pg_api_table;
 extern pg_api_table pq_api;
 
@@ -57,6 +60,9 @@ bool pg_api_load(char *err, size_t err_len);
 #define PQenterPipelineMode (pq_api.enterPipelineMode)
 #define PQconnectdbParams (pq_api.connectdbParams)
 #define PQcmdTuples (pq_api.cmdTuples)
+#define PQgetCancel (pq_api.getCancel)
+#define PQcancel (pq_api.cancel)
+#define PQfreeCancel (pq_api.freeCancel)
 #endif
 
 /* A connection and whether it has been found broken: libpq does not
@@ -65,6 +71,7 @@ typedef struct pg_conn {
 	PGconn *c;
 	bool broken;
 	char state[6];                /* SQLSTATE of the last failure, "" if none */
+	int budget_ms;                /* the statement_timeout set on it */
 } pg_conn;
 
 /* Run one statement with text parameters (NULL entries are SQL NULL); the
@@ -94,5 +101,8 @@ bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *er
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total);
 bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long pg_prune(store *s, int64_t before);
+void pg_arm_budget(store *s);
+bool pg_cancelled(store *s);
+void pg_interrupt(store *s);
 
 #endif

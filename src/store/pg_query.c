@@ -238,3 +238,33 @@ long pg_prune(store *s, int64_t before)
 	PQclear(r);
 	return n;
 }
+
+/* The server enforces the limit (statement_timeout), set once per
+ * connection. */
+void pg_arm_budget(store *s)
+{
+	pg_conn *pc = s->db;
+	if (pc->budget_ms == s->budget_ms)
+		return;
+	char sql[64], why[256];
+	snprintf(sql, sizeof sql, "SET statement_timeout = %d", s->budget_ms);
+	if (pg_exec(pc, sql, why, sizeof why))
+		pc->budget_ms = s->budget_ms;
+}
+
+bool pg_cancelled(store *s)
+{
+	const pg_conn *pc = s->db;
+	return strcmp(pc->state, "57014") == 0; /* query_canceled */
+}
+
+void pg_interrupt(store *s)
+{
+	pg_conn *pc = s->db;
+	PGcancel *c = PQgetCancel(pc->c);
+	char why[256];
+	if (c) {
+		PQcancel(c, why, sizeof why);
+		PQfreeCancel(c);
+	}
+}

@@ -263,4 +263,7 @@ const store_backend store_sqlite_backend = {
 	.clients = sqlite_clients,
 	.group_stats = sqlite_group_stats,
 	.prune = sqlite_prune,
+	.arm_budget = sqlite_arm_budget,
+	.cancelled = sqlite_cancelled,
+	.interrupt = sqlite_interrupt,
 };

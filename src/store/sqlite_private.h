@@ -19,6 +19,9 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 		    size_t *total);
 bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long sqlite_prune(store *s, int64_t before);
+void sqlite_arm_budget(store *s);
+bool sqlite_cancelled(store *s);
+void sqlite_interrupt(store *s);
 void sqlite_clients_sql(const store_query *q, char *sql, size_t len);
 
 #endif

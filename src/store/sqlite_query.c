@@ -320,3 +320,28 @@ long sqlite_prune(store *s, int64_t before)
 	sqlite3_finalize(st);
 	return total;
 }
+
+/* Called by SQLite every 1000 virtual machine steps of a query: non-zero
+ * stops it (SQLITE_INTERRUPT). */
+static int over_budget(void *ctx)
+{
+	const store *s = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec > s->query_deadline_ns;
+}
+
+void sqlite_arm_budget(store *s)
+{
+	sqlite3_progress_handler(s->db, 1000, over_budget, s);
+}
+
+bool sqlite_cancelled(store *s)
+{
+	return sqlite3_errcode(s->db) == SQLITE_INTERRUPT;
+}
+
+void sqlite_interrupt(store *s)
+{
+	sqlite3_interrupt(s->db);
+}

@@ -165,14 +165,59 @@ bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
 	return store_usable(s) && s->be->load_seen(s->db, since, fn, ctx, s->error, sizeof s->error);
 }
 
+static void arm(store *s)
+{
+	s->timed_out = false;
+	if (s->budget_ms && s->be->arm_budget) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		s->query_deadline_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec +
+				       (int64_t)s->budget_ms * 1000000;
+		s->be->arm_budget(s);
+	}
+}
+
+/* A failed query: say so plainly if it was over its time. */
+static bool query_result(store *s, bool ok)
+{
+	if (!ok && s->budget_ms && s->be->cancelled && s->be->cancelled(s)) {
+		s->timed_out = true;
+		snprintf(s->error, sizeof s->error, "the query took longer than %d ms and was "
+			 "cancelled", s->budget_ms);
+	}
+	return ok;
+}
+
 bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
 {
-	return store_usable(s) && s->be->clients(s, q, fn, ctx, total);
+	if (!store_usable(s))
+		return false;
+	arm(s);
+	return query_result(s, s->be->clients(s, q, fn, ctx, total));
 }
 
 bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
-	return store_usable(s) && s->be->group_stats(s, since, fn, ctx);
+	if (!store_usable(s))
+		return false;
+	arm(s);
+	return query_result(s, s->be->group_stats(s, since, fn, ctx));
+}
+
+void store_set_query_budget(store *s, int ms)
+{
+	s->budget_ms = ms;
+}
+
+bool store_timed_out(store *s)
+{
+	return s->timed_out;
+}
+
+void store_interrupt(store *s)
+{
+	if (s->be->interrupt && s->db)
+		s->be->interrupt(s);
 }
 
 long store_prune(store *s, int64_t before)

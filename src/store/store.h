@@ -188,4 +188,12 @@ long store_prune(store *s, int64_t before);
 /* The last error message of a query on this handle. */
 const char *store_error(store *s);
 
+/* A time limit for each query on this handle (0: none): a query over it is
+ * cancelled and fails, with store_timed_out true. */
+void store_set_query_budget(store *s, int ms);
+bool store_timed_out(store *s);
+/* Cancel the query running on this handle now, from any thread (so a stop
+ * never waits for one). */
+void store_interrupt(store *s);
+
 #endif

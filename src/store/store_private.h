@@ -68,6 +68,12 @@ typedef struct store_backend {
 	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
 			size_t *total);
 	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
+	/* NULL, or arm the time limit of the next query on s->db (budget_ms,
+	 * query_deadline) */
+	void (*arm_budget)(store *s);
+	/* whether the last failure on s->db was a cancellation */
+	bool (*cancelled)(store *s);
+	void (*interrupt)(store *s);
 	long (*prune)(store *s, int64_t before);
 } store_backend;
 
@@ -82,6 +88,9 @@ struct store {
 	int64_t db_retry_at;          /* monotonic seconds: no reconnecting before */
 	char error[300];
 	store_options opt;
+	int budget_ms;                /* per query on db; 0: none */
+	int64_t query_deadline_ns;    /* monotonic, of the query running */
+	bool timed_out;
 
 	/* identity values as last read or set: a shared database may be away
 	 * (identity.c) */

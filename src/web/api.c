@@ -202,10 +202,13 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 	bool ok = store_clients(w->store, &q, client_json, &rows, &total);
 	if (!ok) {
 		char message[300];
-		snprintf(message, sizeof message, "store query failed: %s", store_error(w->store));
+		snprintf(message, sizeof message, "store query failed: %s%s", store_error(w->store),
+			 store_timed_out(w->store) ? "; narrow it with since=, product= or search="
+						   : "");
+		bool busy = store_timed_out(w->store);
 		pthread_mutex_unlock(&w->store_lock);
 		buf_free(&rows.b);
-		web_json_error(out, 500, NULL, message);
+		web_json_error(out, busy ? 503 : 500, NULL, message);
 		return;
 	}
 	pthread_mutex_unlock(&w->store_lock);

@@ -120,11 +120,15 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	size_t total = 0;
 	pthread_mutex_lock(&w->store_lock);
 	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
+	bool timed_out = !ok && store_timed_out(w->store);
 	pthread_mutex_unlock(&w->store_lock);
 	if (!rs.n)
 		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted\">no clients match</td></tr>");
 	buf_puts(b, "</table></div>");
-	if (!ok)
+	if (timed_out)
+		buf_puts(b, "<p class=\"bad\">The store query took too long and was cancelled; "
+			 "narrow it (a search, a product or a shorter time).</p>");
+	else if (!ok)
 		buf_puts(b, "<p class=\"bad\">The store query failed; see the kmsd log.</p>");
 	size_t page = p.offset / p.limit + 1, pages = total ? (total + p.limit - 1) / p.limit : 1;
 	buf_printf(b, "<nav class=\"pages\"><span id=\"clients-total\">%zu</span> clients &middot; "

@@ -258,6 +258,8 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 		if (!w->store)
 			log_warning("web: the clients page and API are off: cannot open the store: %s",
 				    serr);
+		else
+			store_set_query_budget(w->store, WEB_QUERY_MS);
 	}
 	for (size_t i = 0; i < w->n_fds; i++) {
 		w->daemons[i] = w->mhd->start_daemon(
@@ -284,6 +286,9 @@ void web_stop(web *w)
 {
 	if (!w)
 		return;
+	/* a query running now must not hold up the stop */
+	if (w->store)
+		store_interrupt(w->store);
 	for (size_t i = 0; i < w->n_fds; i++) {
 		if (w->daemons[i] && w->mhd)
 			w->mhd->stop_daemon(w->daemons[i]);

@@ -42,6 +42,7 @@ struct web {
 	/* the store handle (one connection): queries take turns on it, and
 	 * never hold up the token check, /metrics or the status */
 	pthread_mutex_t store_lock;
+#define WEB_QUERY_MS 3000                     /* a store query over it is cancelled: 503 */
 	web_identity id;
 	char token[128];
 	store *store;                         /* read-only; NULL with store = none */

@@ -551,3 +551,45 @@ TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
 	}
 	sqlite3_close(db);
 }
+
+static bool count_only(void *ctx, const store_client *c)
+{
+	(void)c;
+	(*(size_t *)ctx)++;
+	return true;
+}
+
+TEST(store_query_over_its_budget_is_cancelled)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	store_close(s);
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+			       " WHERE i < 300000) INSERT INTO clients (cmid, app_id, workstation,"
+			       " address, first_seen, last_seen) SELECT randomblob(16),"
+			       " randomblob(16), 'pc-' || i, '', i, i FROM n", NULL, NULL,
+			   NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	s = store_open(spec, true, err, sizeof err);
+	CHECK(s != NULL);
+	store_set_query_budget(s, 1);
+	/* all 300000 rows: far over 1 ms */
+	store_query q = { .since = 1, .order = "last_seen", .limit = 0 };
+	size_t n = 0, total = 0;
+	CHECK(!store_clients(s, &q, count_only, &n, &total));
+	CHECK(store_timed_out(s));
+	CHECK(strstr(store_error(s), "took longer than 1 ms and was cancelled") != NULL);
+	/* within a budget it answers, and the flag clears */
+	store_set_query_budget(s, 60000);
+	q.limit = 10;
+	n = 0;
+	CHECK(store_clients(s, &q, count_only, &n, &total));
+	CHECK(!store_timed_out(s));
+	CHECK_EQ(n, 10);
+	CHECK_EQ(total, 300000);
+	store_close(s);
+}
