@@ -172,6 +172,14 @@ bench: all $(BENCH_TOOLS)
 
 bench-short: all $(BENCH_TOOLS)
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench.py --short
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py --short
+
+# make bench-store: the client store at 10k, 100k and 1M clients (queries,
+# /metrics, signals, start-up, RSS, activation p99); prints, never fails on
+# a figure. BENCH_STORE_WRITE=BENCHMARKS.md rewrites its section there.
+bench-store: all
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py \
+	    $(if $(BENCH_STORE_WRITE),--write $(BENCH_STORE_WRITE))
 
 # make soak: steady load with RSS and descriptor sampling; SOAK_SECONDS sets
 # the length (CI runs soak-short).
@@ -283,4 +291,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test static layers lint tidy bench bench-short bench-store soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short

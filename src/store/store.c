@@ -168,13 +168,14 @@ bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
 static void arm(store *s)
 {
 	s->timed_out = false;
-	if (s->budget_ms && s->be->arm_budget) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		s->query_deadline_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec +
-				       (int64_t)s->budget_ms * 1000000;
-		s->be->arm_budget(s);
-	}
+	if (!s->be->arm_budget || (!s->budget_ms && !s->stopping))
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s->query_deadline_ns = s->stopping ? 0
+					   : (int64_t)now.tv_sec * 1000000000 + now.tv_nsec +
+						     (int64_t)s->budget_ms * 1000000;
+	s->be->arm_budget(s);
 }
 
 /* A failed query: say so plainly if it was over its time. */
@@ -216,6 +217,7 @@ bool store_timed_out(store *s)
 
 void store_interrupt(store *s)
 {
+	s->stopping = true; /* the queries that start after this one too */
 	if (s->be->interrupt && s->db)
 		s->be->interrupt(s);
 }

@@ -91,6 +91,7 @@ struct store {
 	int budget_ms;                /* per query on db; 0: none */
 	int64_t query_deadline_ns;    /* monotonic, of the query running */
 	bool timed_out;
+	_Atomic bool stopping;        /* store_interrupt: every query fails from now on */
 
 	/* identity values as last read or set: a shared database may be away
 	 * (identity.c) */

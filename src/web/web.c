@@ -265,6 +265,8 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 		w->daemons[i] = w->mhd->start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, w,
 			MHD_OPTION_LISTEN_SOCKET, w->fds[i],
+			/* a slow store query on one thread, /metrics on another */
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT,

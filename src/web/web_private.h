@@ -43,6 +43,7 @@ struct web {
 	 * never hold up the token check, /metrics or the status */
 	pthread_mutex_t store_lock;
 #define WEB_QUERY_MS 3000                     /* a store query over it is cancelled: 503 */
+#define WEB_THREADS 4                         /* requests served at once per listener */
 	web_identity id;
 	char token[128];
 	store *store;                         /* read-only; NULL with store = none */

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""make bench-store: the client store at 10k, 100k and 1M clients (issue 19).
+
+For each size: a SQLite store built by kmsd (the schema, its migrations
+and indexes) and filled by a bulk loader writing the same rows kmsd
+writes, inside SQLite; then kmsd serving it with the web on, and per size:
+the kmsc and web queries of issue 19's table (p50 / p99), /metrics while a
+search runs, SIGHUP and SIGTERM while queries run, start-up to ready, RSS,
+and activation p99 while the queries run. Prints a table with ratios to
+the smallest size; never fails on a figure (only a broken run exits 1).
+
+    bench_store.py [--short] [--write BENCHMARKS.md]
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+
+BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
+WIN_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le.hex()
+O13_APP = uuid.UUID("0ff1ce15-a989-479d-af46-f275c6370663").bytes_le.hex()
+WIN_KMS = uuid.UUID("58e2134f-8e11-4d17-9cb2-91069c151148").bytes_le.hex()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kmsd_args(db, port, web_port, log):
+    return [os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
+            "-o", "allow-root=yes", "-o", f"store=sqlite:{db}", "-o", "web=yes",
+            "-o", f"web-listen=127.0.0.1:{web_port}", "-o", "count=real",
+            "-o", f"log=file:{log}", "-o", "log-level=info"]
+
+
+def wait_log(log, text, count=1, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(log, errors="replace") as f:
+                if f.read().count(text) >= count:
+                    return time.monotonic()
+        except FileNotFoundError:
+            pass
+        time.sleep(0.005)
+    raise RuntimeError(f"{text!r} not in {log}")
+
+
+def build(size, where):
+    """kmsd creates the schema; SQLite itself writes `size` rows as kmsd's
+    writer would (72 % Windows, 28 % Office 2013+, last seen over 40 days)."""
+    db = os.path.join(where, f"clients-{size}.db")
+    log = os.path.join(where, f"create-{size}.log")
+    p = subprocess.Popen(kmsd_args(db, free_port(), free_port(), log),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_log(log, "ready")
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    now = int(time.time())
+    t0 = time.monotonic()
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+        " INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address,"
+        " license_status, protocol, first_seen, last_seen, requests, last_result, last_count)"
+        f" SELECT randomblob(16), CASE WHEN i % 25 < 18 THEN X'{WIN_APP}' ELSE X'{O13_APP}' END,"
+        f" X'{WIN_KMS}', randomblob(16), printf('pc-%07d.corp.example', i),"
+        " printf('10.%d.%d.%d:%d', i / 65536 % 256, i / 256 % 256, i % 256, 49152 + i % 16000),"
+        " 1, '6.0', ? - i % 3456000, ? - i % 3456000, 1 + i % 5, 0, 50 FROM n",
+        (size, now, now))
+    con.commit()
+    con.close()
+    return db, time.monotonic() - t0
+
+
+def get(port, path, timeout=60):
+    t0 = time.monotonic()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        body = r.read()
+    return time.monotonic() - t0, body
+
+
+def timed(fn, reps):
+    ts = sorted(fn() for _ in range(reps))
+    return ts[len(ts) // 2], ts[min(len(ts) - 1, int(len(ts) * 0.99))]
+
+
+def kmsc_time(*args):
+    t0 = time.monotonic()
+    r = subprocess.run([os.path.join(BIN, "kmsc"), *args], capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"kmsc {args}: {r.stderr.decode()}")
+    return time.monotonic() - t0
+
+
+class QueryLoop:
+    """Web store queries in a loop on another thread."""
+
+    def __init__(self, port):
+        self.port, self.stop, self.n = port, threading.Event(), 0
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        paths = ["/api/v1/clients?search=pc-0&limit=1000", "/api/v1/stats",
+                 "/api/v1/clients?sort=workstation&limit=1000"]
+        while not self.stop.is_set():
+            try:
+                get(self.port, paths[self.n % 3])
+            except OSError:
+                pass
+            self.n += 1
+
+    def end(self):
+        self.stop.set()
+        self.thread.join()
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+
+def measure(size, where, reps, bench_s):
+    db, load_s = build(size, where)
+    log = os.path.join(where, f"serve-{size}.log")
+    port, web_port = free_port(), free_port()
+    t0 = time.monotonic()
+    p = subprocess.Popen(kmsd_args(db, port, web_port, log), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    r = {"size": size, "load_s": load_s, "ready_s": wait_log(log, "ready") - t0}
+    try:
+        r["rss_mib"] = rss_mib(p.pid)
+        r["kmsc_since"] = timed(lambda: kmsc_time("clients", "--db", db, "--since", "30d",
+                                                  "--limit", "50"), reps)
+        r["kmsc_search"] = timed(lambda: kmsc_time("clients", "--db", db, "--search",
+                                                   "pc-00123", "--limit", "50"), reps)
+        r["kmsc_stats"] = timed(lambda: kmsc_time("stats", "--db", db), reps)
+        r["web_search"] = timed(lambda: get(web_port, "/clients?search=pc-00123")[0], reps)
+        deep = min(size // 2, 100000)
+        r["api_offset"] = timed(lambda: get(web_port, f"/api/v1/clients?offset={deep}")[0], reps)
+        _, first = get(web_port, "/api/v1/clients?limit=1000")
+        cursor = json.loads(first)["next_cursor"]
+        r["api_cursor"] = timed(lambda: get(web_port, f"/api/v1/clients?cursor={cursor}")[0],
+                                reps)
+        r["api_stats"] = timed(lambda: get(web_port, "/api/v1/stats")[0], reps)
+        loop = QueryLoop(web_port)
+        try:
+            r["metrics_busy"] = timed(lambda: get(web_port, "/metrics")[0], reps * 4)
+            out = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-c", "4", "-d",
+                                  str(bench_s), "--json", f"127.0.0.1:{port}"],
+                                 capture_output=True).stdout
+            b = json.loads(out)
+            r["act_per_s"], r["act_p99_ms"] = b["per_second"], b["latency_ms"]["p99"]
+            t = time.monotonic()
+            p.send_signal(signal.SIGHUP)
+            r["sighup_s"] = wait_log(log, "configuration reloaded") - t
+            t = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            p.wait(120)
+            r["sigterm_s"] = time.monotonic() - t
+        finally:
+            loop.end()
+        r["queries_meanwhile"] = loop.n
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    os.remove(db)
+    return r
+
+
+ROWS = [("kmsc clients --since 30d --limit 50", "kmsc_since"),
+        ("kmsc clients --search", "kmsc_search"), ("kmsc stats", "kmsc_stats"),
+        ("/clients?search=", "web_search"), ("/api/v1/clients?offset=(n/2, at most 100000)",
+                                             "api_offset"),
+        ("/api/v1/clients?cursor= (page 2)", "api_cursor"), ("/api/v1/stats", "api_stats"),
+        ("/metrics while searches run", "metrics_busy")]
+
+
+def table(results):
+    base = results[0]
+    head = "| at N clients | " + " | ".join(f"{r['size']:,}" for r in results) + \
+           " | ratio largest / smallest |"
+    lines = [head, "|---|" + "---:|" * (len(results) + 1)]
+    for label, key in ROWS:
+        cells = [f"{r[key][0] * 1000:.1f} / {r[key][1] * 1000:.1f} ms" for r in results]
+        ratio = results[-1][key][0] / base[key][0] if base[key][0] else 0
+        lines.append(f"| {label} (p50 / p99) | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    for label, key, fmt in [("SIGHUP while queries run", "sighup_s", "{:.3f} s"),
+                            ("SIGTERM while queries run", "sigterm_s", "{:.3f} s"),
+                            ("start-up to ready", "ready_s", "{:.3f} s"),
+                            ("RSS after start", "rss_mib", "{:.1f} MiB"),
+                            ("activations/s while queries run", "act_per_s", "{:.0f}"),
+                            ("activation p99 while queries run", "act_p99_ms", "{:.2f} ms"),
+                            ("bulk load (SQLite, all indexes)", "load_s", "{:.1f} s")]:
+        cells = [fmt.format(r[key]) for r in results]
+        ratio = results[-1][key] / base[key] if base[key] else 0
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--short", action="store_true", help="the CI pass: 10k and 30k")
+    ap.add_argument("--sizes", help="comma-separated sizes")
+    ap.add_argument("--write", help="replace the store section of this BENCHMARKS.md")
+    a = ap.parse_args()
+    sizes = [10000, 30000] if a.short else [10000, 100000, 1000000]
+    if a.sizes:
+        sizes = [int(x) for x in a.sizes.split(",")]
+    reps, bench_s = (3, 1) if a.short else (9, 3)
+    where = tempfile.mkdtemp(prefix="kmsd-bench-store-")
+    results = []
+    for n in sizes:
+        results.append(measure(n, where, reps, bench_s))
+        print(f"{n} clients: " + json.dumps(results[-1]), flush=True)
+    text = table(results)
+    print(text)
+    if a.write:
+        with open(a.write) as f:
+            doc = f.read()
+        section = ("## The client store at scale\n\n`make bench-store` on this machine "
+                   "(2 shared cores): a SQLite store of N clients, kmsd serving it with the "
+                   "web on. Queries are p50 / p99 over repeated runs; kmsc figures include "
+                   "starting kmsc. Ratios: the largest size to the smallest.\n\n" + text + "\n")
+        doc = re.sub(r"## The client store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+        with open(a.write, "w") as f:
+            f.write(doc.rstrip("\n") + "\n\n" + section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
