@@ -84,7 +84,12 @@ uint32_t web_pool_clients(web *w, size_t pool, int64_t now)
 	kms_guid app;
 	if (pool >= 3 || !w->srv->counter || !guid_parse(web_pools[pool].app_id, &app))
 		return 0;
-	return client_count_get(w->srv->counter, &app, now);
+	uint32_t counted = client_count_get(w->srv->counter, &app, now);
+	/* the store's figure lags by up to WEB_POOL_REFRESH_S: the larger of
+	 * the two is the better one */
+	long long stored = w->pool_machines[pool];
+	return stored > (long long)counted ? (stored > UINT32_MAX ? UINT32_MAX : (uint32_t)stored)
+					   : counted;
 }
 
 size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max)

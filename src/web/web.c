@@ -261,6 +261,7 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 		else
 			store_set_query_budget(w->store, WEB_QUERY_MS);
 	}
+	web_pool_machines_start(w);
 	for (size_t i = 0; i < w->n_fds; i++) {
 		w->daemons[i] = w->mhd->start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, w,
@@ -291,6 +292,7 @@ void web_stop(web *w)
 	/* a query running now must not hold up the stop */
 	if (w->store)
 		store_interrupt(w->store);
+	web_pool_machines_stop(w);
 	for (size_t i = 0; i < w->n_fds; i++) {
 		if (w->daemons[i] && w->mhd)
 			w->mhd->stop_daemon(w->daemons[i]);

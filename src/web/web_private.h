@@ -47,7 +47,20 @@ struct web {
 	web_identity id;
 	char token[128];
 	store *store;                         /* read-only; NULL with store = none */
+
+	/* machines per pool in the store over the count window, refreshed by
+	 * a thread of its own (pool_machines.c) so no page waits for it; -1
+	 * until first counted */
+	_Atomic long long pool_machines[3];
+	pthread_t pool_thread;
+	bool pool_running, pool_stop;
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_wake;
 };
+
+#define WEB_POOL_REFRESH_S 30                 /* how often pool_machines is counted */
+void web_pool_machines_start(web *w);
+void web_pool_machines_stop(web *w);
 
 /* A response under construction. */
 typedef struct web_reply {

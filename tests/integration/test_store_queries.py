@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 
-from test_web import get_json, web_kmsd
+from test_web import get, get_json, web_kmsd
 
 WIN10_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le
 ROW = ("INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address,"
@@ -92,3 +92,21 @@ def test_cursor_offset_and_total_are_strict():
         assert status == 400 and "cursor" in body["error"], body
         status, last = get_json(d.web_port, "/api/v1/clients?limit=10")
         assert last["next_cursor"] is None and len(last["clients"]) == 5
+
+
+def test_machines_per_pool_come_from_the_store_beyond_the_in_memory_cap():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with web_kmsd(f"store=sqlite:{db}", store=False):
+        pass  # the schema
+    fill(db, 3000, int(time.time()) - 60, "ws")
+    with web_kmsd(f"store=sqlite:{db}", "max-n-policy=500", store=False) as d:
+        # in memory a pool stops at 2 x max-n-policy (1000): the store has 3000
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _, s = get_json(d.web_port, "/api/v1/status")
+            if s["pools"][0]["clients"] == 3000:
+                break
+            time.sleep(0.1)
+        assert s["pools"][0]["clients"] == 3000, s["pools"]
+        _, _, metrics = get(d.web_port, "/metrics")
+        assert 'kmsd_pool_clients{pool="windows"} 3000' in metrics
