@@ -190,6 +190,8 @@ static const char client_columns[] =
 	"cmid, app_id, kms_id, sku_id, workstation, address, license_status, protocol,"
 	" first_seen, last_seen, requests, last_result, last_count";
 
+#define DEEP_OFFSET 1000
+
 /* The SQL of a page of clients (also what the planner test explains). */
 void sqlite_clients_sql(const store_query *q, char *sql, size_t len)
 {
@@ -198,8 +200,17 @@ void sqlite_clients_sql(const store_query *q, char *sql, size_t len)
 	/* a search: its two prefix indexes find the few matches, sorted after
 	 * (the unary + keeps the planner from walking the sort's index over
 	 * every row instead, which it prefers for a LIMIT) */
+	const char *order = order_of(q->order)->order_by;
+	if (q->offset >= DEEP_OFFSET) {
+		/* a deep page: skip over the index's keys alone (it covers them),
+		 * then read only the rows of the page */
+		snprintf(sql, len, "SELECT %s FROM clients WHERE (cmid, app_id) IN (SELECT cmid,"
+			 " app_id FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset)"
+			 " ORDER BY %s", client_columns, where, q->search ? "+" : "", order, order);
+		return;
+	}
 	snprintf(sql, len, "SELECT %s FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset",
-		 client_columns, where, q->search ? "+" : "", order_of(q->order)->order_by);
+		 client_columns, where, q->search ? "+" : "", order);
 }
 
 static void read_client(sqlite3_stmt *st, store_client *c)
