@@ -59,6 +59,9 @@ static enum store_write failure(int code)
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
 		return STORE_LOST;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
 	default:
 		return STORE_RETRY;
 	}

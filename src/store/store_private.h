@@ -18,12 +18,16 @@
  * - REFUSED: a record in it is refused for what it holds (a constraint, a
  *   type): the writer retries record by record and drops only the refused
  *   ones, counted and logged;
- * - RETRY: busy, locked, disk full, read-only, an I/O error: kept, retried
- *   with backoff on the same connection;
+ * - BUSY: another connection holds the lock (a prune between chunks):
+ *   kept, retried at the next cycle;
+ * - RETRY: disk full, a lock held for long, any other error: kept, retried
+ *   with growing backoff on the same connection;
  * - LOST: the connection is gone: kept, retried after reconnecting;
  * - BROKEN: the file is no longer a database (garbage, corrupt, replaced):
  *   kept, retried after the writer sets the file aside (store_broken). */
-enum store_write { STORE_WRITTEN, STORE_REFUSED, STORE_RETRY, STORE_LOST, STORE_BROKEN };
+enum store_write {
+	STORE_WRITTEN, STORE_REFUSED, STORE_BUSY, STORE_RETRY, STORE_LOST, STORE_BROKEN
+};
 
 typedef struct store_backend {
 	const char *name;

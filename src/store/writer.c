@@ -20,6 +20,9 @@
 
 #define BATCH_MAX 4096
 #define DROP_LOG_S 10                /* at most one line about drops per period */
+/* A lock met this many cycles in a row (each after waiting a batch
+ * interval for it) is no longer a short transaction: logged, backoff. */
+#define BUSY_QUIET_TRIES 4
 
 /* What the writer remembers between batches. */
 typedef struct writer_state {
@@ -27,6 +30,7 @@ typedef struct writer_state {
 	bool failing;                /* a failure was logged: log the recovery too */
 	struct timespec failing_since;
 	size_t one_by_one;           /* records left to write singly after a refusal */
+	int busy_tries;              /* batches in a row that met another's lock */
 	int64_t drops_logged_at;     /* monotonic seconds */
 	char why[300];
 } writer_state;
@@ -253,6 +257,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		if (res == STORE_WRITTEN) {
 			written(s, &w, n, ms);
+			w.busy_tries = 0;
 			last_try = false;
 		} else if (res == STORE_REFUSED && n > 1) {
 			w.one_by_one = n; /* find the refused ones */
@@ -266,6 +271,10 @@ static void *writer_main(void *arg)
 				w.one_by_one--;
 			snprintf(s->error, sizeof s->error, "a record refused: %.250s", w.why);
 			log_drops(s, &w, false);
+		} else if (res == STORE_BUSY && w.busy_tries++ < BUSY_QUIET_TRIES) {
+			/* someone else's short transaction: the next cycle, quietly */
+			s->stats.errors++;
+			s->stats.retries++;
 		} else {
 			keep_and_wait(s, &w, n, res == STORE_LOST);
 		}

@@ -274,6 +274,8 @@ def test_kill_9_under_load_runs():
     # the README's bound: 250 ms with CPU to spare; with the load generator
     # saturating the same two cores, up to 258 ms was measured
     bound = 0.5
+    if os.environ.get("KMSD_SANITIZED") == "1":
+        bound = 2.0  # a performance bound: sanitizers slow the writer several times
     worst = 0
     for i in range(runs):
         due, missing, late = kill_9_run(bound)
