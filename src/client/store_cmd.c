@@ -138,7 +138,8 @@ static const char clients_usage[] =
 	"List the clients in kmsd's store (default " DEFAULT_DB "), newest first.\n"
 	"STORE is an SQLite file or a postgresql:// URI, as kmsd.conf's store.\n"
 	"--product takes a product group name fragment or KMS id; --since a date\n"
-	"(YYYY-MM-DD) or an age such as 30d or 12h.\n";
+	"(YYYY-MM-DD) or an age such as 30d or 12h; --search the start of the\n"
+	"workstation name or of the address, any case.\n";
 
 int cmd_clients(int argc, char **argv)
 {
