@@ -336,3 +336,23 @@ TEST(config_web_settings_and_the_token_rule)
 		     "web-listen = 127.0.0.1:4\nweb-listen = 127.0.0.1:5\n",
 		     "test.conf:5: web-listen: too many web-listen addresses");
 }
+
+TEST(config_store_synchronous_and_broken)
+{
+	kmsd_config cfg;
+	config_error err;
+	CHECK(load(&cfg, "", &err));
+	CHECK(!cfg.store_sync_full);
+	CHECK_EQ(cfg.store_broken, 0); /* move-aside */
+	CHECK(config_apply_option(&cfg, "store-synchronous=full", "-o", 1, &err));
+	CHECK(cfg.store_sync_full);
+	CHECK(config_apply_option(&cfg, "store-broken=run-without", "-o", 2, &err));
+	CHECK_EQ(cfg.store_broken, 1);
+	CHECK(config_apply_option(&cfg, "store-broken=exit", "-o", 3, &err));
+	CHECK_EQ(cfg.store_broken, 2);
+	CHECK(!config_apply_option(&cfg, "store-synchronous=extra", "-o", 4, &err));
+	CHECK(strstr(err.message, "is not normal or full") != NULL);
+	CHECK(!config_apply_option(&cfg, "store-broken=ignore", "-o", 5, &err));
+	CHECK(strstr(err.message, "is not move-aside, run-without or exit") != NULL);
+	config_free(&cfg);
+}
