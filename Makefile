@@ -127,16 +127,14 @@ integration: all $(TEST_TOOLS)
 
 # The daemon tests again with kmsd under valgrind's memcheck: no invalid
 # access, no leak (kmsd exits 99 if there is one and the test fails).
+VALGRIND_TESTS := test_kmsd. survive_restart allow_and_deny database_down test_web.test_status \
+                  test_web.test_bad_param dns_publish.test_publish dns_publish.test_a_wrong \
+                  dns_publish.test_without_dns_server
 valgrind: all $(TEST_TOOLS)
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_kmsd.
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py survive_restart
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py allow_and_deny
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py database_down
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_status
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_bad_param
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_publish
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_a_wrong
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_without_dns_server
+	for t in $(VALGRIND_TESTS); do \
+	    KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) \
+	        python3 tests/integration/run.py $$t || exit 1; \
+	done
 
 # The whole suite: unit and integration tests on the normal build, then the
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.

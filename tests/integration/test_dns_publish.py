@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from dnstest import KEY_NAME, ZONE, Named, free_udp_tcp_port, named_missing
-from kmsdtest import BIN, Kmsd, free_port, kmsc, run
+from kmsdtest import BIN, Kmsd, free_port, kmsc, run, skip
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -20,11 +20,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 OTHER_HOST = (10, 50, 1688, f"kms2.{ZONE}.")
 
 
-def skip():
+def skip_without_named():
     why = named_missing()
     if why:
-        print(f"skipped: {why}")
-    return why is not None
+        skip(why)
 
 
 def publish_options(named, secret_path, *extra):
@@ -49,8 +48,7 @@ def secret_file(named, name="secret", **kw):
 
 
 def test_publish_discover_activate_and_remove_only_its_own_record():
-    if skip():
-        return
+    skip_without_named()
     zone = [f"kms1 IN A 127.0.0.1", f"_vlmcs._tcp 300 IN SRV 10 50 1688 kms2.{ZONE}."]
     with Named(zone) as named:
         d = Kmsd(*publish_options(named, secret_file(named)))
@@ -76,8 +74,7 @@ def test_publish_discover_activate_and_remove_only_its_own_record():
 
 
 def test_reload_with_a_new_port_replaces_the_record():
-    if skip():
-        return
+    skip_without_named()
     with Named() as named:
         secret = secret_file(named)
         d = Kmsd(*publish_options(named, secret), listen=(),
@@ -106,8 +103,7 @@ def test_reload_with_a_new_port_replaces_the_record():
 
 
 def test_a_deleted_record_comes_back_within_half_its_ttl():
-    if skip():
-        return
+    skip_without_named()
     with Named(unsigned_updates=True) as named:
         with Kmsd("dns-publish=on", f"dns-zone={ZONE}", f"dns-server=127.0.0.1:{named.port}",
                   f"dns-host=kms1.{ZONE}", "dns-ttl=60") as d:
@@ -119,8 +115,7 @@ def test_a_deleted_record_comes_back_within_half_its_ttl():
 
 
 def test_a_wrong_key_is_logged_once_and_activation_goes_on():
-    if skip():
-        return
+    skip_without_named()
     with Named() as named:
         wrong = secret_file(named, secret="d3Jvbmcgd3Jvbmcgd3Jvbmcgd3Jvbmcgd3Jvbmc=")
         d = Kmsd(*publish_options(named, wrong))
@@ -142,8 +137,7 @@ def test_a_wrong_key_is_logged_once_and_activation_goes_on():
 
 
 def test_a_dns_server_that_comes_up_later_gets_the_record():
-    if skip():
-        return
+    skip_without_named()
     with Named() as probe:
         port = probe.port
     d = Kmsd("dns-publish=on", f"dns-zone={ZONE}", f"dns-server=127.0.0.1:{port}",
@@ -163,8 +157,7 @@ def test_a_dns_server_that_comes_up_later_gets_the_record():
 
 
 def test_an_unreachable_dns_server_never_delays_activations():
-    if skip():
-        return
+    skip_without_named()
     # a "DNS server" that takes the connection and never answers: every
     # update waits for its whole timeout
     silent = socket.socket()
@@ -189,8 +182,7 @@ def test_an_unreachable_dns_server_never_delays_activations():
 
 
 def test_secret_file_and_settings_are_checked():
-    if skip():
-        return
+    skip_without_named()
     with Named() as named:
         loose = secret_file(named, mode=0o640)
         conf = os.path.join(named.dir, "kmsd.conf")
@@ -208,8 +200,7 @@ def test_secret_file_and_settings_are_checked():
 
 
 def test_without_dns_server_the_zones_primary_gets_the_update():
-    if skip():
-        return
+    skip_without_named()
     # The system's resolver must find the zone's SOA: kmsd runs in a mount
     # namespace where /etc/resolv.conf names a named on 127.0.0.1:53 (named
     # listens only on addresses interfaces have).
@@ -238,8 +229,7 @@ def test_without_dns_server_the_zones_primary_gets_the_update():
 
 
 def test_without_dns_host_the_machines_fqdn_is_published():
-    if skip():
-        return
+    skip_without_named()
     fqdn = socket.getfqdn()
     with Named(unsigned_updates=True) as named:
         with Kmsd("dns-publish=on", f"dns-zone={ZONE}", f"dns-server=127.0.0.1:{named.port}") as d:
@@ -257,8 +247,7 @@ def doc_blocks():
 
 
 def test_every_command_in_docs_dns_md():
-    if skip():
-        return
+    skip_without_named()
     tmp = tempfile.mkdtemp(prefix="kmsd-doc-")
     user = pwd.getpwuid(os.getuid()).pw_name
     named_port = free_udp_tcp_port()

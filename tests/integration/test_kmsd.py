@@ -6,7 +6,7 @@ import socket
 import struct
 import time
 
-from kmsdtest import (Kmsd, VECTORS, connect, fault_status, free_port, is_closed, pdus, read_vector,
+from kmsdtest import (skip, Kmsd, VECTORS, connect, fault_status, free_port, is_closed, pdus, read_vector,
                       recv_pdu, replay, response_status, run, vector_names, BIN)
 
 
@@ -260,7 +260,7 @@ def test_max_connections_refused_cleanly():
 
 def test_refuses_to_run_as_root_without_user():
     if os.geteuid() != 0:
-        return
+        skip("needs root")
     port = free_port()
     rc, out = run(os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
                   "-o", "store=none", timeout=10)
@@ -269,7 +269,7 @@ def test_refuses_to_run_as_root_without_user():
 
 def test_privilege_drop_to_configured_user():
     if os.geteuid() != 0:
-        return
+        skip("needs root")
     with Kmsd("user=nobody") as d:
         with open(f"/proc/{d.proc.pid}/status") as f:
             uids = [l for l in f if l.startswith("Uid:")][0].split()[1:]

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 
-from kmsdtest import BIN, free_port, replay
+from kmsdtest import BIN, free_port, replay, skip
 
 KMSD = os.path.join(BIN, "kmsd")
 
@@ -108,7 +108,7 @@ def test_systemd_units_are_valid_and_sandboxed():
     assert "ListenStream=[::]:1688" in socket_unit
     analyze = shutil.which("systemd-analyze")
     if not analyze:
-        return  # not on this machine; the directives above are still checked
+        skip("no systemd-analyze on this machine; the directives above were checked")
     for unit in ("kmsd.service", "kmsd.socket"):
         p = subprocess.run([analyze, "verify", os.path.join(root, "contrib", unit)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
