@@ -115,8 +115,8 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 		return value_server(v, c->server, sizeof c->server, why);
 	if (strcmp(key, "dns-ttl") == 0) {
 		int64_t s;
-		/* at least a minute: the record is refreshed every TTL/2 */
-		if (!value_duration(v, 1, 60, (int64_t)7 * 86400, &s, why))
+		/* at least 10 s: the record is refreshed every TTL/2 */
+		if (!value_duration(v, 1, 10, (int64_t)7 * 86400, &s, why))
 			return false;
 		c->ttl = (uint32_t)s;
 		return true;

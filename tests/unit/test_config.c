@@ -230,7 +230,7 @@ TEST(config_dns_errors)
 	expect_error("dns-server = [::1\n", "is not ADDRESS");
 	expect_error("dns-server = 10.0.0.1:0\n", "is not ADDRESS");
 	expect_error("dns-server = 10.0.0.1:x\n", "is not ADDRESS");
-	expect_error("dns-ttl = 10s\n", "dns-ttl: \"10s\" is out of range");
+	expect_error("dns-ttl = 9s\n", "dns-ttl: \"9s\" is out of range");
 	expect_error("dns-priority = 65536\n", "out of range");
 	expect_error("dns-weight = -1\n", "out of range");
 	expect_error("dns-port = 0\n", "out of range");
