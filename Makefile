@@ -15,6 +15,10 @@ O        ?= build/fuzz
 CC       := clang
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 OPT      ?= -O1 -g
+else ifeq ($(TSAN),1)
+O        ?= build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT      ?= -O1 -g
 else ifeq ($(SAN),1)
 O        ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -135,6 +139,11 @@ valgrind: all $(TEST_TOOLS)
 	    KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) \
 	        python3 tests/integration/run.py $$t || exit 1; \
 	done
+
+# ThreadSanitizer over the unit and integration suites: a data race makes
+# the process exit 66, and the tests check every kmsd exits 0.
+tsan:
+	TSAN_OPTIONS="exitcode=66 second_deadlock_stack=1" $(MAKE) TSAN=1 unit integration
 
 # The whole suite: unit and integration tests on the normal build, then the
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.
@@ -281,4 +290,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test tsan static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short
