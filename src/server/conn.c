@@ -1,4 +1,4 @@
-/* What a host does with each PDU a client sends (PROTOCOL.md section 1):
+/* What a host does with each PDU a client sends (docs/protocol.md §1):
  * binds are negotiated, requests are answered or refused, anything
  * malformed gets a fault or closes the connection, and each case gets a
  * log line saying what was wrong. */
