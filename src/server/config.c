@@ -33,7 +33,7 @@ void config_defaults(kmsd_config *cfg)
 	cfg->ndr64 = cfg->btfn = true;
 	cfg->max_connections = 10000;
 	cfg->idle_timeout = 30;
-	cfg->max_requests = 1000;
+	cfg->max_requests = 0; /* unlimited: idle-timeout and the buffers bound a client */
 	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
 	cfg->log_level = 2; /* info */
 	snprintf(cfg->store, sizeof cfg->store, "sqlite:/var/lib/kmsd/clients.db");
