@@ -267,11 +267,13 @@ uninstall:
 # What building needs (also all the Dockerfile's build stage installs), and
 # what the tests need on top of it (among them real servers to test against:
 # postgresql for the shared store, bind9 for DNS publishing, dnsmasq for
-# discovery, chromium and prometheus's promtool for the web side).
+# discovery, chromium and prometheus's promtool for the web side, tshark to
+# have Wireshark's DCE/RPC dissector judge our PDUs).
 BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
                   libmicrohttpd-dev libldns-dev libpq-dev
 DEB_PACKAGES   := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck \
-                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils postgresql
+                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils postgresql \
+                  tshark
 
 deps:
 	@$(MAKE) -s install-packages PACKAGES="$(DEB_PACKAGES)"

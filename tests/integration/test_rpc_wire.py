@@ -2,9 +2,17 @@
 bytes (issue 16): trailing stub bytes, the multiplex flag, bind_nak
 reasons, negotiated fragment sizes, fragmented requests, orphaned and
 cancel PDUs, rejected contexts, binds out of order."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
 import struct
 
-from kmsdtest import Kmsd, connect, is_closed, kmsc, pdus, read_vector, recv_pdu
+from kmsdtest import Kmsd, connect, is_closed, skip, kmsc, pdus, read_vector, recv_pdu
 
 KMS_IF = bytes.fromhex("7521c8514e845047b0d8ec255555bc06") + struct.pack("<HH", 1, 0)
 NDR32 = bytes.fromhex("045d888aeb1cc9119fe808002b104860") + struct.pack("<I", 2)
@@ -219,3 +227,91 @@ def test_no_request_cap_by_default():
         assert rc == 0, out[-2000:]
         assert "Request 1001 " in out
         assert "after 1000 requests" not in d.log()
+
+
+def test_kmsc_ndr64_request_fits_vlmcsd_and_falls_back_when_dropped():
+    from test_kmsc import BadHost
+    # vlmcsd -N1 reads at most 24 + 260 bytes of an NDR64 request body: the
+    # unpadded stub fits, for every version
+    with BadHost("vlmcsd-ndr64") as h:
+        for version in ("-4", "-5", "-6"):
+            rc, out = kmsc("activate", version, "--ndr64", f"127.0.0.1:{h.port}")
+            assert rc == 0 and "NDR64" in out and "NDR32" not in out, out
+        # padded past that bound it is dropped: kmsc binds again with NDR32
+        rc, out = kmsc("activate", "-6", "--stub-padding", "4", f"127.0.0.1:{h.port}")
+        assert rc == 0, out
+        assert "sent again over NDR32" in out and "KMS V6.0, NDR32" in out, out
+    with BadHost("drop-ndr64") as h:
+        rc, out = kmsc("activate", "-5", "--json", f"127.0.0.1:{h.port}")
+        assert rc == 0, out
+        result = json.loads(out.splitlines()[-1])
+        assert result["fell_back_to_ndr32"] is True and result["transfer_syntax"] == "NDR32"
+        # offered NDR64 only, there is nothing to fall back to
+        rc, out = kmsc("activate", "-5", "--ndr64", f"127.0.0.1:{h.port}")
+        assert rc == 4 and "closed the connection" in out, out
+
+
+def test_wireshark_flags_nothing_in_the_valid_exchanges():
+    """Capture every exchange above that should be valid on loopback and
+    let Wireshark's DCE/RPC dissector judge it: no expert info from it,
+    and no warning or error from any protocol."""
+    if not shutil.which("tshark"):
+        skip("tshark is not installed (make deps installs it)")
+    if os.geteuid() != 0:
+        skip("capturing on loopback needs root")
+    stub = recorded_request_stub()
+    with Kmsd() as d, tempfile.TemporaryDirectory() as tmp, socket.socket() as knock:
+        # connections to knock on, to see when capturing starts, kept out of the judged port
+        knock.bind(("127.0.0.1", 0))
+        knock.listen(64)
+        knock_port = knock.getsockname()[1]
+        pcap = os.path.join(tmp, "rpc.pcap")
+        cap = subprocess.Popen(["tshark", "-i", "lo", "-f",
+                                f"tcp port {d.port} or tcp port {knock_port}", "-w", pcap],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            line = b""
+            while b"Capturing on" not in line:
+                line = cap.stderr.readline()
+                assert line, "tshark did not start"
+            # it says so before it captures: knock until a packet is written
+            deadline = time.monotonic() + 10
+            while not os.path.exists(pcap):
+                assert time.monotonic() < deadline, "tshark writes no file"
+                time.sleep(0.05)
+            time.sleep(0.2)
+            empty = os.path.getsize(pcap)  # the file's own header
+            while os.path.getsize(pcap) <= empty:
+                assert time.monotonic() < deadline, "tshark captures nothing"
+                connect(knock_port).close()
+                time.sleep(0.1)
+            for version in ("-4", "-5", "-6"):
+                for syntax in ("--ndr32", "--ndr64"):
+                    rc, out = kmsc("activate", version, syntax, "--stub-padding", "5",
+                                   f"127.0.0.1:{d.port}")
+                    assert rc == 0, out
+            s, _ = bound(d, flags=0x13, xmit=65535, recv=0)
+            s.sendall(bind(ptype=14, flags=0x13, call_id=2))
+            assert recv_pdu(s)[2] == 15
+            s.sendall(request(stub[:100], flags=0x01, call_id=3) + request(stub[100:], flags=0x02, call_id=3))
+            assert recv_pdu(s)[2] == 2
+            # (a bind_nak or a fault is Wireshark's to flag: only valid exchanges here)
+            s.sendall(header(18, 0x03, 0, 3) + header(19, 0x03, 0, 3) + request(stub, call_id=4))
+            assert recv_pdu(s)[2] == 2
+            s.close()
+            time.sleep(0.5)
+        finally:
+            cap.send_signal(signal.SIGINT)
+            cap.wait(30)
+        args = ["tshark", "-r", pcap, "-d", f"tcp.port=={d.port},dcerpc"]
+        p = subprocess.run(args + ["-Y", "dcerpc"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert len(p.stdout.splitlines()) >= 6 * 4 + 6, (len(p.stdout.splitlines()), p.stdout.decode())
+        p = subprocess.run(args + ["-q", "-z", f"expert,tcp.port=={d.port}"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+        report = p.stdout.decode()
+        assert "Connection establish request" in report, report  # the filter matched
+        assert "Errors (" not in report and "Warns (" not in report, report
+        # informational "chats" (connection set-up, fragment reassembly) are
+        # not findings; notes are
+        notes = report.split("Notes (")[1].split("Chats (")[0] if "Notes (" in report else ""
+        assert " DCERPC " not in notes, report
