@@ -133,7 +133,7 @@ integration: all $(TEST_TOOLS)
 # access, no leak (kmsd exits 99 if there is one and the test fails).
 VALGRIND_TESTS := test_kmsd. survive_restart allow_and_deny database_down test_web.test_status \
                   test_web.test_bad_param dns_publish.test_publish dns_publish.test_a_wrong \
-                  dns_publish.test_without_dns_server
+                  dns_publish.test_without_dns_server test_rpc_wire.
 valgrind: all $(TEST_TOOLS)
 	for t in $(VALGRIND_TESTS); do \
 	    KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) \
