@@ -124,7 +124,8 @@ int session_open(session *s, const activate_options *o, char *err, size_t err_le
 	rpc_bind_ack ack;
 	rpc_err e = rpc_bind_ack_decode(buf, (size_t)n, &ack);
 	if (e == RPC_ERR_BIND_REJECTED) {
-		snprintf(err, err_len, "the host rejected the bind (bind_nak)");
+		snprintf(err, err_len, "the host rejected the bind (bind_nak, reason %u)",
+			 n >= 18 ? (unsigned)(buf[16] | buf[17] << 8) : 0u);
 		return EXIT_REFUSED;
 	}
 	if (e != RPC_OK) {

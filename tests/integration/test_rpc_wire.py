@@ -315,3 +315,22 @@ def test_wireshark_flags_nothing_in_the_valid_exchanges():
         # not findings; notes are
         notes = report.split("Notes (")[1].split("Chats (")[0] if "Notes (" in report else ""
         assert " DCERPC " not in notes, report
+
+
+def test_kmsc_names_the_bind_nak_reason():
+    import threading
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+
+        def answer():
+            c, _ = srv.accept()
+            with c:
+                recv_pdu(c)
+                c.sendall(nak(4))
+
+        t = threading.Thread(target=answer)
+        t.start()
+        rc, out = kmsc("activate", f"127.0.0.1:{srv.getsockname()[1]}")
+        t.join()
+    assert rc == 3 and "bind_nak, reason 4" in out, out
