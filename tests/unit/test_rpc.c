@@ -108,6 +108,10 @@ TEST(rpc_bind_answers_match_recordings)
 			rpc_bind_negotiate(&b, &opt, &ctx, &ours);
 			CHECK_EQ(rpc_bind_ack_decode(c.s2c + so, slen, &theirs), RPC_OK);
 			CHECK_EQ(ours.hdr.ptype, theirs.hdr.ptype);
+			/* the multiplex bit echoed in bind_ack only, sizes as recorded */
+			CHECK_EQ(ours.hdr.flags, theirs.hdr.flags);
+			CHECK_EQ(ours.max_xmit_frag, theirs.max_xmit_frag);
+			CHECK_EQ(ours.max_recv_frag, theirs.max_recv_frag);
 			CHECK_EQ(ours.n_results, theirs.n_results);
 			for (int r = 0; r < ours.n_results; r++) {
 				CHECK_EQ(ours.results[r].result, theirs.results[r].result);
