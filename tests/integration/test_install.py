@@ -3,9 +3,14 @@ building and running need, the test-only packages come from `make
 test-deps` with service start-up prevented, and `make test` starts there."""
 import os
 import re
+import shlex
+import shutil
+import signal
+import socket
 import stat
 import subprocess
 import tempfile
+import time
 
 from kmsdtest import run
 
@@ -96,3 +101,69 @@ def test_deps_prevent_service_start_and_clean_up_even_on_failure():
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert open(policy).read() == "#!/bin/sh\nexit 0\n"
         assert stat.S_IMODE(os.stat(policy).st_mode) == 0o700
+
+
+def readme_first_command():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    return re.findall(r"```sh\n(.*?)```", readme, re.S)[0].splitlines()[0]
+
+
+def wait_output(proc, text, timeout):
+    deadline = time.monotonic() + timeout
+    seen = b""
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.read()
+        if chunk:
+            seen += chunk
+            if text.encode() in seen:
+                return seen.decode(errors="replace")
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not seen:\n{seen.decode(errors='replace')[-4000:]}")
+
+
+def test_a_clone_alone_runs_the_readme_first_command():
+    """The committed HEAD, cloned where no ../shared is, built and started
+    by the README's first command exactly as written, on port 1688: in a
+    network namespace of its own, so nothing else on this machine can hold
+    the port or answer in kmsd's place."""
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], stdout=subprocess.PIPE,
+                          check=True).stdout.decode().strip()
+    parent = tempfile.mkdtemp(prefix="kmsd-clone-")
+    os.chmod(parent, 0o755)  # make run drops to nobody, who writes build/run
+    clone = os.path.join(parent, "kmsd")
+    try:
+        run("git", "clone", "-q", "--no-checkout", ROOT, clone, check=True)
+        run("git", "-C", clone, "checkout", "-q", head, check=True)
+        assert os.listdir(parent) == ["kmsd"]  # no ../shared beside it
+        command = readme_first_command()
+        assert command == "make deps run", command
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("MAKE", "MFLAGS", "KMSD_", "VECTORS", "KMSDB"))}
+        if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
+            proc = subprocess.Popen(
+                ["unshare", "-n", "sh", "-c", f'ip link set lo up && exec {command}'],
+                cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True)
+            inside = ["nsenter", "-t", str(proc.pid), "-n"]
+        else:
+            with socket.socket() as s:  # no namespace: 1688 must be free for this to count
+                assert s.connect_ex(("127.0.0.1", 1688)) != 0, "something listens on 1688"
+            proc = subprocess.Popen(shlex.split(command), cwd=clone, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            inside = []
+        try:
+            out = wait_output(proc, "ready", 600)
+            assert "listening on 0.0.0.0:1688" in out, out
+            rc, act = run(*inside, os.path.join(clone, "build", "kmsc"), "activate",
+                          "127.0.0.1:1688")
+            assert rc == 0, act
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(30)
+        assert "../shared" not in out, out
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
