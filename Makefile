@@ -275,7 +275,10 @@ TEST_PACKAGES  := clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy 
 # The units a test package could enable and start on a systemd machine.
 TEST_SERVICES  := named bind9 postgresql prometheus dnsmasq
 APT_GET     ?= apt-get
-DPKG        ?= dpkg
+DPKG_QUERY  ?= dpkg-query
+# true when every package named is installed (for at least one architecture:
+# `dpkg -s` refuses a name once a cross build added a foreign instance)
+installed = for p in $(1); do $(DPKG_QUERY) -W -f '$${db:Status-Abbrev}\n' $$p 2>/dev/null | grep -q '^ii' || exit 1; done
 POLICY_RC_D ?= /usr/sbin/policy-rc.d
 
 deps:
@@ -291,7 +294,7 @@ deps-build: deps
 # enabled are then disabled and stopped, unless they were enabled before.
 test-deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if $(DPKG) -s $(TEST_PACKAGES) >/dev/null 2>&1; then exit 0; fi; \
+	if ( $(call installed,$(TEST_PACKAGES)) ); then exit 0; fi; \
 	if [ -d /run/systemd/system ]; then \
 	    before=$$(for u in $(TEST_SERVICES); do systemctl -q is-enabled $$u 2>/dev/null && echo $$u; done); \
 	fi; \
@@ -312,7 +315,7 @@ test-deps:
 
 install-packages:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if ! $(DPKG) -s $(PACKAGES) >/dev/null 2>&1; then \
+	if ! ( $(call installed,$(PACKAGES)) ); then \
 	    $$SUDO $(APT_GET) update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO $(APT_GET) install -y -qq $(PACKAGES); \
 	fi

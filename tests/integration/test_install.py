@@ -22,7 +22,7 @@ SERVICE_PACKAGES = {"bind9", "postgresql", "chromium", "prometheus", "dnsmasq", 
 
 def installed_by(target):
     """The packages `make TARGET` would pass to apt-get install."""
-    rc, out = run("make", "-n", "-s", "-C", ROOT, target, "DPKG=false")
+    rc, out = run("make", "-n", "-s", "-C", ROOT, target, "DPKG_QUERY=false")
     assert rc == 0, out
     m = re.findall(r"apt-get install -y -qq ([^;\n]*)", out)
     assert len(m) == 1, out
@@ -82,7 +82,7 @@ def test_deps_prevent_service_start_and_clean_up_even_on_failure():
     for outcome in (0, 100):
         with tempfile.TemporaryDirectory() as d:
             policy = os.path.join(d, "policy-rc.d")
-            p = subprocess.run(["make", "-s", "-C", ROOT, "test-deps", "DPKG=false",
+            p = subprocess.run(["make", "-s", "-C", ROOT, "test-deps", "DPKG_QUERY=false",
                                 f"APT_GET={fake_apt(d, outcome)}", f"POLICY_RC_D={policy}"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             log = open(os.path.join(d, "apt.log")).read()
@@ -96,7 +96,7 @@ def test_deps_prevent_service_start_and_clean_up_even_on_failure():
         with open(policy, "w") as f:
             f.write("#!/bin/sh\nexit 0\n")
         os.chmod(policy, 0o700)
-        subprocess.run(["make", "-s", "-C", ROOT, "test-deps", "DPKG=false",
+        subprocess.run(["make", "-s", "-C", ROOT, "test-deps", "DPKG_QUERY=false",
                         f"APT_GET={fake_apt(d, 1)}", f"POLICY_RC_D={policy}"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert open(policy).read() == "#!/bin/sh\nexit 0\n"
