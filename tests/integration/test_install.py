@@ -157,6 +157,7 @@ def test_a_clone_alone_runs_the_readme_first_command():
             inside = []
         try:
             out = wait_output(proc, "ready", 600)
+            print(out[-3000:]) if os.environ.get("H14DEBUG") else None
             assert "listening on 0.0.0.0:1688" in out, out
             rc, act = run(*inside, os.path.join(clone, "build", "kmsc"), "activate",
                           "127.0.0.1:1688")
@@ -165,5 +166,6 @@ def test_a_clone_alone_runs_the_readme_first_command():
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(30)
         assert "../shared" not in out, out
+        assert "gen-products" in out and " -c -o " in out, out  # built here, from scratch
     finally:
         shutil.rmtree(parent, ignore_errors=True)
