@@ -157,7 +157,6 @@ def test_a_clone_alone_runs_the_readme_first_command():
             inside = []
         try:
             out = wait_output(proc, "ready", 600)
-            print(out[-3000:]) if os.environ.get("H14DEBUG") else None
             assert "listening on 0.0.0.0:1688" in out, out
             rc, act = run(*inside, os.path.join(clone, "build", "kmsc"), "activate",
                           "127.0.0.1:1688")
