@@ -234,21 +234,34 @@ run: all
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALLED  := $(PREFIX)/sbin/kmsd $(PREFIX)/bin/kmsc $(PREFIX)/share/man/man8/kmsd.8 \
               $(PREFIX)/share/man/man1/kmsc.1 $(PREFIX)/share/man/man5/kmsd.conf.5 \
-              $(PREFIX)/share/doc/kmsd/kmsd.conf.sample $(UNITDIR)/kmsd.service $(UNITDIR)/kmsd.socket
+              $(PREFIX)/share/doc/kmsd/kmsd.conf.sample $(UNITDIR)/kmsd.service $(UNITDIR)/kmsd.socket \
+              $(SYSUSERSDIR)/kmsd.conf
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/doc/kmsd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)
+	    $(DESTDIR)$(PREFIX)/share/doc/kmsd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 755 $(O)/kmsd $(DESTDIR)$(PREFIX)/sbin/kmsd
 	install -m 755 $(O)/kmsc $(DESTDIR)$(PREFIX)/bin/kmsc
 	install -m 644 man/kmsc.1 $(DESTDIR)$(PREFIX)/share/man/man1/kmsc.1
 	install -m 644 man/kmsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kmsd.conf.5
 	install -m 644 man/kmsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/kmsd.8
 	install -m 644 contrib/kmsd.conf $(DESTDIR)$(PREFIX)/share/doc/kmsd/kmsd.conf.sample
-	[ -e $(DESTDIR)$(SYSCONFDIR)/kmsd.conf ] || install -m 644 contrib/kmsd.conf $(DESTDIR)$(SYSCONFDIR)/kmsd.conf
+	install -m 644 contrib/kmsd.sysusers $(DESTDIR)$(SYSUSERSDIR)/kmsd.conf
+	@# the user kmsd.service runs as; a package (DESTDIR) creates it at its own install
+	if [ -z "$(DESTDIR)" ] && ! getent passwd kmsd >/dev/null; then \
+	    if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/kmsd.conf; \
+	    else useradd --system --user-group --home-dir /var/lib/kmsd --shell /usr/sbin/nologin kmsd; fi; \
+	fi
+	@# it may hold a database password: root's, readable by the group kmsd
+	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/kmsd.conf ]; then \
+	    install -m 640 contrib/kmsd.conf $(DESTDIR)$(SYSCONFDIR)/kmsd.conf; \
+	    if [ -z "$(DESTDIR)" ] && getent group kmsd >/dev/null; then chgrp kmsd $(SYSCONFDIR)/kmsd.conf; fi; \
+	fi
 	sed 's|/usr/local/sbin/kmsd|$(PREFIX)/sbin/kmsd|; s|/etc/kmsd.conf|$(SYSCONFDIR)/kmsd.conf|' \
 	    contrib/kmsd.service > $(DESTDIR)$(UNITDIR)/kmsd.service
 	install -m 644 contrib/kmsd.socket $(DESTDIR)$(UNITDIR)/kmsd.socket

@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import run
+from kmsdtest import BIN, free_port, kmsc, run
+from pgtest import Postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 # packages that ship a network service (or pull one in) a KMS host has no use for
@@ -168,3 +169,65 @@ def test_a_clone_alone_runs_the_readme_first_command():
         assert "gen-products" in out and " -c -o " in out, out  # built here, from scratch
     finally:
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def unit_command(config):
+    """The shipped unit's ExecStart, with this build's kmsd and `config` in
+    place of /etc/kmsd.conf."""
+    unit = open(os.path.join(ROOT, "contrib/kmsd.service")).read()
+    lines = [l for l in unit.splitlines() if l.startswith("ExecStart=")]
+    assert len(lines) == 1, lines
+    argv = shlex.split(lines[0][len("ExecStart="):])
+    assert argv[0] == "/usr/local/sbin/kmsd" and argv.count("/etc/kmsd.conf") == 1, argv
+    return [os.path.join(BIN, "kmsd") if a == argv[0] else config if a == "/etc/kmsd.conf" else a
+            for a in argv]
+
+
+def as_service_user(argv):
+    """The unit never runs kmsd as root: as root here, run it as nobody."""
+    return ["runuser", "-u", "nobody", "--"] + argv if os.geteuid() == 0 else argv
+
+
+def test_unit_command_line_overrides_nothing_in_the_file():
+    argv = unit_command("/etc/kmsd.conf")
+    assert argv[1:] == ["-f", "-c", "/etc/kmsd.conf"], argv  # no -o, no -l
+    socket_unit = open(os.path.join(ROOT, "contrib/kmsd.socket")).read()
+    assert "ExecStart" not in socket_unit and "kmsd -" not in socket_unit
+    lines = [l for l in open(os.path.join(ROOT, "Dockerfile")).read().splitlines()
+             if l.startswith("ENTRYPOINT")]
+    assert lines == ['ENTRYPOINT ["kmsd", "-f", "-c", "/etc/kmsd.conf"]'], lines
+    unit = open(os.path.join(ROOT, "contrib/kmsd.service")).read()
+    assert "After=network-online.target" in unit and "Wants=network-online.target" in unit
+
+
+def test_unit_command_line_uses_the_store_the_file_names():
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        d = tempfile.mkdtemp(prefix="kmsd-unit-")
+        os.chmod(d, 0o755)
+        port = free_port()
+        config = os.path.join(d, "kmsd.conf")
+        with open(config, "w") as f:
+            f.write(f"listen = 127.0.0.1:{port}\nstore = {uri}\nlog = stderr\n")
+        os.chmod(config, 0o644)
+        proc = subprocess.Popen(as_service_user(unit_command(config)), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            out = wait_output(proc, "ready", 20)
+            assert "client store postgresql://" in out, out
+            rc, act = kmsc("activate", "--workstation", "unit-line", f"127.0.0.1:{port}")
+            assert rc == 0, act
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    rows = pg.psql("SELECT workstation FROM clients", "kmsd")
+                except AssertionError:
+                    rows = []  # the table may not exist yet
+                if rows:
+                    break
+                time.sleep(0.2)
+            assert rows == [["unit-line"]], rows
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+            shutil.rmtree(d, ignore_errors=True)

@@ -137,6 +137,10 @@ def test_make_install_and_uninstall():
         assert os.path.exists(os.path.join(dest, path)), path
     unit = open(os.path.join(dest, "opt/kmsd/lib/systemd/system/kmsd.service")).read()
     assert "ExecStart=/opt/kmsd/sbin/kmsd" in unit
+    # it may hold a database password; the user the unit names is declared
+    assert os.stat(os.path.join(dest, "etc/kmsd.conf")).st_mode & 0o777 == 0o640
+    sysusers = open(os.path.join(dest, "opt/kmsd/lib/sysusers.d/kmsd.conf")).read()
+    assert "u kmsd " in sysusers and "User=kmsd" in unit
     # the installed daemon works with the installed configuration
     rc = subprocess.run([os.path.join(dest, "opt/kmsd/sbin/kmsd"), "-t", "-c",
                          os.path.join(dest, "etc/kmsd.conf")], stdout=subprocess.PIPE).returncode
