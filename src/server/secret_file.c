@@ -65,7 +65,7 @@ static int open_checked(const char *setting, const char *value, uid_t reader, ch
 	if (!S_ISREG(st.st_mode))
 		wrong = "not a regular file";
 	else if (st.st_mode & (S_IRWXG | S_IRWXO))
-		wrong = "group or others may access it: chmod 600 it";
+		wrong = "group or others may read or write it: chmod 600 it";
 	else if (reader != 0 && st.st_uid != reader)
 		wrong = "not owned by the user kmsd reads it as: chown it";
 	if (wrong) {
