@@ -193,7 +193,8 @@ static bool update_listeners(server *srv, const kmsd_config *cfg, bool running)
 
 static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 {
-	return log_open(cfg->log_target, (enum log_level)cfg->log_level, err, err_len);
+	return log_open(cfg->log_target, (enum log_level)cfg->log_level, cfg->log_facility, err,
+			err_len);
 }
 
 /* The SRV record publisher (dns-publish), its own thread. */
@@ -360,9 +361,21 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 		return 1;
 	}
 
-	if (!cl->foreground && !system_daemonize(err, sizeof err)) {
-		log_error("%s", err);
-		return 1;
+	if (!cl->foreground) {
+		bool to_stderr = strcmp(cfg->log_target, "stderr") == 0;
+		if (to_stderr)
+			log_info("going to the background: log = stderr goes to syslog from now on "
+				 "(set log = file:/PATH to choose, or run with -f)");
+		if (!system_daemonize(err, sizeof err)) {
+			log_error("%s", err);
+			return 1;
+		}
+		/* stderr is /dev/null now: lines written there would be lost */
+		log_daemonized();
+		if (to_stderr && !open_log(cfg, err, sizeof err)) {
+			log_error("%s", err);
+			return 1;
+		}
 	}
 	if (cfg->pidfile[0] && !system_write_pidfile(cfg->pidfile, err, sizeof err)) {
 		log_error("%s", err);
