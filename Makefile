@@ -284,9 +284,9 @@ BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-d
 # so the packages' own services must not start (see test-deps).
 TEST_PACKAGES  := clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy git \
                   dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils \
-                  postgresql util-linux iproute2
+                  postgresql util-linux iproute2 nftables systemd
 # The units a test package could enable and start on a systemd machine.
-TEST_SERVICES  := named bind9 postgresql prometheus dnsmasq
+TEST_SERVICES  := named bind9 postgresql prometheus dnsmasq nftables
 APT_GET     ?= apt-get
 DPKG_QUERY  ?= dpkg-query
 # true when every package named is installed (for at least one architecture:

@@ -231,3 +231,75 @@ def test_unit_command_line_uses_the_store_the_file_names():
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
             shutil.rmtree(d, ignore_errors=True)
+
+
+def install_section():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    section = readme.split("## Installing on a server\n", 1)[1].split("\n## ", 1)[0]
+    return [l for b in re.findall(r"```sh\n(.*?)```", section, re.S) for l in b.splitlines()]
+
+
+def test_readme_server_install_walk_through():
+    """Every command of the README's server install, run here as far as a
+    machine without systemd as PID 1 allows: make install staged in a
+    DESTDIR; systemctl enable on that root (--now: the installed unit's
+    ExecStart, started as its user would be); the firewall rule and the
+    host in a network and mount namespace of their own, with port 1688 and
+    /var/lib/kmsd their own; the user kmsd is nobody here."""
+    lines = install_section()
+    assert lines == ["make deps", "make install", "systemctl enable --now kmsd",
+                     "nft add rule inet filter input tcp dport 1688 accept",
+                     "kmsc activate kms.example.com:1688", "journalctl -u kmsd -p warning",
+                     "kmsc stats --db /var/lib/kmsd/clients.db"], lines
+    if os.geteuid() != 0 or not all(shutil.which(t) for t in ("unshare", "nsenter", "nft")):
+        raise AssertionError("needs root, unshare, nsenter and nft (make test-deps)")
+    dest = tempfile.mkdtemp(prefix="kmsd-install-")
+    os.chmod(dest, 0o755)
+    try:
+        run("make", "-s", "-C", ROOT, *lines[0].split()[1:], check=True)  # a no-op when present
+        run("make", "-s", "-C", ROOT, *lines[1].split()[1:], f"DESTDIR={dest}", check=True)
+        run("systemd-sysusers", f"--root={dest}",
+            os.path.join(dest, "usr/local/lib/sysusers.d/kmsd.conf"), check=True)
+        assert "kmsd:x:" in open(os.path.join(dest, "etc/passwd")).read()
+        systemctl = lines[2].split()
+        assert systemctl[:3] == ["systemctl", "enable", "--now"]
+        run("systemctl", f"--root={dest}", "enable", *systemctl[3:], check=True)
+        assert os.path.islink(os.path.join(dest, "etc/systemd/system/multi-user.target.wants",
+                                           "kmsd.service"))
+        unit = open(os.path.join(dest, "usr/local/lib/systemd/system/kmsd.service")).read()
+        exec_start = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.M).group(1))
+        argv = [dest + a if a.startswith("/usr/local/") or a == "/etc/kmsd.conf" else a
+                for a in exec_start]
+        conf = os.path.join(dest, "etc/kmsd.conf")
+        assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
+        shutil.chown(conf, group="nogroup")  # make install's chgrp kmsd, with kmsd = nobody
+        # StateDirectory=kmsd: /var/lib/kmsd, the user's; the network: lo and
+        # Debian's default nftables table
+        setup = ("mount --make-rprivate / && mkdir -p /var/lib/kmsd && "
+                 "mount -t tmpfs -o mode=0750,uid=$(id -u nobody) kmsd-state /var/lib/kmsd && "
+                 "ip link set lo up && nft add table inet filter && "
+                 "nft add chain inet filter input '{ type filter hook input priority 0; }' && "
+                 f"{lines[3]} && exec runuser -u nobody -- {shlex.join(argv)}")
+        proc = subprocess.Popen(["unshare", "-m", "-n", "sh", "-c", setup], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        inside = ["nsenter", "-t", str(proc.pid), "-m", "-n"]
+        try:
+            out = wait_output(proc, "ready", 20)
+            assert "listening on 0.0.0.0:1688" in out and "/var/lib/kmsd/clients.db" in out, out
+            rc, rules = run(*inside, "nft", "list", "chain", "inet", "filter", "input")
+            assert "tcp dport 1688 accept" in rules, rules
+            kmsc_bin = os.path.join(dest, "usr/local/bin/kmsc")
+            activate = lines[4].replace("kms.example.com", "127.0.0.1").split()
+            rc, act = run(*inside, kmsc_bin, *activate[1:])
+            assert rc == 0, act
+            time.sleep(0.6)  # two store batch intervals
+            rc, stats = run(*inside, kmsc_bin, *lines[6].split()[1:])
+            assert rc == 0 and "Windows" in stats, stats
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        # the journal's priority filter (its lines' <N> prefixes: test_logging)
+        rc, out = run(*lines[5].split(), "--no-pager")
+        assert rc == 0, out
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
