@@ -387,7 +387,8 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 		log_error("%s", err);
 		return 1;
 	}
-	if (cfg->user[0]) {
+	/* not root: start_check found it is that user already */
+	if (cfg->user[0] && geteuid() == 0) {
 		if (!system_drop_privileges(cfg->user, cfg->group, err, sizeof err)) {
 			log_error("%s", err);
 			return 1;

@@ -27,9 +27,9 @@ static bool running_uid(const kmsd_config *cfg, uid_t *uid, char *err, size_t er
 		snprintf(err, err_len, "user = %s: no such user", cfg->user);
 		return false;
 	}
-	if (euid != 0) {
-		snprintf(err, err_len, "user = %s: only root can switch to it (kmsd runs as uid %u; "
-			 "leave user unset when a service manager starts kmsd as that user)",
+	/* started as that user already (User= of a unit): nothing to switch */
+	if (euid != 0 && pw->pw_uid != euid) {
+		snprintf(err, err_len, "user = %s: only root can switch to it (kmsd runs as uid %u)",
 			 cfg->user, (unsigned)euid);
 		return false;
 	}
@@ -42,8 +42,13 @@ bool start_check(const kmsd_config *cfg, char *err, size_t err_len)
 	uid_t uid;
 	if (!running_uid(cfg, &uid, err, err_len))
 		return false;
-	if (cfg->group[0] && !getgrnam(cfg->group)) {
+	const struct group *gr = cfg->group[0] ? getgrnam(cfg->group) : NULL;
+	if (cfg->group[0] && !gr) {
 		snprintf(err, err_len, "group = %s: no such group", cfg->group);
+		return false;
+	}
+	if (gr && geteuid() != 0 && gr->gr_gid != getegid()) {
+		snprintf(err, err_len, "group = %s: only root can switch to it", cfg->group);
 		return false;
 	}
 	/* the token is read before privileges are dropped, the others after */

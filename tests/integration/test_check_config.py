@@ -45,6 +45,16 @@ def test_users_groups_and_root():
     assert rc == 0 and "configuration OK" in out, out
     rc, out = check("allow-root = yes\n")
     assert rc == 0, out
+    # started as that user already (a unit's User=): accepted, others not
+    rc, out = run("runuser", "-u", "nobody", "--", KMSD, "-t", "-c", "/dev/null", "-o",
+                  "user=nobody", "-o", "store=none")
+    assert rc == 0, out
+    rc, out = run("runuser", "-u", "nobody", "--", KMSD, "-t", "-c", "/dev/null", "-o",
+                  "user=root", "-o", "store=none")
+    assert rc == 1 and "user = root: only root can switch to it" in out, out
+    rc, out = run("runuser", "-u", "nobody", "--", KMSD, "-t", "-c", "/dev/null", "-o",
+                  "user=nobody", "-o", "group=root", "-o", "store=none")
+    assert rc == 1 and "group = root: only root can switch to it" in out, out
 
 
 def test_secret_files():
