@@ -94,8 +94,9 @@ def test_reload_with_a_new_port_replaces_the_record():
             assert "dns-publish: removed" in d.log(), d.log()
             # a secret file others may read fails the whole reload
             os.chmod(secret, 0o644)
-            with open(d.config, "a") as f:
-                f.write(f"dns-port = {free_port()}\n")
+            text = open(d.config).read().replace(f"dns-port = {new_port}", f"dns-port = {free_port()}")
+            with open(d.config, "w") as f:  # a second dns-port line would be an error itself
+                f.write(text)
             d.send(signal.SIGHUP)
             d.wait_log("reload failed, keeping the running configuration: dns-tsig-secret-file")
             time.sleep(0.5)
