@@ -33,9 +33,15 @@ static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 static bool stderr_is_journal(void)
 {
 	const char *stream = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
 	struct stat st;
-	if (!stream || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+	if (!stream || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	char *colon, *end;
+	unsigned long long dev = strtoull(stream, &colon, 10);
+	if (colon == stream || *colon != ':')
+		return false;
+	unsigned long long ino = strtoull(colon + 1, &end, 10);
+	if (end == colon + 1 || *end)
 		return false;
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
