@@ -206,7 +206,7 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 	kmsd_config next;
 	config_error cerr;
 	char err[256];
-	if (!load_config(cl, &next, &cerr) || !start_check(&next, cerr.message, sizeof cerr.message)) {
+	if (!load_config(cl, &next, &cerr) || !start_check(&next, false, cerr.message, sizeof cerr.message)) {
 		log_error("reload failed, keeping the running configuration: %s", cerr.message);
 		config_free(&next);
 		system_notify("READY=1");
@@ -333,7 +333,7 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 		setrlimit(RLIMIT_NOFILE, &files);
 	}
 	log_config_warnings(warnings);
-	if (!start_check(cfg, err, sizeof err)) {
+	if (!start_check(cfg, true, err, sizeof err)) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -520,7 +520,7 @@ static int check_config(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 	host_settings_free(&s.host);
-	if (!start_check(cfg, why, sizeof why)) {
+	if (!start_check(cfg, true, why, sizeof why)) {
 		fprintf(stderr, "kmsd: %s\n", why);
 		return 1;
 	}

@@ -37,7 +37,7 @@ static bool running_uid(const kmsd_config *cfg, uid_t *uid, char *err, size_t er
 	return true;
 }
 
-bool start_check(const kmsd_config *cfg, char *err, size_t err_len)
+bool start_check(const kmsd_config *cfg, bool starting, char *err, size_t err_len)
 {
 	uid_t uid;
 	if (!running_uid(cfg, &uid, err, err_len))
@@ -52,9 +52,19 @@ bool start_check(const kmsd_config *cfg, char *err, size_t err_len)
 		return false;
 	}
 	/* the token is read before privileges are dropped, the others after */
-	if (cfg->web && cfg->web_token_file[0] &&
-	    !secret_check("web-token-file", cfg->web_token_file, geteuid(), err, err_len))
-		return false;
+	if (starting && cfg->web && cfg->web_token_file[0]) {
+		char token[128];
+		if (!secret_read("web-token-file", cfg->web_token_file, token, sizeof token, err,
+				 err_len))
+			return false;
+		size_t n = strlen(token);
+		explicit_bzero(token, sizeof token);
+		if (n < 16) {
+			snprintf(err, err_len, "web-token-file %s: the token needs at least 16 characters "
+				 "on the first line", cfg->web_token_file);
+			return false;
+		}
+	}
 	if (cfg->dns.enabled && cfg->dns.tsig_secret_file[0] &&
 	    !secret_check("dns-tsig-secret-file", cfg->dns.tsig_secret_file, uid, err, err_len))
 		return false;

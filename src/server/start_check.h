@@ -10,6 +10,8 @@
 
 #include "server/config.h"
 
-bool start_check(const kmsd_config *cfg, char *err, size_t err_len);
+/* starting: false for a reload, which keeps the web token it read at start
+ * (as root, perhaps) and so does not read its file again. */
+bool start_check(const kmsd_config *cfg, bool starting, char *err, size_t err_len);
 
 #endif

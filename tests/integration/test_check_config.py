@@ -2,9 +2,12 @@
 socket, each with its own message; a BOM and repeated keys are handled."""
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
+import time
 
-from kmsdtest import BIN, run
+from kmsdtest import BIN, free_port, run
 
 KMSD = os.path.join(BIN, "kmsd")
 
@@ -68,6 +71,11 @@ def test_secret_files():
         assert rc == 1 and "group or others may read or write it: chmod 600 it" in out, out
         rc, out = check(base + f"web-token-file = {secret(d, 'good')}\n")
         assert rc == 0, out
+        short = secret(d, "short")
+        with open(short, "w") as f:
+            f.write("too-short\n")
+        rc, out = check(base + f"web-token-file = {short}\n")
+        assert rc == 1 and "the token needs at least 16 characters" in out, out
         os.mkfifo(os.path.join(d, "fifo"), 0o600)
         rc, out = check(base + f"web-token-file = {d}/fifo\n")
         assert rc == 1 and "not a regular file" in out, out
@@ -114,3 +122,43 @@ def test_byte_order_mark_and_repeated_keys():
     assert rc == 1 and "kmsd.conf:3: count: also set on line 1" in out, out
     rc, out = check("listen = 127.0.0.1:1688\nlisten = 127.0.0.1:1688\n", *root)
     assert rc == 0 and "warning: " in out and "kmsd.conf:2: listen: the same line as line 1" in out, out
+
+
+def test_reload_after_dropping_root_keeps_a_root_only_token_file():
+    """The token file is read at start, as root; a reload as the user kmsd
+    dropped to does not need to read it again."""
+    if os.geteuid() != 0:
+        return
+    d = tempfile.mkdtemp(prefix="kmsd-t-")
+    os.chmod(d, 0o755)
+    log = os.path.join(d, "kmsd.log")
+    conf = os.path.join(d, "kmsd.conf")
+    with open(conf, "w") as f:  # readable by nobody, who reads it again on reload
+        f.write(f"user = nobody\nstore = none\nlisten = 127.0.0.1:{free_port()}\nweb = yes\n"
+                f"web-listen = 127.0.0.1:{free_port()}\nweb-token-file = {secret(d, 'token')}\n"
+                f"log = file:{log}\n")
+    proc = subprocess.Popen([KMSD, "-f", "-c", conf])
+    try:
+        assert wait_for(lambda: "ready" in read(log)), read(log)
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "configuration reloaded" in read(log)), read(log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def read(path):
+    try:
+        return open(path).read()
+    except OSError:
+        return ""
+
+
+def wait_for(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
