@@ -162,3 +162,22 @@ def wait_for(predicate, timeout=10):
             return True
         time.sleep(0.05)
     return False
+
+
+def test_every_setting_is_in_the_sample_and_the_man_page():
+    root = os.path.join(os.path.dirname(__file__), "../..")
+    sample = open(os.path.join(root, "contrib/kmsd.conf")).read()
+    man = open(os.path.join(root, "man/kmsd.conf.5")).read()
+    d = tempfile.mkdtemp(prefix="kmsd-t-")
+    os.chmod(d, 0o755)
+    password = secret(d, "pw", owner="nobody" if os.geteuid() == 0 else None)
+    rc, out = run(KMSD, "-t", "-v", "-c", "/dev/null", "-o", "store=postgresql://db/kmsd",
+                  "-o", f"store-password-file={password}", "-o", "web-token-file=/etc/kmsd/t",
+                  *(["-o", "user=nobody"] if os.geteuid() == 0 else []))
+    shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0, out
+    keys = {l.split(" = ")[0] for l in out.splitlines() if " = " in l and not l.startswith("#")}
+    assert {"listen-failure", "listen-freebind", "log-facility", "store-password-file"} <= keys
+    for key in keys:
+        assert f"\n{key} = " in sample or f"\n#{key} = " in sample, key
+        assert f"Ic {key}\n" in man or f"Ic {key} " in man, key
