@@ -293,6 +293,8 @@ DPKG_QUERY  ?= dpkg-query
 # `dpkg -s` refuses a name once a cross build added a foreign instance)
 installed = for p in $(1); do $(DPKG_QUERY) -W -f '$${db:Status-Abbrev}\n' $$p 2>/dev/null | grep -q '^ii' || exit 1; done
 POLICY_RC_D ?= /usr/sbin/policy-rc.d
+# present when systemd is PID 1 (sd_booted(3))
+SYSTEMD_RUN ?= /run/systemd/system
 
 deps:
 	@$(MAKE) -s install-packages PACKAGES="$(BUILD_PACKAGES)"
@@ -308,7 +310,7 @@ deps-build: deps
 test-deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ( $(call installed,$(TEST_PACKAGES)) ); then exit 0; fi; \
-	if [ -d /run/systemd/system ]; then \
+	if [ -d $(SYSTEMD_RUN) ]; then \
 	    before=$$(for u in $(TEST_SERVICES); do systemctl -q is-enabled $$u 2>/dev/null && echo $$u; done); \
 	fi; \
 	saved=; if [ -e $(POLICY_RC_D) ]; then saved=$(POLICY_RC_D).kmsd-saved; $$SUDO mv $(POLICY_RC_D) $$saved; fi; \
@@ -318,7 +320,7 @@ test-deps:
 	    | $$SUDO tee $(POLICY_RC_D) >/dev/null && $$SUDO chmod 755 $(POLICY_RC_D) && \
 	$$SUDO $(APT_GET) update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO $(APT_GET) install -y -qq $(TEST_PACKAGES); rc=$$?; \
-	if [ -d /run/systemd/system ]; then \
+	if [ -d $(SYSTEMD_RUN) ]; then \
 	    for u in $(TEST_SERVICES); do \
 	        case " $$before " in *" $$u "*) continue;; esac; \
 	        $$SUDO systemctl disable --now $$u >/dev/null 2>&1 || true; \

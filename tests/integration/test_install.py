@@ -303,3 +303,31 @@ def test_readme_server_install_walk_through():
         assert rc == 0, out
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_deps_under_systemd_disable_only_the_units_the_install_enabled():
+    """With systemd as PID 1 (a fake one here: a systemctl that records),
+    units enabled by the test packages are disabled and stopped; one the
+    administrator had enabled before stays."""
+    if os.geteuid() != 0:
+        return  # the target runs systemctl through sudo otherwise
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "run-systemd"))
+        with open(os.path.join(d, "systemctl"), "w") as f:
+            f.write(f"""#!/bin/sh
+echo "$*" >> {d}/systemctl.log
+[ "$*" = "-q is-enabled postgresql" ] && exit 0
+[ "$1" = -q ] && exit 1
+exit 0
+""")
+        os.chmod(os.path.join(d, "systemctl"), 0o755)
+        env = dict(os.environ, PATH=f"{d}:{os.environ['PATH']}")
+        p = subprocess.run(["make", "-s", "-C", ROOT, "test-deps", "DPKG_QUERY=false",
+                            f"APT_GET={fake_apt(d, 0)}", f"POLICY_RC_D={d}/policy-rc.d",
+                            f"SYSTEMD_RUN={d}/run-systemd"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        assert p.returncode == 0, p.stdout
+        calls = open(os.path.join(d, "systemctl.log")).read().splitlines()
+        assert "disable --now named" in calls and "disable --now bind9" in calls, calls
+        assert "disable --now postgresql" not in calls, calls  # enabled before: left alone
+        assert not os.path.exists(os.path.join(d, "policy-rc.d"))
