@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "server/config_values.h"
+#include "server/secret_file.h"
 
 #define DEFAULT_TTL 3600
 
@@ -143,9 +144,11 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 		return false;
 	}
 	if (strcmp(key, "dns-tsig-secret-file") == 0) {
-		if (v[0] != '/' || strlen(v) >= sizeof c->tsig_secret_file) {
-			snprintf(why, WHY_LEN, "\"%.100s\" is not an absolute path (at most %zu "
-				 "characters)", v, sizeof c->tsig_secret_file - 1);
+		if (!secret_value_ok(v, why, WHY_LEN))
+			return false;
+		if (strlen(v) >= sizeof c->tsig_secret_file) {
+			snprintf(why, WHY_LEN, "\"%.100s\" is longer than %zu characters", v,
+				 sizeof c->tsig_secret_file - 1);
 			return false;
 		}
 		memcpy(c->tsig_secret_file, v, strlen(v) + 1);

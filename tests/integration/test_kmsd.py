@@ -238,7 +238,7 @@ def test_check_config_reports_file_and_line():
         rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", bad)
         assert rc != 0
         assert "bad.conf:2" in out, out
-        rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", d.config)
+        rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", d.config, "-o", "allow-root=yes")
         assert rc == 0, out
 
 
