@@ -63,7 +63,22 @@ void web_api_status(web *w, const web_request *r, web_reply *out)
 		json_key(b, web_pools[i].key);
 		buf_json_string(b, id.epids[i]);
 	}
-	buf_puts(b, "}, \"listen\": [");
+	buf_puts(b, "}, \"epids_by_group\": [");
+	const kms_products *pt = &kms_product_table;
+	for (size_t g = 0, n = 0; g < id.n_groups; g++) {
+		const kms_group *grp = &pt->groups[g];
+		if (grp->retail || !id.group_epids[g][0])
+			continue;
+		size_t pool = web_pool_of(&pt->apps[grp->app].id);
+		buf_puts(b, n++ ? ",\n  {" : "\n  {");
+		json_guid(b, "kms_id", &grp->id);
+		buf_puts(b, ", \"product_group\": ");
+		buf_json_string(b, grp->name);
+		buf_printf(b, ", \"pool\": \"%s\", \"epid\": ", pool < 3 ? web_pools[pool].key : "other");
+		buf_json_string(b, id.group_epids[g]);
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "], \"listen\": [");
 	for (size_t i = 0; i < id.n_listen; i++) {
 		buf_puts(b, i ? ", " : "");
 		buf_json_string(b, id.listen[i]);

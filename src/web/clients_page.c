@@ -14,25 +14,26 @@ static bool client_row(void *ctx, const store_client *c)
 {
 	rows *r = ctx;
 	buf *b = r->b;
-	char cmid[GUID_TEXT_LEN], seen[32], first[32];
+	char cmid[GUID_TEXT_LEN], host[64];
 	guid_format(&c->cmid, cmid);
-	web_format_time(c->last_seen, seen);
-	web_format_time(c->first_seen, first);
+	web_address_host(c->address, host);
 	const kms_sku *sku = kms_sku_find(&kms_product_table, &c->sku_id);
 	const kms_group *g = kms_group_find(&kms_product_table, &c->kms_id);
-	buf_puts(b, "<tr><td>");
-	buf_html(b, c->workstation);
-	buf_puts(b, "</td><td>");
-	buf_html(b, c->address);
-	buf_puts(b, "</td><td>");
+	buf_printf(b, "<tr><td data-label=\"Workstation\"><a href=\"/clients/%s\">", cmid);
+	buf_html(b, c->workstation[0] ? c->workstation : "(no name)");
+	buf_puts(b, "</a></td><td data-label=\"Address\">");
+	buf_html(b, host);
+	buf_puts(b, "</td><td data-label=\"Product\">");
 	buf_html(b, sku ? sku->name : g ? g->name : "unknown");
-	buf_printf(b, "</td><td>%u.%u</td><td class=\"n\">%llu</td><td>%s</td><td>%s</td><td>",
-		   c->protocol_major, c->protocol_minor, (unsigned long long)c->requests, seen, first);
-	if (c->last_result)
-		buf_printf(b, "<span class=\"bad\">0x%08X</span>", c->last_result);
-	else
-		buf_printf(b, "<span class=\"ok\">count %u</span>", c->last_count);
-	buf_printf(b, "</td><td><code>%s</code></td></tr>\n", cmid);
+	buf_printf(b, "</td><td data-label=\"Protocol\">%u.%u</td><td class=\"n\" data-label=\"Requests\">"
+		   "%llu</td><td class=\"t\" data-label=\"Last seen\">", c->protocol_major,
+		   c->protocol_minor, (unsigned long long)c->requests);
+	web_time_cell(b, c->last_seen);
+	buf_puts(b, "</td><td class=\"t\" data-label=\"First seen\">");
+	web_time_cell(b, c->first_seen);
+	buf_puts(b, "</td><td data-label=\"Last answer\">");
+	web_answer_text(b, c->last_result, c->last_count, g ? g->n_policy : 0);
+	buf_printf(b, "</td><td data-label=\"CMID\"><code class=\"small\">%s</code></td></tr>\n", cmid);
 	r->n++;
 	return !buf_failed(b);
 }
@@ -101,9 +102,9 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	static const struct {
 		const char *sort, *label;
 	} heads[] = { { "workstation", "Workstation" }, { NULL, "Address" }, { NULL, "Product" },
-		      { NULL, "V" }, { "requests", "Requests" }, { "last_seen", "Last seen (UTC)" },
+		      { NULL, "Protocol" }, { "requests", "Requests" }, { "last_seen", "Last seen" },
 		      { NULL, "First seen" }, { NULL, "Last answer" }, { NULL, "CMID" } };
-	buf_puts(b, "<div class=\"scroll\"><table id=\"clients\"><tr>");
+	buf_puts(b, "<table id=\"clients\" class=\"stack\"><tr class=\"head\">");
 	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
 		const char *cls = strcmp(heads[i].label, "Requests") == 0 ? " class=\"n\"" : "";
 		if (!heads[i].sort) {
@@ -122,8 +123,8 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
 	pthread_mutex_unlock(&w->lock);
 	if (!rs.n)
-		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted\">no clients match</td></tr>");
-	buf_puts(b, "</table></div>");
+		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted empty\">no clients match</td></tr>");
+	buf_puts(b, "</table>");
 	if (!ok)
 		buf_puts(b, "<p class=\"bad\">The store query failed; see the kmsd log.</p>");
 	size_t page = p.offset / p.limit + 1, pages = total ? (total + p.limit - 1) / p.limit : 1;

@@ -7,6 +7,40 @@
 #include "web/web.h"
 #include "web/web_private.h"
 
+/* Each group's ePID as host_epid_for chooses it for a client of that
+ * group, and per pool the one most of its served groups get. */
+static void group_epids(web_identity *id, const snapshot *s)
+{
+	const kms_products *t = &kms_product_table;
+	id->n_groups = t->n_groups < WEB_GROUPS_MAX ? t->n_groups : WEB_GROUPS_MAX;
+	for (size_t g = 0; g < id->n_groups; g++) {
+		kms_decision d;
+		memset(&d, 0, sizeof d);
+		d.group = &t->groups[g];
+		d.app = &t->apps[d.group->app];
+		const char *epid = host_epid_for(&s->host, &d);
+		snprintf(id->group_epids[g], sizeof id->group_epids[g], "%s", epid ? epid : "");
+	}
+	for (size_t i = 0; i < 3; i++) {
+		size_t best = 0, best_n = 0;
+		for (size_t g = 0; g < id->n_groups; g++) {
+			const kms_group *grp = &t->groups[g];
+			if (web_pool_of(&t->apps[grp->app].id) != i || grp->retail || grp->preview)
+				continue;
+			size_t n = 0;
+			for (size_t h = 0; h < id->n_groups; h++)
+				n += web_pool_of(&t->apps[t->groups[h].app].id) == i &&
+				     !t->groups[h].retail && !t->groups[h].preview &&
+				     strcmp(id->group_epids[h], id->group_epids[g]) == 0;
+			if (n > best_n) {
+				best = g;
+				best_n = n;
+			}
+		}
+		snprintf(id->epids[i], sizeof id->epids[i], "%s", best_n ? id->group_epids[best] : "");
+	}
+}
+
 void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
 {
 	web_identity id;
@@ -22,15 +56,7 @@ void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
 	memcpy(id.hwid, cfg->hwid, sizeof id.hwid);
 	id.lcid = cfg->lcid;
 	id.host_build = cfg->host_build;
-	for (size_t i = 0; i < 3; i++) {
-		kms_guid app;
-		guid_parse(web_pools[i].app_id, &app);
-		kms_decision d;
-		memset(&d, 0, sizeof d);
-		d.app = kms_app_find(&kms_product_table, &app);
-		const char *epid = d.app ? host_epid_for(&s->host, &d) : NULL;
-		snprintf(id.epids[i], sizeof id.epids[i], "%s", epid ? epid : "");
-	}
+	group_epids(&id, s);
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		snprintf(id.listen[id.n_listen++], sizeof id.listen[0], "%s", cfg->listen[i].text);
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
