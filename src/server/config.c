@@ -30,6 +30,7 @@ void config_defaults(kmsd_config *cfg)
 	cfg->activation_interval = 120;
 	cfg->renewal_interval = 10080;
 	cfg->count_window = 30 * DAY;
+	cfg->activity_retention = 30 * DAY;
 	cfg->scope = KMS_SERVE_KNOWN;
 	cfg->max_time_skew = 4 * 3600;
 	cfg->max_n_policy = 1000;
@@ -189,6 +190,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	}
 	if (strcmp(key, "count-window") == 0)
 		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->count_window, why);
+	if (strcmp(key, "activity-retention") == 0)
+		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->activity_retention, why);
 	if (strcmp(key, "serve") == 0) {
 		if (strcmp(v, "all") == 0) {
 			cfg->scope = KMS_SERVE_KNOWN;
@@ -608,6 +611,7 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		cfg->activation_interval, cfg->renewal_interval);
 	fprintf(out, "count = %s\ncount-window = %llds\n", cfg->count_real ? "real" : "always",
 		(long long)cfg->count_window);
+	fprintf(out, "activity-retention = %llds\n", (long long)cfg->activity_retention);
 	if (cfg->scope == KMS_SERVE_KNOWN)
 		fprintf(out, "serve = all\n");
 	else if (cfg->scope == KMS_SERVE_ANY)

@@ -60,6 +60,7 @@ typedef struct kmsd_config {
 
 	bool count_real;
 	int64_t count_window;             /* seconds */
+	int64_t activity_retention;       /* seconds of the store's activity log (web history) */
 	kms_product_scope scope;
 	kms_guid served[CONFIG_MAX_SERVED];
 	size_t n_served;

@@ -398,7 +398,7 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 
 	/* the store's writer is a thread: open it after daemonising */
 	if (use_store) {
-		store_options so = { .log = store_log };
+		store_options so = { .log = store_log, .activity_retention = cfg->activity_retention };
 		char spec[sizeof cfg->store + 512];
 		if (!store_spec_with_secret(cfg, spec, sizeof spec, err, sizeof err)) {
 			log_error("%s", err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/activity_private.h"
 #include "store/sqlite_private.h"
 
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -105,6 +106,10 @@ static bool migrate(void *conn, char *err, size_t err_len)
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return false;
 		}
+	}
+	if (!sqlite_activity_schema(db, err, err_len)) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return false;
 	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, err_len, "committing the schema: %s", msg ? msg : sqlite3_errmsg(db));

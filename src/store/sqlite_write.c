@@ -1,6 +1,7 @@
 /* The SQLite backend's batch: one transaction, one upsert per record. */
 #include <stdio.h>
 
+#include "store/activity_private.h"
 #include "store/sqlite_private.h"
 
 static const char upsert_sql[] =
@@ -47,6 +48,7 @@ enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_
 		return STORE_REFUSED;
 	}
 	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && write_all(st, batch, n) &&
+		  sqlite_activity_write(db, batch, n) &&
 		  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
 	if (!ok) {
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));

@@ -71,6 +71,7 @@ typedef struct store_options {
 	void (*log)(void *ctx, bool error, const char *message);
 	void *log_ctx;
 	bool read_only;                  /* queries only (the web side) */
+	int64_t activity_retention;      /* seconds of activity log kept; 0: 30 days (activity.h) */
 } store_options;
 
 /* store_open for the daemon. With a shared database that cannot be

@@ -92,6 +92,7 @@ struct store {
 	bool stop;
 	bool writer_down;               /* flush does not wait through an outage */
 	store_writer_stats stats;
+	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
 
 	/* the follower (sync.c): rows other hosts wrote */
 	pthread_t sync;

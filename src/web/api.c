@@ -141,7 +141,7 @@ bool web_read_clients_params(const web_request *r, web_clients_params *p, web_pa
 	return true;
 }
 
-static bool client_json(void *ctx, const store_client *c)
+bool web_client_json(void *ctx, const store_client *c)
 {
 	buf *b = ctx;
 	size_t pool = web_pool_of(&c->app_id);
@@ -190,7 +190,7 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 	buf_puts(&rows, "[");
 	size_t total = 0;
 	pthread_mutex_lock(&w->lock);
-	bool ok = store_clients(w->store, &q, client_json, &rows, &total);
+	bool ok = store_clients(w->store, &q, web_client_json, &rows, &total);
 	if (!ok) {
 		char message[300];
 		snprintf(message, sizeof message, "store query failed: %s", store_error(w->store));

@@ -159,6 +159,7 @@ static void route(web *w, const web_request *r, web_reply *out)
 		{ "/api/v1/clients", web_api_clients },
 		{ "/api/v1/products", web_api_products },
 		{ "/api/v1/stats", web_api_stats },
+		{ "/api/v1/activity", web_api_activity },
 		{ "/metrics", web_metrics },
 	};
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -166,6 +167,15 @@ static void route(web *w, const web_request *r, web_reply *out)
 			routes[i].fn(w, r, out);
 			return;
 		}
+	}
+	/* one client: the path's last part is its machine id */
+	if (strncmp(r->path, "/clients/", 9) == 0) {
+		web_client_page(w, r, r->path + 9, out);
+		return;
+	}
+	if (strncmp(r->path, "/api/v1/clients/", 16) == 0) {
+		web_api_client(w, r, r->path + 16, out);
+		return;
 	}
 	if (strcmp(r->path, "/kmsd.css") == 0) {
 		web_stylesheet(out);

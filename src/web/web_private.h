@@ -68,7 +68,13 @@ typedef struct web_request {
 	const mhd_api *mhd;
 } web_request;
 
+/* One client row as a JSON object, after "[" or a previous one (api.c). */
+bool web_client_json(void *ctx, const store_client *c);
+
 /* Pages and endpoints (each fills reply; status 200 unless they say). */
+/* /clients/{cmid} and /api/v1/clients/{cmid}: `cmid` is the path's rest */
+void web_client_page(web *w, const web_request *r, const char *cmid, web_reply *out);
+void web_api_client(web *w, const web_request *r, const char *cmid, web_reply *out);
 void web_dashboard(web *w, const web_request *r, web_reply *out);
 void web_clients_page(web *w, const web_request *r, web_reply *out);
 void web_stylesheet(web_reply *out);
@@ -76,6 +82,7 @@ void web_api_status(web *w, const web_request *r, web_reply *out);
 void web_api_clients(web *w, const web_request *r, web_reply *out);
 void web_api_products(web *w, const web_request *r, web_reply *out);
 void web_api_stats(web *w, const web_request *r, web_reply *out);
+void web_api_activity(web *w, const web_request *r, web_reply *out);
 void web_metrics(web *w, const web_request *r, web_reply *out);
 
 /* The HTML frame: head, navigation, and <main>. refresh: seconds, 0 none. */
@@ -116,6 +123,9 @@ typedef struct web_history {
 void web_history_load(web *w, int64_t now, web_history *h);
 /* The store's part: false when there is no activity data to read. */
 bool web_history_from_store(web *w, int64_t now, web_history *h);
+
+/* activated, below threshold or refused, from an answer and the group's N */
+enum metrics_result web_answer_kind(uint32_t result, uint32_t count, unsigned n_policy);
 
 /* Presentation (present.c). */
 void web_format_local(int64_t t, char out[48]);  /* 2026-11-26 07:00:00 CET, the host's zone */
