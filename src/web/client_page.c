@@ -148,7 +148,7 @@ void web_client_page(web *w, const web_request *r, const char *cmid, web_reply *
 	char id[GUID_TEXT_LEN];
 	guid_format(&cr.rows[0].cmid, id);
 	web_page_begin(b, w, cr.rows[0].workstation[0] ? cr.rows[0].workstation : id, "clients", 30);
-	buf_puts(b, "<section class=\"wide\"><h2 id=\"workstation\">");
+	buf_puts(b, "<section class=\"wide\"><h2 class=\"long\" id=\"workstation\">");
 	buf_html(b, cr.rows[0].workstation[0] ? cr.rows[0].workstation : "(no name)");
 	buf_printf(b, "</h2><p>Machine id <code id=\"cmid\">%s</code> &middot; <a href=\"/clients\">"
 		   "all clients</a> &middot; <a href=\"/api/v1/clients/%s\">as JSON</a></p></section>\n",

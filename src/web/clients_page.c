@@ -19,7 +19,7 @@ static bool client_row(void *ctx, const store_client *c)
 	web_address_host(c->address, host);
 	const kms_sku *sku = kms_sku_find(&kms_product_table, &c->sku_id);
 	const kms_group *g = kms_group_find(&kms_product_table, &c->kms_id);
-	buf_printf(b, "<tr><td data-label=\"Workstation\"><a href=\"/clients/%s\">", cmid);
+	buf_printf(b, "<tr><td class=\"long\" data-label=\"Workstation\"><a href=\"/clients/%s\">", cmid);
 	buf_html(b, c->workstation[0] ? c->workstation : "(no name)");
 	buf_puts(b, "</a></td><td data-label=\"Address\">");
 	buf_html(b, host);
@@ -104,7 +104,7 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	} heads[] = { { "workstation", "Workstation" }, { NULL, "Address" }, { NULL, "Product" },
 		      { NULL, "Protocol" }, { "requests", "Requests" }, { "last_seen", "Last seen" },
 		      { NULL, "First seen" }, { NULL, "Last answer" }, { NULL, "CMID" } };
-	buf_puts(b, "<table id=\"clients\" class=\"stack\"><tr class=\"head\">");
+	buf_puts(b, "<table id=\"clients\" class=\"stack early\"><tr class=\"head\">");
 	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
 		const char *cls = strcmp(heads[i].label, "Requests") == 0 ? " class=\"n\"" : "";
 		if (!heads[i].sort) {

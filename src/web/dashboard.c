@@ -159,7 +159,7 @@ static void recent_section(buf *b, const web_history *h)
 		web_time_cell(b, a->time);
 		buf_puts(b, "</td><td data-label=\"Client\">");
 		buf_html(b, host);
-		buf_puts(b, "</td><td data-label=\"Workstation\">");
+		buf_puts(b, "</td><td class=\"long\" data-label=\"Workstation\">");
 		buf_html(b, a->workstation);
 		buf_puts(b, "</td><td data-label=\"Product\">");
 		buf_html(b, a->sku != KMS_NO_INDEX ? t->skus[a->sku].name

@@ -4,13 +4,24 @@
 
 #include "web/web_private.h"
 
+/* the rules that turn table T into label/value pairs */
+#define STACK(T) T "," T " tbody," T " tr," T " td{display:block;width:100%}" \
+	T " tr.head{display:none}" \
+	T " tr{border-bottom:2px solid var(--line);padding:.3rem 0}" \
+	T " td{border:0;padding:.15rem .2rem .15rem 38%;position:relative;text-align:left;" \
+	"min-height:1.5em}" \
+	T " td.n{text-align:left;white-space:normal}" \
+	T " td::before{content:attr(data-label);position:absolute;left:.2rem;width:35%;" \
+	"font-weight:600;color:var(--muted)}" \
+	T " td.empty{padding-left:.2rem}" T " td.empty::before{content:none}"
+
 static const char stylesheet[] =
 	":root{--fg:#1d2327;--muted:#5b6066;--line:#dcdcde;--bg:#f6f7f7;--card:#fff;"
 	"--ok:#1a7f37;--bad:#b32d2e;--warn:#8a5a00;--accent:#2271b1}\n"
 	"*{box-sizing:border-box}\n"
 	"html{-webkit-text-size-adjust:100%}\n"
 	"body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
-	"color:var(--fg);background:var(--bg);overflow-wrap:anywhere}\n"
+	"color:var(--fg);background:var(--bg);overflow-wrap:break-word}\n"
 	"header{background:#1d2327;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;"
 	"gap:.4rem 1.2rem;align-items:baseline}\n"
 	"header h1{font-size:1.1rem;margin:0}header a{color:#fff;text-decoration:none}"
@@ -48,22 +59,21 @@ static const char stylesheet[] =
 	"form{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:.8rem}\n"
 	"input,select,button{font:inherit;padding:.3rem .5rem;max-width:100%}\n"
 	"nav.pages{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin-top:.6rem}\n"
-	"code{font-size:.85rem;overflow-wrap:anywhere}\n"
-	"code.epid{overflow-wrap:normal}\n"
+	/* long tokens without spaces may break anywhere; headers and
+	 * addresses only where a line may end */
+	"code,td.long,h2.long{overflow-wrap:anywhere}\n"
+	"code{font-size:.85rem}th{overflow-wrap:normal}\n"
+	"input[type=search]{width:20rem}\n"
+	"code.epid{overflow-wrap:normal}code.key{overflow-wrap:normal}\n"
+	"@media (min-width:80rem){code.key{white-space:nowrap}}\n"
 	"pre{font-size:.85rem;white-space:pre-wrap;overflow-wrap:anywhere;margin:.2rem 0;"
 	"background:var(--bg);padding:.3rem .5rem}\n"
-	"mark.serve{background:#e6f4ea;color:var(--ok);padding:0 .3rem;border-radius:3px}\n"
-	/* narrow screens: each row of a stacked table becomes label/value pairs */
-	"@media (max-width:48rem){table.stack,table.stack tbody,table.stack tr,table.stack td"
-	"{display:block;width:100%}"
-	"table.stack tr.head{display:none}"
-	"table.stack tr{border-bottom:2px solid var(--line);padding:.3rem 0}"
-	"table.stack td{border:0;padding:.15rem .2rem .15rem 38%;position:relative;text-align:left;"
-	"min-height:1.5em}"
-	"table.stack td.n{text-align:left;white-space:normal}"
-	"table.stack td::before{content:attr(data-label);position:absolute;left:.2rem;width:35%;"
-	"font-weight:600;color:var(--muted)}"
-	"table.stack td.empty{padding-left:.2rem}table.stack td.empty::before{content:none}}\n";
+	"mark.serve{background:#e6f4ea;color:var(--ok);padding:0 .3rem;border-radius:3px;"
+	"white-space:nowrap}\n"
+	/* narrow screens: each row of a stacked table becomes label/value pairs;
+	 * a wide one (class early) stacks sooner */
+	"@media (max-width:48rem){" STACK("table.stack") "}\n"
+	"@media (max-width:80rem){" STACK("table.stack.early") "}\n";
 
 void web_stylesheet(web_reply *out)
 {
@@ -84,9 +94,11 @@ void web_page_begin(buf *b, web *w, const char *title, const char *active, int r
 	buf_puts(b, " · kmsd</title><link rel=\"stylesheet\" href=\"/kmsd.css\"></head>\n<body>"
 		 "<header><h1>kmsd</h1>");
 	buf_printf(b, "<a href=\"/\"%s>Dashboard</a><a href=\"/clients\"%s>Clients</a>"
+		   "<a href=\"/products\"%s>Products</a>"
 		   "<a href=\"/metrics\">Metrics</a><a href=\"/api/v1/status\">API</a>",
 		   strcmp(active, "dashboard") == 0 ? " class=\"on\"" : "",
-		   strcmp(active, "clients") == 0 ? " class=\"on\"" : "");
+		   strcmp(active, "clients") == 0 ? " class=\"on\"" : "",
+		   strcmp(active, "products") == 0 ? " class=\"on\"" : "");
 	buf_puts(b, "<span class=\"meta\">version ");
 	buf_html(b, id.version);
 	char zone[64];

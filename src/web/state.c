@@ -7,6 +7,32 @@
 #include "web/web.h"
 #include "web/web_private.h"
 
+/* Whether the policy answers a well-formed client of group g: the same
+ * decision a real request gets, so the pages cannot disagree with it. */
+static bool group_served(const snapshot *s, size_t g)
+{
+	const kms_products *t = &kms_product_table;
+	const kms_group *grp = &t->groups[g];
+	int64_t now = (int64_t)time(NULL);
+	kms_request req;
+	memset(&req, 0, sizeof req);
+	req.major = grp->protocol;
+	req.app_id = t->apps[grp->app].id;
+	req.kms_id = grp->id;
+	for (size_t i = 0; i < t->n_skus; i++)
+		if (t->skus[i].group == g) {
+			req.sku_id = t->skus[i].id;
+			break;
+		}
+	req.n_policy = grp->n_policy;
+	req.license_status = 2;
+	req.client_time = (uint64_t)(now + 11644473600LL) * 10000000ULL; /* FILETIME */
+	kms_policy policy = s->host.policy; /* as host.c decides: the list is the snapshot's */
+	policy.listed = s->host.listed;
+	kms_decision d = kms_decide(t, &policy, &req, 2u * grp->n_policy, now);
+	return d.hresult == 0;
+}
+
 /* Each group's ePID as host_epid_for chooses it for a client of that
  * group, and per pool the one most of its served groups get. */
 static void group_epids(web_identity *id, const snapshot *s)
@@ -20,6 +46,7 @@ static void group_epids(web_identity *id, const snapshot *s)
 		d.app = &t->apps[d.group->app];
 		const char *epid = host_epid_for(&s->host, &d);
 		snprintf(id->group_epids[g], sizeof id->group_epids[g], "%s", epid ? epid : "");
+		id->group_served[g] = group_served(s, g);
 	}
 	for (size_t i = 0; i < 3; i++) {
 		size_t best = 0, best_n = 0;

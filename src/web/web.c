@@ -155,6 +155,7 @@ static void route(web *w, const web_request *r, web_reply *out)
 	} routes[] = {
 		{ "/", web_dashboard },
 		{ "/clients", web_clients_page },
+		{ "/products", web_products_page },
 		{ "/api/v1/status", web_api_status },
 		{ "/api/v1/clients", web_api_clients },
 		{ "/api/v1/products", web_api_products },

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kms/epid.h"
+#include "kms/products.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -29,6 +30,7 @@ typedef struct web_identity {
 	char epids[3][KMS_EPID_TEXT_MAX];     /* per pool, as web_pools: what most of its groups get */
 	/* the ePID each product group's clients really receive ("" none) */
 	char group_epids[WEB_GROUPS_MAX][KMS_EPID_TEXT_MAX];
+	bool group_served[WEB_GROUPS_MAX];   /* kms_decide answers a client of the group */
 	size_t n_groups;
 	char listen[CONFIG_MAX_LISTEN][80];
 	size_t n_listen;
@@ -77,6 +79,9 @@ void web_client_page(web *w, const web_request *r, const char *cmid, web_reply *
 void web_api_client(web *w, const web_request *r, const char *cmid, web_reply *out);
 void web_dashboard(web *w, const web_request *r, web_reply *out);
 void web_clients_page(web *w, const web_request *r, web_reply *out);
+void web_products_page(web *w, const web_request *r, web_reply *out);
+/* The products page's search rule: every word of `query` in the names. */
+bool web_product_matches(const kms_sku *s, const char *query);
 void web_stylesheet(web_reply *out);
 void web_api_status(web *w, const web_request *r, web_reply *out);
 void web_api_clients(web *w, const web_request *r, web_reply *out);

@@ -66,7 +66,7 @@ def test_pages_fit_every_width_in_headless_chromium():
         _, _, body = get(d.web_port, "/api/v1/clients?limit=1")
         cmid = json.loads(body)["clients"][0]["cmid"]
         base = f"http://127.0.0.1:{d.web_port}"
-        pages = {"dashboard": "/", "clients": "/clients", "client": f"/clients/{cmid}",
+        pages = {"dashboard": "/", "clients": "/clients", "client": f"/clients/{cmid}", "products": "/products",
                  }
         problems = []
         with Browser() as b:
