@@ -84,9 +84,10 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 	snprintf(offset, sizeof offset, "%zu", q->offset);
 	const char *const params[] = { q->kms_id ? kms : NULL, q->app_id ? app : NULL, since,
 				       q->search, q->limit ? limit : NULL, offset };
-	char sql[1024], why[256];
-
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
+	char sql[8192], why[256], answer[6144];
+	if (!store_answer_sql(q, true, answer, sizeof answer))
+		return fail(s, "listing clients", "too many product groups");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s%s", where, answer);
 	PGresult *r = pg_run(s->db, sql, 4, params, why, sizeof why);
 	if (!r)
 		return fail(s, "listing clients", why);
@@ -94,8 +95,8 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 		*total = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 
-	snprintf(sql, sizeof sql, "SELECT %s FROM clients%s ORDER BY %s LIMIT $5::bigint"
-		 " OFFSET $6::bigint", columns, where, order);
+	snprintf(sql, sizeof sql, "SELECT %s FROM clients%s%s ORDER BY %s LIMIT $5::bigint"
+		 " OFFSET $6::bigint", columns, where, answer, order);
 	r = pg_run(s->db, sql, 6, params, why, sizeof why);
 	if (!r)
 		return fail(s, "listing clients", why);

@@ -103,15 +103,19 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 		order = "workstation COLLATE NOCASE, last_seen DESC";
 	else if (q->order && strcmp(q->order, "requests") == 0)
 		order = "requests DESC, last_seen DESC";
-	char sql[1024];
+	char sql[8192], answer[6144];
 	sqlite3_stmt *st;
+	if (!store_answer_sql(q, false, answer, sizeof answer)) {
+		snprintf(s->error, sizeof s->error, "listing clients: too many product groups");
+		return false;
+	}
 
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 0)
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s%s", where, answer);
 		else
-			snprintf(sql, sizeof sql, "SELECT %s FROM clients%s ORDER BY %s LIMIT ?5 OFFSET ?6",
-				 columns, where, order);
+			snprintf(sql, sizeof sql, "SELECT %s FROM clients%s%s ORDER BY %s LIMIT ?5 OFFSET ?6",
+				 columns, where, answer, order);
 		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 			return fail(s, "listing clients");
 		if (q->kms_id)

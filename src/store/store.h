@@ -123,6 +123,20 @@ bool store_follow(store *s, int64_t window, store_seen_fn fn, void *ctx);
 
 /* ---- queries ---------------------------------------------------------- */
 
+/* A client's last answer, for filtering (answer_filter.c). */
+enum store_answer {
+	STORE_ANSWER_ANY,
+	STORE_ANSWER_ACTIVATED,          /* answered, count at or above its group's N */
+	STORE_ANSWER_BELOW,              /* answered, count below its group's N */
+	STORE_ANSWER_REFUSED,            /* an HRESULT */
+};
+
+/* A product group's N, which the store does not know. */
+typedef struct store_threshold {
+	kms_guid kms_id;
+	uint32_t n_policy;
+} store_threshold;
+
 typedef struct store_query {
 	const kms_guid *kms_id;          /* NULL: any */
 	const kms_guid *app_id;          /* NULL: any */
@@ -130,6 +144,9 @@ typedef struct store_query {
 	const char *search;              /* substring of workstation/address; NULL: any */
 	const char *order;               /* "last_seen" (default, newest first), "workstation", "requests" */
 	size_t limit, offset;            /* limit 0: no limit */
+	enum store_answer answer;        /* STORE_ANSWER_ANY: any */
+	const store_threshold *thresholds; /* for answer: each group's N; others count as 0 */
+	size_t n_thresholds;
 } store_query;
 
 typedef bool (*store_client_fn)(void *ctx, const store_client *c); /* false stops */

@@ -118,6 +118,10 @@ bool store_writer_start(store *s, char *err, size_t err_len);
 void store_writer_stop(store *s);
 void store_sync_stop(store *s);
 
+/* The answer= filter of a client query as " AND ..." (answer_filter.c);
+ * false if it does not fit in cap. */
+bool store_answer_sql(const store_query *q, bool postgres, char *out, size_t cap);
+
 /* "6.0" as stored in the protocol column; 0.0 for anything else. */
 void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor);
 

@@ -38,11 +38,9 @@ static bool client_row(void *ctx, const store_client *c)
 	return !buf_failed(b);
 }
 
-/* A link to this page with the same filters and a different sort/page. */
-static void page_link(buf *b, const web_clients_params *p, const char *product, const char *sort,
-		      size_t page)
+/* The filters of a link: search, pool or group, last answer. */
+static void filters(buf *b, const web_clients_params *p, const char *product)
 {
-	buf_printf(b, "/clients?sort=%s&amp;page=%zu&amp;limit=%zu", sort, page, p->limit);
 	if (p->search[0]) {
 		buf_puts(b, "&amp;q=");
 		buf_url(b, p->search);
@@ -51,6 +49,16 @@ static void page_link(buf *b, const web_clients_params *p, const char *product, 
 		buf_puts(b, "&amp;product=");
 		buf_url(b, product);
 	}
+	if (p->result)
+		buf_printf(b, "&amp;result=%s", p->result);
+}
+
+/* A link to this page with the same filters and a different sort/page. */
+static void page_link(buf *b, const web_clients_params *p, const char *product, const char *sort,
+		      size_t page)
+{
+	buf_printf(b, "/clients?sort=%s&amp;page=%zu&amp;limit=%zu", sort, page, p->limit);
+	filters(b, p, product);
 }
 
 typedef struct product_walk {
@@ -66,15 +74,39 @@ static bool find_product(void *ctx, const char *name, const char *value)
 
 static void search_form(buf *b, const web_clients_params *p, const char *product)
 {
+	const kms_products *t = &kms_product_table;
 	buf_puts(b, "<form method=\"get\" action=\"/clients\"><input type=\"search\" name=\"q\" "
-		 "placeholder=\"workstation or address\" maxlength=\"64\" value=\"");
+		 "placeholder=\"workstation or address\" maxlength=\"64\" aria-label=\"search\" "
+		 "value=\"");
 	buf_html(b, p->search);
-	buf_puts(b, "\"><select name=\"product\"><option value=\"\">all pools</option>");
+	buf_puts(b, "\"><select name=\"product\" aria-label=\"pool or product group\">"
+		 "<option value=\"\">all pools and groups</option><optgroup label=\"Pools\">");
 	for (size_t i = 0; i < 3; i++)
 		buf_printf(b, "<option value=\"%s\"%s>%s</option>", web_pools[i].key,
 			   strcmp(product, web_pools[i].key) == 0 ? " selected" : "", web_pools[i].label);
+	buf_puts(b, "</optgroup><optgroup label=\"Product groups\">");
+	for (size_t g = 0; g < t->n_groups; g++) {
+		char id[GUID_TEXT_LEN];
+		guid_format(&t->groups[g].id, id);
+		buf_printf(b, "<option value=\"%s\"%s>", id,
+			   strcasecmp(product, id) == 0 ? " selected" : "");
+		buf_html(b, t->groups[g].name);
+		buf_puts(b, "</option>");
+	}
+	buf_puts(b, "</optgroup></select><select name=\"result\" aria-label=\"last answer\">"
+		 "<option value=\"\">any answer</option>");
+	static const char *const kinds[][2] = { { "activated", "activated" },
+						{ "below_threshold", "below threshold" },
+						{ "refused", "refused" } };
+	for (size_t i = 0; i < 3; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", kinds[i][0],
+			   p->result && strcmp(p->result, kinds[i][0]) == 0 ? " selected" : "",
+			   kinds[i][1]);
 	buf_printf(b, "</select><input type=\"hidden\" name=\"sort\" value=\"%s\">"
-		   "<button type=\"submit\">Search</button></form>\n", p->sort);
+		   "<button type=\"submit\">Filter</button> <a class=\"csv\" id=\"csv\" "
+		   "href=\"/clients.csv?sort=%s", p->sort, p->sort);
+	filters(b, p, product);
+	buf_puts(b, "\">Download CSV</a></form>\n");
 }
 
 void web_clients_page(web *w, const web_request *r, web_reply *out)
@@ -89,7 +121,7 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	r->each_param(r, find_product, &pw);
 	buf *b = &out->body;
 	out->content_type = "text/html; charset=utf-8";
-	web_page_begin(b, w, "Clients", "clients", 0);
+	web_page_begin(b, w, "Clients", "clients", 30);
 	buf_puts(b, "<section class=\"wide\"><h2>Clients</h2>");
 	search_form(b, &p, pw.value);
 	if (!w->store) {

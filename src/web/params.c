@@ -175,8 +175,20 @@ bool web_clients_param(web_clients_params *p, const char *name, const char *v, i
 		p->page = (size_t)n;
 		return true;
 	}
+	if (strcmp(name, "result") == 0) {
+		static const char *const kinds[] = { "activated", "below_threshold", "refused" };
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(v, kinds[i]) == 0) {
+				p->result = kinds[i];
+				return true;
+			}
+		}
+		if (!*v)
+			return true;
+		return fail(err, name, v, "is not activated, below_threshold or refused");
+	}
 	return fail(err, name, name, "is not a parameter here (expected product, since, search, "
-		    "sort, limit, offset or page)");
+		    "result, sort, limit, offset or page)");
 }
 
 void web_clients_params_finish(web_clients_params *p)

@@ -107,8 +107,21 @@ void web_identity_copy(web *w, web_identity *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Each product group's N, for the store's answer filter. */
+static store_threshold thresholds[WEB_GROUPS_MAX];
+static pthread_once_t thresholds_once = PTHREAD_ONCE_INIT;
+static size_t n_thresholds;
+
+static void thresholds_fill(void)
+{
+	const kms_products *t = &kms_product_table;
+	for (size_t g = 0; g < t->n_groups && n_thresholds < WEB_GROUPS_MAX; g++)
+		thresholds[n_thresholds++] = (store_threshold){ t->groups[g].id, t->groups[g].n_policy };
+}
+
 store_query web_store_query(const web_clients_params *p)
 {
+	pthread_once(&thresholds_once, thresholds_fill);
 	store_query q = {
 		.kms_id = p->has_kms_id ? &p->kms_id : NULL,
 		.app_id = p->has_app ? &p->app_id : NULL,
@@ -117,6 +130,11 @@ store_query web_store_query(const web_clients_params *p)
 		.order = p->sort,
 		.limit = p->limit,
 		.offset = p->offset,
+		.answer = !p->result ? STORE_ANSWER_ANY
+			: strcmp(p->result, "activated") == 0 ? STORE_ANSWER_ACTIVATED
+			: strcmp(p->result, "refused") == 0 ? STORE_ANSWER_REFUSED : STORE_ANSWER_BELOW,
+		.thresholds = thresholds,
+		.n_thresholds = n_thresholds,
 	};
 	return q;
 }

@@ -155,6 +155,7 @@ static void route(web *w, const web_request *r, web_reply *out)
 	} routes[] = {
 		{ "/", web_dashboard },
 		{ "/clients", web_clients_page },
+		{ "/clients.csv", web_clients_csv },
 		{ "/products", web_products_page },
 		{ "/api/v1/status", web_api_status },
 		{ "/api/v1/clients", web_api_clients },
@@ -204,7 +205,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	(void)version;
 	(void)upload_data;
 	web *w = cls;
-	web_reply out = { 200, "application/json", { 0 } };
+	web_reply out = { 200, "application/json", NULL, { 0 } };
 	buf_init(&out.body);
 	const char *allow = NULL;
 
@@ -240,6 +241,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	security_headers(mhd, resp);
 	if (allow)
 		mhd->add_response_header(resp, "Allow", allow);
+	if (out.disposition && out.status == 200)
+		mhd->add_response_header(resp, "Content-Disposition", out.disposition);
 	if (out.status == 401)
 		mhd->add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kmsd\", Basic realm=\"kmsd\"");
 	enum MHD_Result rc = mhd->queue_response(conn, out.status, resp);

@@ -56,6 +56,7 @@ struct web {
 typedef struct web_reply {
 	unsigned status;
 	const char *content_type;
+	const char *disposition;              /* Content-Disposition, NULL for none */
 	buf body;
 } web_reply;
 
@@ -79,6 +80,9 @@ void web_client_page(web *w, const web_request *r, const char *cmid, web_reply *
 void web_api_client(web *w, const web_request *r, const char *cmid, web_reply *out);
 void web_dashboard(web *w, const web_request *r, web_reply *out);
 void web_clients_page(web *w, const web_request *r, web_reply *out);
+void web_clients_csv(web *w, const web_request *r, web_reply *out);
+/* One CSV field and its separator (RFC 4180; formulas defused). */
+void web_csv_field(buf *b, const char *v, bool last);
 void web_products_page(web *w, const web_request *r, web_reply *out);
 /* The products page's search rule: every word of `query` in the names. */
 bool web_product_matches(const kms_sku *s, const char *query);
