@@ -24,4 +24,13 @@ bool sqlite_activity_buckets(store *s, int64_t since, int64_t width, store_bucke
 bool sqlite_activity_answers(store *s, int64_t since, store_answer_fn fn, void *ctx);
 bool sqlite_activity_oldest(store *s, int64_t *time);
 
+bool pg_activity_schema(void *db, char *err, size_t err_len);
+long pg_activity_trim(void *db, int64_t before, long keep, char *err, size_t err_len);
+bool pg_client_get(store *s, const kms_guid *cmid, store_client_fn fn, void *ctx, size_t *found);
+bool pg_activity_recent(store *s, const kms_guid *cmid, size_t limit, store_activity_fn fn,
+			void *ctx);
+bool pg_activity_buckets(store *s, int64_t since, int64_t width, store_bucket_fn fn, void *ctx);
+bool pg_activity_answers(store *s, int64_t since, store_answer_fn fn, void *ctx);
+bool pg_activity_oldest(store *s, int64_t *time);
+
 #endif

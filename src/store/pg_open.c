@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/activity_private.h"
 #include "store/pg_private.h"
 
 #define SCHEMA_LOCK 0x6b6d7364 /* "kmsd": the advisory lock of migrations */
@@ -209,6 +210,8 @@ static bool migrate(void *db, char *err, size_t err_len)
 			goto fail;
 		}
 	}
+	if (!pg_activity_schema(pc, err, err_len))
+		goto fail;
 	snprintf(sql, sizeof sql, "DELETE FROM kmsd_schema; INSERT INTO kmsd_schema VALUES (%d);"
 		 " COMMIT", STORE_SCHEMA_VERSION);
 	if (version < STORE_SCHEMA_VERSION)

@@ -8,8 +8,12 @@
 
 #include "store/pg_private.h"
 
+/* the request goes to the activity log in the same statement */
 static const char upsert_sql[] =
-	"INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
+	"WITH logged AS (INSERT INTO activity (time, cmid, app_id, kms_id, sku_id, workstation,"
+	" address, license_status, protocol, result, count)"
+	" VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11))"
+	" INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
 	" license_status, protocol, first_seen, last_seen, requests, last_result, last_count,"
 	" stored_at)"
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10, $11,"

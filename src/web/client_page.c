@@ -112,8 +112,8 @@ static void requests_html(buf *b, const request_rows *rr, bool have)
 {
 	buf_puts(b, "<section class=\"wide\"><h2>Recent requests</h2>");
 	if (!have) {
-		buf_puts(b, "<p class=\"muted\">This store keeps no activity log, so there is no "
-			 "request history.</p></section>\n");
+		buf_puts(b, "<p class=\"muted\">The store's activity log could not be read (a "
+			 "database kmsd has not migrated yet, or see the kmsd log).</p></section>\n");
 		return;
 	}
 	buf_puts(b, "<table class=\"stack\" id=\"requests\"><tr class=\"head\"><th>Time</th>"

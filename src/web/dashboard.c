@@ -112,8 +112,9 @@ static void activity_section(buf *b, const web_history *h, int64_t now)
 		   h->from_store ? "Since" : "Since start,", since,
 		   (unsigned long long)k[0] + k[1] + k[2] + k[3], (unsigned long long)k[0],
 		   (unsigned long long)k[1], (unsigned long long)k[2], (unsigned long long)k[3],
-		   h->from_store ? "From the store's activity data (kept for activity-retention); "
-				   "invalid requests are counted since this process started."
+		   h->from_store ? "From the store's activity log (kept for activity-retention; "
+				   "with a shared store, every host's requests); invalid requests "
+				   "are counted since this process started."
 				 : "From this process's memory: no store, so it starts again at a restart.");
 	bar_chart(b, "chart-minutes", "Last hour, per minute", h->minutes, 60, mlabel, 6);
 	buf_puts(b, "</div><div>");
