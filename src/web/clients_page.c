@@ -102,9 +102,16 @@ static void search_form(buf *b, const web_clients_params *p, const char *product
 		buf_printf(b, "<option value=\"%s\"%s>%s</option>", kinds[i][0],
 			   p->result && strcmp(p->result, kinds[i][0]) == 0 ? " selected" : "",
 			   kinds[i][1]);
-	buf_printf(b, "</select><input type=\"hidden\" name=\"sort\" value=\"%s\">"
-		   "<button type=\"submit\">Filter</button> <a class=\"csv\" id=\"csv\" "
-		   "href=\"/clients.csv?sort=%s", p->sort, p->sort);
+	/* a select as well as the column links: a phone shows no column heads */
+	static const char *const sorts[][2] = { { "last_seen", "newest first" },
+						{ "workstation", "by workstation" },
+						{ "requests", "most requests first" } };
+	buf_puts(b, "</select><select name=\"sort\" aria-label=\"sort\">");
+	for (size_t i = 0; i < 3; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", sorts[i][0],
+			   strcmp(p->sort, sorts[i][0]) == 0 ? " selected" : "", sorts[i][1]);
+	buf_printf(b, "</select><button type=\"submit\">Filter</button> <a class=\"csv\" id=\"csv\" "
+		   "href=\"/clients.csv?sort=%s", p->sort);
 	filters(b, p, product);
 	buf_puts(b, "\">Download CSV</a></form>\n");
 }
