@@ -42,8 +42,8 @@ typedef bool (*store_bucket_fn)(void *ctx, int64_t bucket, uint64_t n);
 bool store_activity_buckets(store *s, int64_t since, int64_t width, store_bucket_fn fn,
 			    void *ctx);
 
-/* Requests at or after `since` per product group, answer and count
- * given (the caller knows each group's N). */
+/* Requests in the hours from `since` on per product group, answer and
+ * count given (the caller knows each group's N; refusals count as 0). */
 typedef bool (*store_answer_fn)(void *ctx, const kms_guid *kms_id, uint32_t result,
 				uint32_t count, uint64_t n);
 bool store_activity_answers(store *s, int64_t since, store_answer_fn fn, void *ctx);

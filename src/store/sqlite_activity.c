@@ -17,7 +17,13 @@ bool sqlite_activity_schema(void *conn, char *err, size_t err_len)
 			 " app_id BLOB, kms_id BLOB, sku_id BLOB, workstation TEXT, address TEXT,"
 			 " license_status INTEGER, protocol TEXT, result INTEGER, count INTEGER);"
 			 "CREATE INDEX IF NOT EXISTS activity_time ON activity (time);"
-			 "CREATE INDEX IF NOT EXISTS activity_cmid ON activity (cmid, time);",
+			 "CREATE INDEX IF NOT EXISTS activity_cmid ON activity (cmid, time);"
+			 /* answers per hour, so the totals read a few thousand rows, not
+			  * a million */
+			 "CREATE TABLE IF NOT EXISTS activity_hours (hour INTEGER NOT NULL,"
+			 " kms_id BLOB NOT NULL, result INTEGER NOT NULL, count INTEGER NOT NULL,"
+			 " n INTEGER NOT NULL, PRIMARY KEY (hour, kms_id, result, count))"
+			 " WITHOUT ROWID;",
 			 NULL, NULL, &msg) == SQLITE_OK)
 		return true;
 	snprintf(err, err_len, "creating the activity table: %s", msg ? msg : sqlite3_errmsg(db));
@@ -25,11 +31,34 @@ bool sqlite_activity_schema(void *conn, char *err, size_t err_len)
 	return false;
 }
 
+static bool count_hours(sqlite3 *db, const store_record *batch, size_t n)
+{
+	sqlite3_stmt *st;
+	/* a refusal's count means nothing: counted as 0 */
+	if (sqlite3_prepare_v2(db, "INSERT INTO activity_hours (hour, kms_id, result, count, n)"
+			       " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (hour, kms_id, result, count)"
+			       " DO UPDATE SET n = n + 1", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		const store_record *r = &batch[i];
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, r->time / 3600);
+		sqlite3_bind_blob(st, 2, r->kms_id.b, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, r->result);
+		sqlite3_bind_int64(st, 4, r->result ? 0 : r->count);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
 bool sqlite_activity_write(void *conn, const store_record *batch, size_t n)
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "INSERT INTO activity (time, cmid, app_id, kms_id, sku_id,"
+	if (!count_hours(db, batch, n) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO activity (time, cmid, app_id, kms_id, sku_id,"
 			       " workstation, address, license_status, protocol, result, count)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &st,
 			       NULL) != SQLITE_OK)
@@ -61,6 +90,15 @@ long sqlite_activity_trim(void *conn, int64_t before, long keep)
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st;
+	/* whole hours: the totals may keep up to an hour more than the log */
+	if (sqlite3_prepare_v2(db, "DELETE FROM activity_hours WHERE hour < ?1 / 3600", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	int hours_rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (hours_rc != SQLITE_DONE)
+		return -1;
 	/* ids grow with time: the newest `keep` rows are the highest ids */
 	if (sqlite3_prepare_v2(db, "DELETE FROM activity WHERE time < ?1 OR id <="
 			       " (SELECT max(id) FROM activity) - ?2", -1, &st, NULL) != SQLITE_OK)
@@ -183,10 +221,8 @@ bool sqlite_activity_buckets(store *s, int64_t since, int64_t width, store_bucke
 bool sqlite_activity_answers(store *s, int64_t since, store_answer_fn fn, void *ctx)
 {
 	sqlite3_stmt *st;
-	/* a refusal's count is meaningless: one row per HRESULT */
-	if (sqlite3_prepare_v2(s->db, "SELECT kms_id, result, CASE WHEN result = 0 THEN count"
-			       " ELSE 0 END, count(*) FROM activity WHERE time >= ?1"
-			       " GROUP BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT kms_id, result, count, sum(n) FROM activity_hours"
+			       " WHERE hour >= ?1 / 3600 GROUP BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "counting activity");
 	sqlite3_bind_int64(st, 1, since);
 	int rc;

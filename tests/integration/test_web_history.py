@@ -91,6 +91,9 @@ def test_activity_log_keeps_its_retention_and_is_pruned():
                     " address, license_status, protocol, result, count)"
                     " VALUES (?, ?, ?, ?, ?, ?, '10.0.0.9:50000', 2, '6.0', 0, 30)",
                     (now - age_days * 86400, *row, name))
+        # and its hour in the totals, as the writer counts it
+        con.execute("INSERT INTO activity_hours (hour, kms_id, result, count, n)"
+                    " VALUES (?, ?, 0, 30, 1)", ((now - age_days * 86400) // 3600, row[2]))
     con.commit()
     con.close()
     # the writer trims to activity-retention after its first batch
@@ -101,6 +104,8 @@ def test_activity_log_keeps_its_retention_and_is_pruned():
     kept = sqlite3.connect(db).execute("SELECT workstation FROM activity ORDER BY time").fetchall()
     assert [k[0] for k in kept] == ["WS-10-DAYS", "WS-NOW", "WS-LATER"], kept
     assert a["totals"]["activated"] == 1 and a["totals"]["below_threshold"] == 2, a["totals"]
+    hours = sqlite3.connect(db).execute("SELECT min(hour) FROM activity_hours").fetchone()[0]
+    assert hours == (now - 10 * 86400) // 3600, "the 40-day-old hour is trimmed too"
     # kmsc prune forgets old requests with old clients
     rc, out = kmsc("prune", "--db", db, "--older-than", "5d")
     assert rc == 0, out
