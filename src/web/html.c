@@ -29,7 +29,7 @@ static const char stylesheet[] =
 	"header .meta{color:#dcdcde;font-size:.85rem;margin-left:auto}\n"
 	/* as many columns as fit, never narrower than the screen */
 	"main{padding:1rem;max-width:2400px;margin:auto;display:grid;gap:1rem;"
-	"grid-template-columns:repeat(auto-fill,minmax(min(100%,26rem),1fr));grid-auto-flow:row dense}\n"
+	"grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr));grid-auto-flow:row dense}\n"
 	"section{background:var(--card);border:1px solid var(--line);border-radius:6px;"
 	"padding:.8rem 1rem;min-width:0}\n"
 	"section.wide{grid-column:1/-1}\n"
@@ -72,7 +72,7 @@ static const char stylesheet[] =
 	"white-space:nowrap}\n"
 	/* narrow screens: each row of a stacked table becomes label/value pairs;
 	 * a wide one (class early) stacks sooner */
-	"@media (max-width:48rem){" STACK("table.stack") "}\n"
+	"@media (max-width:40rem){" STACK("table.stack") "}\n"
 	"@media (max-width:80rem){" STACK("table.stack.early") "}\n";
 
 void web_stylesheet(web_reply *out)
