@@ -8,11 +8,13 @@
 #define STACK(T) T "," T " tbody," T " tr," T " td{display:block;width:100%}" \
 	T " tr.head{display:none}" \
 	T " tr{border-bottom:2px solid var(--line);padding:.3rem 0}" \
-	T " td{border:0;padding:.15rem .2rem .15rem 38%;position:relative;text-align:left;" \
+	T " td{border:0;padding:.15rem .2rem .15rem 9.5rem;position:relative;text-align:left;" \
 	"min-height:1.5em}" \
-	T " td.n{text-align:left;white-space:normal}" \
-	T " td::before{content:attr(data-label);position:absolute;left:.2rem;width:35%;" \
-	"font-weight:600;color:var(--muted)}" \
+	T " td.n," T " td.t{text-align:left;white-space:normal}" \
+	/* one line: a label never runs into the next row */ \
+	T " td::before{content:attr(data-label);position:absolute;left:.2rem;width:9rem;" \
+	"white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.8rem;" \
+	"line-height:1.8;font-weight:600;color:var(--muted)}" \
 	T " td.empty{padding-left:.2rem}" T " td.empty::before{content:none}"
 
 static const char stylesheet[] =

@@ -32,6 +32,9 @@ LAYOUT_CHECK = r"""(() => {
       const r = c.getBoundingClientRect();
       if (r.width < 1 || r.height < 1) bad.push(`${name(t)}: a cell is hidden`);
       if (c.scrollWidth > c.clientWidth + 1) bad.push(`${name(t)}: a cell's text is cut`);
+      // a stacked cell's label is one line in a 9rem column: it must fit there
+      if (c.dataset.label && c.dataset.label.length > 16)
+        bad.push(`${name(t)}: label "${c.dataset.label}" too long to stack`);
       if (getComputedStyle(c).display == 'block' && c.dataset.label === undefined &&
           !c.classList.contains('empty') && !t.classList.contains('kv'))
         bad.push(`${name(t)}: a stacked cell without a label`);
