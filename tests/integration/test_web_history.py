@@ -116,7 +116,9 @@ def test_activity_log_keeps_its_retention_and_is_pruned():
 def test_activity_retention_is_a_checked_setting():
     from kmsdtest import BIN, run
     for bad in ("0d", "400d", "soon"):
-        rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-o", f"activity-retention={bad}")
+        rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", "/dev/null", "-o", "allow-root=yes",
+                      "-o", "store=none", "-o", f"activity-retention={bad}")
         assert rc != 0 and "activity-retention" in out, (bad, out)
-    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-o", "activity-retention=7d")
+    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", "/dev/null", "-o", "allow-root=yes",
+                  "-o", "store=none", "-o", "activity-retention=7d")
     assert rc == 0, out
