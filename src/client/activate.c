@@ -21,6 +21,8 @@ static const char usage[] =
 	"      --no-btfn          do not offer bind-time feature negotiation\n"
 	"      --cmid GUID        client machine id (default random, new per request)\n"
 	"      --workstation NAME (at most 63 characters; default a random name)\n"
+	"      --app-id GUID      application id to send instead of the product's\n"
+	"      --kms-id GUID      KMS counted id to send instead of the product's\n"
 	"      --n-policy N       clients the product needs (default the product's)\n"
 	"      --time T           client time, 'YYYY-MM-DD HH:MM:SS' UTC or Unix seconds\n"
 	"      --license-status N (default 2, out-of-box grace)\n"
@@ -73,6 +75,7 @@ static int parse_options(int argc, char **argv, activate_options *o)
 		{ "count", required_argument, NULL, 'n' },   { "timeout", required_argument, NULL, 'o' },
 		{ "domain", required_argument, NULL, 'D' },  { "dns-server", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },          { "verbose", no_argument, NULL, 'v' },
+		{ "app-id", required_argument, NULL, 'A' }, { "kms-id", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },          { 0 }
 	};
 	const char *product = "73111121-5638-40f6-bc11-f1d7b0d64300";
@@ -89,6 +92,8 @@ static int parse_options(int argc, char **argv, activate_options *o)
 		case 'M': o->rpc.ndr32 = false; o->rpc.ndr64 = true; break;
 		case 'B': o->rpc.btfn = false; break;
 		case 'C': ok = o->fixed_cmid = guid_parse(optarg, &o->cmid); break;
+		case 'A': ok = o->fixed_app_id = guid_parse(optarg, &o->app_id); break;
+		case 'K': ok = o->fixed_kms_id = guid_parse(optarg, &o->kms_id); break;
 		case 'W':
 			ok = strlen(optarg) < KMS_WORKSTATION_UNITS;
 			snprintf(o->workstation, sizeof o->workstation, "%s", optarg);

@@ -110,6 +110,16 @@ const kms_build *kms_build_find(const kms_products *t, uint32_t build);
  * release is not before the CSVLK's. */
 bool kms_csvlk_allows_build(const kms_products *t, const kms_csvlk *c, const kms_build *b);
 
+/* The most machines a host counts in an application's pool: twice the
+ * highest N policy of its groups (Microsoft's host caches that many), so
+ * 50 for Windows and 10 for each Office pool. */
+uint32_t kms_app_max_count(const kms_products *t, const kms_app *app);
+
+/* The host key a product newer than the table is answered with: the most
+ * recently released non-lab, non-preview CSVLK activating a group of the
+ * application (any such CSVLK if all are lab or preview). NULL if none. */
+const kms_csvlk *kms_app_newest_csvlk(const kms_products *t, const kms_app *app);
+
 /* True when the CSVLK lists the group among those it activates. */
 bool kms_csvlk_activates(const kms_products *t, const kms_csvlk *c, const kms_group *g);
 

@@ -27,7 +27,7 @@ void config_defaults(kmsd_config *cfg)
 	cfg->activation_interval = 120;
 	cfg->renewal_interval = 10080;
 	cfg->count_window = 30 * DAY;
-	cfg->scope = KMS_SERVE_KNOWN;
+	cfg->scope = KMS_SERVE_ALL;
 	cfg->max_time_skew = 4 * 3600;
 	cfg->max_n_policy = 1000;
 	cfg->ndr64 = cfg->btfn = true;
@@ -158,8 +158,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	if (strcmp(key, "count-window") == 0)
 		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->count_window, why);
 	if (strcmp(key, "serve") == 0) {
-		if (strcmp(v, "all") == 0) {
-			cfg->scope = KMS_SERVE_KNOWN;
+		if (strcmp(v, "all") == 0 || strcmp(v, "known") == 0) {
+			cfg->scope = strcmp(v, "all") == 0 ? KMS_SERVE_ALL : KMS_SERVE_KNOWN;
 			cfg->n_served = 0;
 			return true;
 		}
@@ -463,8 +463,10 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		cfg->activation_interval, cfg->renewal_interval);
 	fprintf(out, "count = %s\ncount-window = %llds\n", cfg->count_real ? "real" : "always",
 		(long long)cfg->count_window);
-	if (cfg->scope == KMS_SERVE_KNOWN)
+	if (cfg->scope == KMS_SERVE_ALL)
 		fprintf(out, "serve = all\n");
+	else if (cfg->scope == KMS_SERVE_KNOWN)
+		fprintf(out, "serve = known\n");
 	else if (cfg->scope == KMS_SERVE_ANY)
 		fprintf(out, "serve = unknown\n");
 	for (size_t i = 0; i < cfg->n_served; i++) {

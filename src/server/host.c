@@ -84,16 +84,20 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 	kms_policy policy = s->policy;
 	policy.listed = s->listed;
 
-	/* machines are counted in both modes: `always` answers as if the pool
-	 * were full, but the dashboard still shows who is really there */
-	uint32_t pool_count = 0;
-	if (counter)
-		pool_count = client_count_observe(counter, host_pool(&act->req), &act->req.cmid, now);
-
-	act->decision = kms_decide(t, &policy, &act->req, pool_count, now);
+	/* no refusal depends on the count: decide first, and count only a
+	 * client that is answered (PROTOCOL.md section 5) */
+	act->decision = kms_decide(t, &policy, &act->req, 0, now);
 	if (act->decision.hresult) {
 		act->status = act->decision.hresult;
 		return 0;
+	}
+	/* machines are counted in both modes: `always` answers as if the pool
+	 * were full, but the dashboard still shows who is really there */
+	if (counter) {
+		uint32_t pool_count =
+			client_count_observe(counter, host_pool(&act->req), &act->req.cmid, now);
+		act->decision.count = kms_count_to_report(t, &policy, &act->req, act->decision.app,
+							  pool_count);
 	}
 
 	act->epid = host_epid_for(s, &act->decision);

@@ -61,7 +61,8 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 
 /* The application pool a request counts in: its product group's
  * application, which a real host uses even if the client's app id field
- * disagrees; the request's own app id for unknown groups. */
+ * disagrees; the request's own app id for unknown groups (the counter puts
+ * every unknown application in one bounded bucket). */
 const kms_guid *host_pool(const kms_request *req);
 
 /* The ePID answered for a decision (for display and the store too). */

@@ -350,7 +350,8 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 	atomic_store(&srv.settings, s);
-	srv.counter = client_count_new(cfg->count_window, 2 * (size_t)cfg->max_n_policy);
+	srv.counter = client_count_new(&kms_product_table, cfg->count_window,
+				       2 * (size_t)cfg->max_n_policy);
 	srv.limiter = rate_limiter_new();
 	srv.metrics = metrics_new(time(NULL));
 	if (srv.counter && srv.store) {

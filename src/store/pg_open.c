@@ -32,6 +32,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_last_seen ON clients (last_seen);"
 	"CREATE INDEX clients_stored_at ON clients (stored_at);"
 	"CREATE TABLE identity (name text PRIMARY KEY, value text NOT NULL);",
+
+	/* 2 -> 3: when the client was last answered (counted) */
+	"ALTER TABLE clients ADD COLUMN counted_seen bigint;"
+	"UPDATE clients SET counted_seen = last_seen WHERE last_result = 0;"
+	"CREATE INDEX clients_counted ON clients (counted_seen);",
 };
 
 /* libpq's messages end in a newline and may span lines: one log line. */

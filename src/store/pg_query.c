@@ -116,7 +116,8 @@ bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	const char *const params[] = { text };
 	PGresult *r = pg_run(s->db, "SELECT encode(app_id, 'hex'), encode(kms_id, 'hex'),"
 			     " count(DISTINCT cmid), max(last_seen) FROM clients"
-			     " WHERE last_seen >= $1 GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
+			     " WHERE last_seen >= $1 AND last_result = 0"
+			     " GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
 			     1, params, why, sizeof why);
 	if (!r)
 		return fail(s, "counting clients", why);

@@ -66,8 +66,9 @@ bool sqlite_load_seen(void *conn, int64_t since, store_seen_fn fn, void *ctx, ch
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, last_seen FROM clients"
-				    " WHERE last_seen >= ?1 ORDER BY last_seen", -1, &st, NULL);
+	/* only answered requests count: refused ones stay as history */
+	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, counted_seen FROM clients"
+				    " WHERE counted_seen >= ?1 ORDER BY counted_seen", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, since);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -161,7 +162,8 @@ bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(DISTINCT cmid), max(last_seen)"
-			       " FROM clients WHERE last_seen >= ?1 GROUP BY app_id, kms_id"
+			       " FROM clients WHERE last_seen >= ?1 AND last_result = 0"
+			       " GROUP BY app_id, kms_id"
 			       " ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "counting clients");
 	sqlite3_bind_int64(st, 1, since);

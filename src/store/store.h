@@ -109,7 +109,8 @@ void store_writer_stats_get(store *s, store_writer_stats *out);
 bool store_identity_get(store *s, const char *name, char *value, size_t len);
 bool store_identity_set(store *s, const char *name, const char *value);
 
-/* Clients seen at or after `since`, for rebuilding in-memory counts. */
+/* Clients answered (counted) at or after `since`, for rebuilding in-memory
+ * counts; refused requests are kept as history but count for nothing. */
 typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
@@ -135,7 +136,8 @@ typedef bool (*store_client_fn)(void *ctx, const store_client *c); /* false stop
 bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,
 		   size_t *total);
 
-/* Distinct clients per (application, KMS id) seen at or after `since`. */
+/* Distinct clients per (application, KMS id) seen at or after `since`
+ * whose last request was answered (a refused group is not activating). */
 typedef struct store_group_stat {
 	kms_guid app_id, kms_id;
 	uint64_t clients;

@@ -36,9 +36,10 @@ def test_real_counting_across_pools_and_thresholds():
             assert r["activated"] == (n >= 25)
         # a repeat request from a known machine does not raise the count
         assert activate(d, WIN10, cmids[3])["response"]["count"] == 24
-        # Windows Server counts in the same pool: the 25th machine, N = 5
+        # Windows Server counts in the same pool: the 25th machine, N = 5; the
+        # cap is the pool's (50), not 2 x 5 (PROTOCOL.md section 5)
         r = activate(d, SERVER)
-        assert r["response"]["count"] == 10 and r["activated"], r  # capped at 2 x 5
+        assert r["response"]["count"] == 25 and r["activated"], r
         # and now the 25th Windows client machine activates too
         r = activate(d, WIN10)
         assert r["response"]["count"] == 26 and r["activated"], r
@@ -65,7 +66,7 @@ def test_machine_unseen_for_longer_than_window_drops_out():
     with Kmsd(f"store=sqlite:{db}") as d:
         activate(d, WIN10)
     con = sqlite3.connect(db)
-    con.execute("UPDATE clients SET last_seen = ?", (old,))
+    con.execute("UPDATE clients SET last_seen = ?, counted_seen = ?", (old, old))
     con.commit()
     con.close()
     with Kmsd("count=real", f"store=sqlite:{db}") as d:
