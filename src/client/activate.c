@@ -33,8 +33,10 @@ static const char usage[] =
 	"                         IPv6 as [ADDR]:PORT\n"
 	"      --json             one JSON object per request\n"
 	"  -v, --verbose          hex dumps of the PDUs, the SRV targets in order\n"
-	"Exit status: 0 every answer valid, 1 a check failed, 2 usage, 3 the host\n"
-	"refused (HRESULT, RPC fault, bind rejected), 4 network or protocol failure.\n";
+	"Exit status: 0 every answer valid and enough to activate, 1 a check failed,\n"
+	"2 usage, 3 the host refused (HRESULT, RPC fault, bind rejected), 4 network\n"
+	"or protocol failure, 5 a valid answer whose count is below the N policy\n"
+	"(the client would not activate yet).\n";
 
 static bool parse_time(const char *text, int64_t *out)
 {
@@ -161,6 +163,13 @@ static int find_targets(int argc, char **argv, const activate_options *o, srv_ta
 	return n;
 }
 
+/* Which of two exit codes is worse: a count below the threshold is a
+ * valid answer, better than any failure. */
+static int severity(int rc)
+{
+	return rc == EXIT_BELOW ? 1 : rc == EXIT_VALID ? 0 : rc + 1;
+}
+
 int cmd_activate(int argc, char **argv)
 {
 	activate_options o;
@@ -211,7 +220,9 @@ int cmd_activate(int argc, char **argv)
 		else
 			report_text(&o, &s, &x);
 		rc = outcome_exit_code(x.outcome);
-		if (rc > worst)
+		if (rc == EXIT_VALID && x.got.count < x.sent.n_policy)
+			rc = EXIT_BELOW;
+		if (severity(rc) > severity(worst))
 			worst = rc;
 		if (rc == EXIT_NETWORK)
 			break;

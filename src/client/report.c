@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "base/escape.h"
+
 static const char *syntax_name(rpc_syntax_kind k)
 {
 	return k == RPC_SYNTAX_NDR64 ? "NDR64" : "NDR32";
@@ -95,7 +97,9 @@ static void print_sent(const activate_options *o, const session *s, const exchan
 	format_filetime(r->client_time, when, sizeof when);
 	printf("  client machine id   %s\n  client time         %s UTC\n", id, when);
 	kms_utf16_to_utf8(r->workstation, KMS_WORKSTATION_UNITS, text, sizeof text);
-	printf("  workstation         %s\n  N policy            %u\n", text, r->n_policy);
+	char shown[TEXT_ESCAPED_MAX(sizeof text)];
+	text_escape(shown, sizeof shown, text);
+	printf("  workstation         %s\n  N policy            %u\n", shown, r->n_policy);
 	printf("  license status      %u\n", r->license_status);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/escape.h"
 #include "client/client.h"
 #include "kms/kms.h"
 #include "store/store.h"
@@ -124,7 +125,10 @@ static bool print_client(void *ctx, const store_client *c)
 		       c->protocol_minor, c->license_status, first, last,
 		       (unsigned long long)c->requests, c->last_result, c->last_count);
 	} else {
-		printf("%-19s %-24.24s %-22.22s %-36.36s %8llu  %s\n", last, c->workstation,
+		/* names come from clients: no control character reaches the terminal */
+		char ws[TEXT_ESCAPED_MAX(sizeof c->workstation)];
+		text_escape(ws, sizeof ws, c->workstation);
+		printf("%-19s %-24.24s %-22.22s %-36.36s %8llu  %s\n", last, ws,
 		       c->address, product, (unsigned long long)c->requests,
 		       c->last_result ? "refused" : "answered");
 	}

@@ -4,11 +4,13 @@
  * log line saying what was wrong. */
 #include "server/conn.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/bytes.h"
+#include "base/escape.h"
 #include "kms/products.h"
 #include "server/log.h"
 
@@ -69,27 +71,65 @@ static enum conn_verdict on_bind(conn *c, server *srv, const snapshot *s, const 
 	return CONN_KEEP;
 }
 
+/* KMS ids answered although the table does not know them (products newer
+ * than it): each is logged once, so an administrator learns of it without
+ * a line per request. Bounded: past NEW_IDS_MAX ids nothing more is noted. */
+#define NEW_IDS_MAX 64
+static kms_guid new_ids[NEW_IDS_MAX];
+static size_t n_new_ids;
+static pthread_mutex_t new_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool first_time_new(const kms_guid *id)
+{
+	bool first = true;
+	pthread_mutex_lock(&new_ids_lock);
+	for (size_t i = 0; i < n_new_ids && first; i++)
+		first = guid_cmp(&new_ids[i], id) != 0;
+	if (first && n_new_ids < NEW_IDS_MAX)
+		new_ids[n_new_ids++] = *id;
+	else
+		first = false;
+	pthread_mutex_unlock(&new_ids_lock);
+	return first;
+}
+
 static void log_activation(const conn *c, const host_activation *a)
 {
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
-	char ws[200], cmid[GUID_TEXT_LEN];
-	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, ws, sizeof ws);
-	guid_format(&a->req.cmid, cmid);
-	const char *product = a->decision.sku ? a->decision.sku->name
-			    : a->decision.group ? a->decision.group->name : "unknown product";
 	if (a->decode_error != KMS_OK) {
 		log_warning("rejected request from %s: %s; answered 0x%08X", c->peer,
 			    kms_strerror(a->decode_error), a->status);
-	} else if (a->status) {
-		log_info("refused %s workstation=\"%s\" product=\"%s\" v%u.%u cmid=%s: %s; answered 0x%08X",
-			 c->peer, ws, product, a->req.major, a->req.minor, cmid,
-			 a->decision.reason ? a->decision.reason : "refused", a->status);
-	} else {
-		log_info("activated %s workstation=\"%s\" product=\"%s\" v%u.%u cmid=%s count=%u/%u",
-			 c->peer, ws, product, a->req.major, a->req.minor, cmid,
-			 a->decision.count, a->req.n_policy);
+		return;
 	}
+	char raw[200], ws[TEXT_ESCAPED_MAX(sizeof raw)], cmid[GUID_TEXT_LEN], kms_id[GUID_TEXT_LEN];
+	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, raw, sizeof raw);
+	text_escape(ws, sizeof ws, raw);
+	guid_format(&a->req.cmid, cmid);
+	guid_format(&a->req.kms_id, kms_id);
+	const kms_decision *d = &a->decision;
+	const char *product = d->sku ? d->sku->name : d->group ? d->group->name : "unknown product";
+	/* the group as `serve` spells it, or the KMS id it does not know */
+	char group[160];
+	if (d->group)
+		snprintf(group, sizeof group, "group=\"%s\"", d->group->name);
+	else
+		snprintf(group, sizeof group, "kms_id=%s", kms_id);
+	if (a->status) {
+		log_info("refused %s workstation=\"%s\" product=\"%s\" %s v%u.%u cmid=%s: %s; "
+			 "answered 0x%08X", c->peer, ws, product, group, a->req.major, a->req.minor,
+			 cmid, d->reason ? d->reason : "refused", a->status);
+		return;
+	}
+	if (d->new_product && first_time_new(&a->req.kms_id))
+		log_info("new product: KMS id %s of application %s is not in the product data; "
+			   "answered with the application's newest host key (serve = known "
+			   "refuses such ids)", kms_id, d->app ? d->app->name : "unknown");
+	/* the client activates only once the count reaches its N policy */
+	bool enough = d->count >= a->req.n_policy;
+	log_info("%s %s workstation=\"%s\" product=\"%s\" %s v%u.%u cmid=%s %scount=%u/%u",
+		 enough ? "activated" : "answered", c->peer, ws, product, group, a->req.major,
+		 a->req.minor, cmid, enough ? "" : "below threshold ", d->count, a->req.n_policy);
 }
 
 static uint64_t monotonic_ns(void)

@@ -22,8 +22,9 @@ def activate(d, product, cmid=None):
     if cmid:
         args += ["--cmid", cmid]
     rc, out = kmsc(*args)
-    assert rc == 0, out
-    return json.loads(out)
+    result = json.loads(out)
+    assert rc == (0 if result["activated"] else 5), out  # 5: valid, below the threshold
+    return result
 
 
 def test_real_counting_across_pools_and_thresholds():

@@ -25,7 +25,7 @@ def activate(d, cmid=None, workstation=None, field="count"):
     if workstation:
         args += ["--workstation", workstation]
     rc, out = kmsc(*args)
-    assert rc == 0, out
+    assert rc in (0, 5), out  # 5: a valid answer below the threshold
     return json.loads(out)["response"][field]
 
 
@@ -111,7 +111,7 @@ def test_host_starts_with_the_database_down_and_catches_up():
             url = f"http://127.0.0.1:{web}/api/v1/clients"
             with urllib.request.urlopen(url, timeout=10) as r:
                 assert json.loads(r.read())["total"] == 5
-        assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["2"]]
+        assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["3"]]
         assert pg.psql("SELECT count(*) FROM identity WHERE name = 'epid-seed'", "kmsd") == [["1"]]
         with Kmsd("count=real", f"store={uri}") as d:
             assert activate(d, field="epid") == epid
@@ -139,7 +139,7 @@ def test_migrations_on_postgresql():
         rc, out = kmsc("clients", "--db", uri, "--json")
         rows = {r["workstation"]: r for r in json.loads(out)}
         assert rows["old-pc"]["requests"] == 7, rows
-        assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["2"]]
+        assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["3"]]
         # opening again changes nothing
         with Kmsd("count=real", f"store={uri}") as d:
             assert activate(d) == 3
@@ -150,7 +150,7 @@ def test_migrations_on_postgresql():
         try:
             d = Kmsd(f"store={uri}")
         except AssertionError as e:
-            assert "schema version 9 is newer than this kmsd supports (2)" in str(e), e
+            assert "schema version 9 is newer than this kmsd supports (3)" in str(e), e
         else:
             d.stop()
             raise AssertionError("kmsd started on a newer schema")

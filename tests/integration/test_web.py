@@ -58,7 +58,7 @@ def activate(d, product, workstation=None, cmid=None):
     if cmid:
         args += ["--cmid", cmid]
     rc, out = kmsc(*args)
-    assert rc in (0, 3), out
+    assert rc in (0, 3, 5), out  # 5: a valid answer below the threshold
     return rc
 
 
