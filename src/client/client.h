@@ -30,6 +30,7 @@ int cmd_srv_record(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_clients(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 
 /* ---- products (products_cmd.c) ---- */

@@ -16,6 +16,7 @@ static const char usage[] =
 	"  clients                  the clients in kmsd's store\n"
 	"  stats                    clients per product group against the thresholds\n"
 	"  prune --older-than AGE   forget clients not seen for AGE\n"
+	"  forget                   remove clients by machine id, workstation or product\n"
 	"kmsc COMMAND --help describes each; kmsc --version prints the version.\n";
 
 static const char srv_usage[] =
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
 		{ "products", cmd_products }, { "gvlk", cmd_gvlk },
 		{ "srv-record", cmd_srv_record }, { "clients", cmd_clients },
 		{ "stats", cmd_stats },           { "prune", cmd_prune },
+		{ "forget", cmd_forget },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(cmd, commands[i].name) == 0) {

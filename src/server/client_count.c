@@ -223,3 +223,20 @@ bool client_count_forget(client_count *c, const kms_guid *cmid)
 	}
 	return found;
 }
+
+void client_count_clear(client_count *c)
+{
+	for (int i = 0; i <= c->n_pools; i++) {
+		pool *p = &c->pools[i];
+		pthread_mutex_lock(&p->lock);
+		for (entry *e = p->oldest, *next; e; e = next) {
+			next = e->newer;
+			free(e);
+		}
+		p->oldest = p->newest = NULL;
+		p->n_entries = 0;
+		if (p->n_buckets)
+			memset(p->buckets, 0, p->n_buckets * sizeof *p->buckets);
+		pthread_mutex_unlock(&p->lock);
+	}
+}

@@ -38,7 +38,11 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 /* Distinct clients of a pool in the window at `now`, without recording. */
 uint32_t client_count_get(client_count *c, const kms_guid *app, int64_t now);
 
-/* Drop a machine from every pool (kmsc forget). True if it was counted. */
+/* Drop a machine from every pool. True if it was counted. */
 bool client_count_forget(client_count *c, const kms_guid *cmid);
+
+/* Forget every machine (before rebuilding from the store at reload, so
+ * clients removed with kmsc forget leave the count). */
+void client_count_clear(client_count *c);
 
 #endif

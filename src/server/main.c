@@ -180,6 +180,21 @@ static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 /* The SRV record publisher (dns-publish), its own thread. */
 static dns_publisher *publisher;
 
+static void follow_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen);
+
+/* Rebuild the count from the store, so clients removed with kmsc forget
+ * (or pruned) leave it; those answered meanwhile are counted again. */
+static void recount(server *srv, int64_t window)
+{
+	if (!srv->store || !srv->counter)
+		return;
+	store_flush(srv->store); /* those answered just now are in it too */
+	client_count_clear(srv->counter);
+	if (!store_load_seen(srv->store, time(NULL) - window, follow_seen, srv->counter))
+		log_warning("reload: cannot reload clients from the store: %s",
+			    store_error(srv->store));
+}
+
 static void reload(server *srv, web *http, const command_line *cl, kmsd_config *current)
 {
 	system_notify("RELOADING=1");
@@ -220,6 +235,7 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 
 	snapshot *old = atomic_exchange(&srv->settings, s);
 	client_count_set_window(srv->counter, next.count_window);
+	recount(srv, next.count_window);
 	workers_sync(srv);
 	settings_free(old);
 	if (http)

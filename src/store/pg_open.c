@@ -241,4 +241,5 @@ const store_backend store_pg_backend = {
 	.clients = pg_clients,
 	.group_stats = pg_group_stats,
 	.prune = pg_prune,
+	.forget = pg_forget,
 };

@@ -146,4 +146,5 @@ const store_backend store_sqlite_backend = {
 	.clients = sqlite_clients,
 	.group_stats = sqlite_group_stats,
 	.prune = sqlite_prune,
+	.forget = sqlite_forget,
 };

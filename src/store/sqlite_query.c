@@ -198,3 +198,27 @@ long sqlite_prune(store *s, int64_t before)
 	}
 	return (long)sqlite3_changes(s->db);
 }
+
+long sqlite_forget(store *s, const store_forget_filter *f)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM clients WHERE (?1 IS NULL OR cmid = ?1)"
+			       " AND (?2 IS NULL OR lower(workstation) GLOB lower(?2))"
+			       " AND (?3 IS NULL OR kms_id = ?3)", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "forgetting clients");
+		return -1;
+	}
+	if (f->cmid)
+		sqlite3_bind_blob(st, 1, f->cmid->b, 16, SQLITE_STATIC);
+	if (f->workstation)
+		sqlite3_bind_text(st, 2, f->workstation, -1, SQLITE_STATIC);
+	if (f->kms_id)
+		sqlite3_bind_blob(st, 3, f->kms_id->b, 16, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, "forgetting clients");
+		return -1;
+	}
+	return (long)sqlite3_changes(s->db);
+}

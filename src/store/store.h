@@ -149,6 +149,17 @@ bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 /* Delete clients not seen since `before`; returns how many, -1 on error. */
 long store_prune(store *s, int64_t before);
 
+/* Which clients kmsc forget removes: every given condition must hold (at
+ * least one must be given). `workstation` is a case-insensitive pattern,
+ * `*` any run of characters, `?` one. */
+typedef struct store_forget_filter {
+	const kms_guid *cmid;
+	const char *workstation;
+	const kms_guid *kms_id;
+} store_forget_filter;
+/* Delete the matching clients; returns how many, -1 on error. */
+long store_forget(store *s, const store_forget_filter *f);
+
 /* The last error message of a query on this handle. */
 const char *store_error(store *s);
 

@@ -61,7 +61,7 @@ def start_null(port):
 
 def bench(port, concurrency, seconds, null=False, version="-6"):
     args = [os.path.join(BIN, "kmsc"), "bench", "-c", str(concurrency), "-d", str(seconds), version,
-            "--json", "--timeout", "10", f"127.0.0.1:{port}"]
+            "--json", "--timeout", "10", "--machines", "1000000000", f"127.0.0.1:{port}"]
     if null:
         args.append("--no-verify")
     out = subprocess.run(args, stdout=subprocess.PIPE, check=False).stdout

@@ -3,6 +3,8 @@
 touch the real pools, the cap is per pool, and a restart keeps all of it."""
 import json
 import os
+import signal
+import time
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -110,3 +112,40 @@ def test_refused_requests_are_kept_but_not_replayed_into_the_count():
     with Kmsd("count=real", f"store=sqlite:{db}") as d:
         count, rc, r = activate(d, WIN10)
         assert count == 1 and not r["activated"], r
+
+
+def test_kmsc_leaves_a_bounded_trace_and_forget_removes_it():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd("count=real", f"store=sqlite:{db}") as d:
+        # kmsc activate is one machine however often it asks
+        for _ in range(2):
+            rc, out = kmsc("activate", "--json", f"127.0.0.1:{d.port}")
+            assert rc == 5, out
+        assert json.loads(out)["response"]["count"] == 1, out
+        # kmsc bench adds at most --machines clients
+        rc, out = kmsc("bench", "-c", "4", "-N", "200", "--machines", "5", "--json",
+                       f"127.0.0.1:{d.port}")
+        assert rc == 0, out
+        assert count_of(d, WIN10) == 7  # 1 + 5 + this one
+        time.sleep(0.5)  # a batch is written every 125 ms
+        rc, out = kmsc("clients", "--db", f"sqlite:{db}", "--json")
+        assert len(json.loads(out)) == 7, out
+        # forget: bench's machines, then one by id, then a product's
+        rc, out = kmsc("forget", "--db", f"sqlite:{db}", "--bench")
+        assert rc == 0 and "forgot 5 clients" in out, out
+        d.send(signal.SIGHUP)
+        d.wait_log("configuration reloaded")
+        assert count_of(d, WIN10) == 3  # kmsc's, the probe above, this one
+        activate(d, OFFICE, cmid="11111111-2222-4333-8444-555555555555")
+        time.sleep(0.5)
+        rc, out = kmsc("forget", "--db", f"sqlite:{db}", "--cmid",
+                       "11111111-2222-4333-8444-555555555555")
+        assert rc == 0 and "forgot 1 clients" in out, out
+        rc, out = kmsc("forget", "--db", f"sqlite:{db}", "--product", "Windows 11 Enterprise")
+        assert rc == 0 and "forgot 3 clients" in out, out
+        d.send(signal.SIGHUP)
+        time.sleep(0.3)
+        assert count_of(d, WIN10) == 1
+        assert count_of(d, OFFICE) == 1
+        rc, out = kmsc("forget", "--db", f"sqlite:{db}")
+        assert rc == 2, out

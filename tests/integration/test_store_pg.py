@@ -20,8 +20,7 @@ SYNC = 1.6
 
 def activate(d, cmid=None, workstation=None, field="count"):
     args = ["activate", "--json", "-p", WIN10, f"127.0.0.1:{d.port}"]
-    if cmid:
-        args += ["--cmid", cmid]
+    args += ["--cmid", cmid or "random"]  # a new machine unless told
     if workstation:
         args += ["--workstation", workstation]
     rc, out = kmsc(*args)
@@ -172,7 +171,8 @@ def test_a_host_under_load_loses_nothing_to_the_database():
         uri = pg.createdb("kmsd")
         d = Kmsd(f"store={uri}", "log-level=info")
         try:
-            rc, out = kmsc("bench", "-c", "16", "-d", "2", "--json", f"127.0.0.1:{d.port}")
+            rc, out = kmsc("bench", "-c", "16", "-d", "2", "--machines", "1000000000", "--json",
+                           f"127.0.0.1:{d.port}")
             assert rc == 0, out
             answered = json.loads(out)["activations"]
             d.proc.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "kms/match.h"
 #include "kms/products.h"
 #include "vectors.h"
 
@@ -410,4 +411,25 @@ TEST(guid_text_round_trip)
 	CHECK(!guid_parse("55c92734xd682-4d71-983e-d6ec3f16059f", &g));
 	CHECK(!guid_parse("55c92734-d682-4d71-983e-d6ec3f16059g", &g));
 	CHECK(!guid_parse("{55c92734-d682-4d71-983e-d6ec3f16059f", &g));
+}
+
+TEST(product_words_match_word_by_word)
+{
+	CHECK(kms_name_rank("Windows 10/11 Pro", "windows 11 pro") == 0);
+	CHECK(kms_name_rank("Windows 10/11 Pro", "Windows 10 Pro") == 0);
+	CHECK(kms_name_rank("Windows 10/11 Pro N", "Windows 11 Pro") > 0);
+	CHECK(kms_name_rank("Windows 10/11 Professional", "Pro") < 0); /* words, not fragments */
+	CHECK(kms_name_rank("Office LTSC Professional Plus 2021", "Office 2021") <
+	      kms_name_rank("Office LTSC Standard 2021", "Office 2021"));
+	CHECK(kms_name_rank("anything", "") < 0);
+	const kms_sku *best[4];
+	CHECK(kms_skus_named(t, "Office 2021", best, 4) > 4);
+	CHECK_STR(best[0]->name, "Office LTSC Professional Plus 2021");
+	size_t n;
+	const kms_group *g = kms_group_select(t, "Windows 11 Enterprise", &n);
+	CHECK(g != NULL);
+	CHECK_STR(g->name, "Windows 10/11 2015 (Volume)");
+	CHECK(kms_group_select(t, "Office 2019", &n) != NULL);
+	CHECK(kms_group_select(t, "Windows", &n) == NULL && n > 1);
+	CHECK(kms_group_select(t, "no such thing", &n) == NULL && n == 0);
 }
