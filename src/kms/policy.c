@@ -93,3 +93,30 @@ const kms_csvlk *kms_csvlk_for(const kms_products *t, const kms_decision *d)
 		return &t->csvlks[t->apps[0].default_csvlk];
 	return t->n_csvlks ? &t->csvlks[0] : NULL;
 }
+
+static void add_once(const kms_csvlk **out, size_t *n, size_t max, const kms_csvlk *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (out[i] == c)
+			return;
+	if (*n < max)
+		out[(*n)++] = c;
+}
+
+size_t kms_served_csvlks(const kms_products *t, const kms_csvlk **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n_groups; i++) {
+		kms_decision d = { .group = &t->groups[i] };
+		add_once(out, &n, max, kms_csvlk_for(t, &d));
+	}
+	for (size_t i = 0; i < t->n_apps; i++) {
+		kms_decision d = { .app = &t->apps[i] };
+		add_once(out, &n, max, kms_csvlk_for(t, &d));
+	}
+	kms_decision none = { 0 };
+	add_once(out, &n, max, kms_csvlk_for(t, &none));
+	return n;
+}

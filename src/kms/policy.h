@@ -74,4 +74,9 @@ uint32_t kms_count_to_report(const kms_products *t, const kms_policy *p, const k
  * first application's (Windows). */
 const kms_csvlk *kms_csvlk_for(const kms_products *t, const kms_decision *d);
 
+/* Every CSVLK kms_csvlk_for can answer with (the groups', each
+ * application's newest, the fallback), each once, at most `max` in out[];
+ * returns how many. */
+size_t kms_served_csvlks(const kms_products *t, const kms_csvlk **out, size_t max);
+
 #endif

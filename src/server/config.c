@@ -21,8 +21,7 @@ void config_defaults(kmsd_config *cfg)
 	value_listen("0.0.0.0:1688", cfg, why);
 	value_listen("[::]:1688", cfg, why);
 	cfg->listen_origin = CONFIG_DEFAULT;
-	static const uint8_t hwid[8] = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 };
-	memcpy(cfg->hwid, hwid, sizeof hwid);
+	cfg->hwid_auto = true;
 	cfg->lcid = 1033;
 	cfg->activation_interval = 120;
 	cfg->renewal_interval = 10080;
@@ -123,8 +122,10 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		cfg->n_epids++;
 		return true;
 	}
-	if (strcmp(key, "hwid") == 0)
-		return value_hwid(v, cfg->hwid, why);
+	if (strcmp(key, "hwid") == 0) {
+		cfg->hwid_auto = strcmp(v, "auto") == 0;
+		return cfg->hwid_auto || value_hwid(v, cfg->hwid, why);
+	}
 	if (strcmp(key, "lcid") == 0) {
 		if (!value_integer(v, 1, 99999, &n, why))
 			return false;
@@ -456,9 +457,10 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		fprintf(out, "epid = %s %s\n", id, cfg->epids[i].epid);
 	}
 	fprintf(out, "hwid = ");
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8 && !cfg->hwid_auto; i++)
 		fprintf(out, "%02X", cfg->hwid[i]);
-	fprintf(out, "\nlcid = %u\nhost-build = %u\n", cfg->lcid, cfg->host_build);
+	fprintf(out, "%s\nlcid = %u\nhost-build = %u\n", cfg->hwid_auto ? "auto" : "", cfg->lcid,
+		cfg->host_build);
 	fprintf(out, "activation-interval = %um\nrenewal-interval = %um\n",
 		cfg->activation_interval, cfg->renewal_interval);
 	fprintf(out, "count = %s\ncount-window = %llds\n", cfg->count_real ? "real" : "always",

@@ -48,6 +48,7 @@ typedef struct kmsd_config {
 	config_epid epids[CONFIG_MAX_EPIDS];
 	size_t n_epids;
 	uint8_t hwid[8];
+	bool hwid_auto;                   /* hwid = auto: generated per host and kept */
 	uint32_t lcid;
 	uint32_t host_build;              /* 0: each key picks an allowed build */
 	uint32_t activation_interval;     /* minutes */

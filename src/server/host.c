@@ -5,25 +5,32 @@
 
 #include "crypto/crypto.h"
 
-bool host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, uint32_t lcid,
-			 int64_t now)
+uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bool ndr64,
+			     uint32_t lcid, int64_t now)
 {
 	const kms_products *t = &kms_product_table;
 	free(s->epids);
 	s->epids = calloc(t->n_csvlks, sizeof *s->epids);
 	if (!s->epids)
-		return false;
+		return 0;
+	/* one host, one OS: the build every key it can answer with allows */
+	const kms_csvlk *served[256];
+	size_t n_served = kms_served_csvlks(t, served, 256);
+	const kms_build *host = kms_host_build(t, served, n_served, ndr64, build, now, seed);
+	if (!host)
+		return 0;
 	for (size_t i = 0; i < t->n_csvlks; i++) {
 		/* each CSVLK gets its own draw from the seed and its id */
 		uint64_t r = seed;
 		for (int k = 0; k < 16; k++)
 			r = (r ^ t->csvlks[i].id.b[k]) * 0x100000001B3ull;
 		const kms_csvlk *c = &t->csvlks[i];
-		if (!(build && kms_epid_generate(t, c, build, lcid, now, r, s->epids[i])) &&
+		/* a key no answer uses may not fit the host's build: any of its own */
+		if (!kms_epid_generate(t, c, host->build, lcid, now, r, s->epids[i]) &&
 		    !kms_epid_generate(t, c, 0, lcid, now, r, s->epids[i]))
-			return false;
+			return 0;
 	}
-	return true;
+	return host->build;
 }
 
 void host_settings_free(host_settings *s)

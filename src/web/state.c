@@ -19,9 +19,9 @@ void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
 	id.count_window = cfg->count_window;
 	id.activation_interval = cfg->activation_interval;
 	id.renewal_interval = cfg->renewal_interval;
-	memcpy(id.hwid, cfg->hwid, sizeof id.hwid);
+	memcpy(id.hwid, s->host.hwid, sizeof id.hwid);
 	id.lcid = cfg->lcid;
-	id.host_build = cfg->host_build;
+	id.host_build = s->host.build;
 	for (size_t i = 0; i < 3; i++) {
 		kms_guid app;
 		guid_parse(web_pools[i].app_id, &app);

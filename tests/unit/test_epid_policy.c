@@ -1,6 +1,7 @@
 /* ePID generation and shape; the activation decision; client counting. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "kms/epid.h"
@@ -287,4 +288,59 @@ TEST(client_count_unknown_applications_share_one_bounded_bucket)
 	CHECK_EQ(client_count_get(c, &office, NOW + 700), 5);
 	CHECK(!client_count_forget(c, &m));
 	client_count_free(c);
+}
+
+#include "server/host.h"
+
+/* One host, one OS, over the whole table: every ePID a host can answer
+ * with (each group's, each application's for new products) carries the
+ * same platform id and build, a build that accepts NDR64 exactly when the
+ * host does, with an install date after the key's and the build's release
+ * and not in the future. */
+TEST(epids_of_one_host_share_one_build_consistent_with_ndr64)
+{
+	const kms_products *t = &kms_product_table;
+	for (int ndr64 = 0; ndr64 <= 1; ndr64++) {
+		for (uint64_t seed = 1; seed < 40; seed += 7) {
+			host_settings s;
+			memset(&s, 0, sizeof s);
+			uint32_t build = host_generate_epids(&s, seed, 0, ndr64, 1033, NOW);
+			CHECK(build != 0);
+			const kms_build *b = kms_build_find(t, build);
+			CHECK(b != NULL && (b->ndr64 || !ndr64));
+			for (size_t i = 0; i < t->n_groups + t->n_apps; i++) {
+				kms_decision d = { 0 };
+				if (i < t->n_groups)
+					d.group = &t->groups[i];
+				else
+					d.app = &t->apps[i - t->n_groups];
+				const kms_csvlk *c = kms_csvlk_for(t, &d);
+				kms_epid_fields f;
+				CHECK(kms_epid_parse(host_epid_for(&s, &d), &f));
+				CHECK_EQ(f.build, build);
+				CHECK_EQ(f.platform_id, b->platform_id % 100000);
+				CHECK_EQ(f.group_id, c->group_id % 100000);
+				struct tm tm = { .tm_year = f.year - 1900, .tm_mday = f.day_of_year };
+				int64_t installed = (int64_t)timegm(&tm);
+				CHECK(installed + 86400 > c->release_date);
+				CHECK(installed + 86400 > b->release_date);
+				CHECK(installed <= NOW);
+			}
+			host_settings_free(&s);
+		}
+	}
+	/* host-build applies to every group, and one that cannot carry every
+	 * key or contradicts ndr64 is refused */
+	host_settings s;
+	memset(&s, 0, sizeof s);
+	uint32_t chosen = host_generate_epids(&s, 5, 0, true, 1033, NOW);
+	CHECK_EQ(host_generate_epids(&s, 9, chosen, true, 1033, NOW), chosen);
+	for (size_t i = 0; i < t->n_groups; i++) {
+		kms_decision d = { .group = &t->groups[i] };
+		kms_epid_fields f;
+		CHECK(kms_epid_parse(host_epid_for(&s, &d), &f) && f.build == chosen);
+	}
+	CHECK_EQ(host_generate_epids(&s, 9, 6002, true, 1033, NOW), 0); /* no NDR64 on 2008 */
+	CHECK_EQ(host_generate_epids(&s, 9, 9200, true, 1033, NOW), 0); /* no 2022 key on 2012 */
+	host_settings_free(&s);
 }
