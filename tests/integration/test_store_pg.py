@@ -185,3 +185,23 @@ def test_a_host_under_load_loses_nothing_to_the_database():
         rows = stored(pg)
         # every answered machine is in the database (bench makes one per request)
         assert answered > 0 and rows >= answered, (rows, answered)
+
+
+def test_followers_count_answered_requests_only_and_forget_works():
+    """Issue 15 on PostgreSQL: a host following another counts only the
+    clients that host answered; kmsc forget takes a postgresql:// spec."""
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        with Kmsd("count=real", f"store={uri}", "serve=Office 2019") as a, \
+                Kmsd("count=real", f"store={uri}") as b:
+            for _ in range(5):  # refused by a, recorded as history
+                rc, out = kmsc("activate", "--cmid", "random", f"127.0.0.1:{a.port}")
+                assert rc == 3, out
+            time.sleep(SYNC)
+            assert activate(b) == 1  # b counts none of a's refused machines
+            assert pg.psql("SELECT count(*) FROM clients", "kmsd") == [["6"]]
+            rc, out = kmsc("forget", "--db", uri, "--product", "Windows 11 Enterprise")
+            assert rc == 0 and "forgot 6 clients" in out, out
+            b.send(signal.SIGHUP)
+            b.wait_log("configuration reloaded")
+            assert activate(b) == 1
