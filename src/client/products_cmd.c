@@ -59,23 +59,61 @@ const kms_sku *product_select(const char *text)
 	return NULL;
 }
 
+/* Editions people look for first: not N, not preview, usable with KMS. */
+static int edition_order(const kms_sku *s)
+{
+	return (kms_name_rank(s->name, "N") >= 0 ? 1 : 0) +
+	       (t->groups[s->group].preview || kms_name_rank(s->name, "Preview") >= 0 ? 2 : 0) +
+	       (kms_sku_kms_capable(t, s) ? 0 : 4);
+}
+
+/* kmsc products --groups: each product group as serve names it, with its
+ * SKUs, the plain editions first, so a group's name says what it holds. */
+static int list_groups(const char *filter)
+{
+	int shown = 0;
+	for (size_t g = 0; g < t->n_groups; g++) {
+		const kms_group *grp = &t->groups[g];
+		bool any = !filter || kms_name_rank(grp->name, filter) >= 0;
+		for (size_t i = 0; i < t->n_skus && !any; i++)
+			any = t->skus[i].group == g && kms_sku_listed(t, &t->skus[i], filter);
+		if (!any)
+			continue;
+		printf("%s%s (%s, N %u%s%s)\n", shown++ ? "\n" : "", grp->name,
+		       t->apps[grp->app].name, grp->n_policy, grp->retail ? ", retail" : "",
+		       grp->preview ? ", preview" : "");
+		for (int order = 0; order < 8; order++)
+			for (size_t i = 0; i < t->n_skus; i++)
+				if (t->skus[i].group == g && edition_order(&t->skus[i]) == order)
+					printf("  %4zu  %s\n", i + 1, t->skus[i].name);
+	}
+	if (!shown)
+		fprintf(stderr, "kmsc: no product group matches \"%s\"\n", filter);
+	return shown ? EXIT_VALID : EXIT_CHECKS;
+}
+
 static const char products_usage[] =
-	"usage: kmsc products [--json] [FILTER]\n"
+	"usage: kmsc products [--json | --groups] [FILTER]\n"
 	"List the products kmsd knows: number, SKU, application, KMS product group,\n"
 	"the client count the group needs (N policy) and its KMS protocol version.\n"
 	"FILTER keeps the rows whose SKU or group name has every word of it (any\n"
-	"case; 10 and 11 match 10/11), e.g. \"Windows 11 Pro\" or \"Office 2021\".\n";
+	"case; 10 and 11 match 10/11), e.g. \"Windows 11 Pro\" or \"Office 2021\".\n"
+	"--groups lists the product groups instead (the names serve takes), each\n"
+	"with its SKUs, the editions that are not N or preview first.\n";
 
 int cmd_products(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "json", no_argument, NULL, 'j' }, { "groups", no_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
 	};
-	bool json = false;
+	bool json = false, groups = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jgh", longopts, NULL)) != -1) {
 		if (opt == 'j')
 			json = true;
+		else if (opt == 'g')
+			groups = true;
 		else {
 			fputs(products_usage, opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? EXIT_VALID : EXIT_USAGE;
@@ -86,6 +124,8 @@ int cmd_products(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *filter = optind < argc ? argv[optind] : NULL;
+	if (groups)
+		return list_groups(filter);
 	int shown = 0;
 	if (json)
 		printf("[");

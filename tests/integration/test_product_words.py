@@ -70,3 +70,14 @@ def test_the_same_words_select_the_same_group_in_serve_and_the_api():
         assert "names no product group" not in out and "several" not in out, (words, out)
     rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", "/dev/null", "-o", "serve=Windows")
     assert rc != 0 and "matches" in out, out
+
+
+def test_products_groups_list_their_skus_plain_editions_first():
+    rc, out = kmsc("products", "--groups", "Windows 11 Pro")
+    assert rc == 0, out
+    block = out.split("Windows 10/11 2015 (Volume)", 1)[1].split("\n\n", 1)[0]
+    names = [l.split(None, 1)[1] for l in block.strip().splitlines()[1:]]
+    assert "Windows 10/11 Pro" in names and "Windows 10/11 Pro N" in names, names
+    assert names.index("Windows 10/11 Pro") < names.index("Windows 10/11 Pro N"), names
+    first_n = min(i for i, n in enumerate(names) if n.endswith(" N"))
+    assert not any(n.endswith(" N") for n in names[:first_n]), names
