@@ -149,3 +149,14 @@ def test_kmsc_leaves_a_bounded_trace_and_forget_removes_it():
         assert count_of(d, OFFICE) == 1
         rc, out = kmsc("forget", "--db", f"sqlite:{db}")
         assert rc == 2, out
+
+
+def test_dashboard_pools_do_not_count_refused_requests():
+    from test_web import get_json, web_kmsd
+    with web_kmsd("serve=Office 2019") as d:
+        for _ in range(5):
+            assert activate(d, SERVER)[0] is None
+        assert activate(d, OFFICE)[0] == 1
+        _, status = get_json(d.web_port, "/api/v1/status")
+        pools = {p["pool"]: p["clients"] for p in status["pools"]}
+        assert pools["windows"] == 0 and pools["office2013"] == 1, pools

@@ -117,3 +117,12 @@ def test_refusal_names_the_group_and_the_setting():
         line = [l for l in d.log().splitlines() if "refused" in l][0]
         assert 'group="Windows Server 2019"' in line or 'group="Windows Server 2019 ' in line, line
         assert "(serve lines)" in line, line
+
+
+def test_kmsc_flags_intervals_outside_microsofts_range():
+    from test_kmsc import BadHost
+    with BadHost("intervals") as h:
+        rc, out = kmsc("activate", f"127.0.0.1:{h.port}")
+    assert rc == 0, out  # a client accepts them...
+    assert "activation interval outside Microsoft's range" in out, out  # ...kmsc says so
+    assert "renewal interval outside Microsoft's range" in out, out
