@@ -338,7 +338,7 @@ int cmd_forget(int argc, char **argv)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "d:C:W:p:bh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': db = optarg; break;
+		case 'd': db = optarg ? optarg : db; break;
 		case 'C':
 			if (!guid_parse(optarg, &cmid)) {
 				fprintf(stderr, "kmsc: \"%s\" is not a GUID\n", optarg);

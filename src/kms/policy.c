@@ -89,7 +89,7 @@ const kms_csvlk *kms_csvlk_for(const kms_products *t, const kms_decision *d)
 	const kms_csvlk *newest = d->app ? kms_app_newest_csvlk(t, d->app) : NULL;
 	if (newest)
 		return newest;
-	if (t->n_apps && t->apps[0].default_csvlk != KMS_NO_INDEX)
+	if (t->n_apps && t->apps && t->apps[0].default_csvlk != KMS_NO_INDEX)
 		return &t->csvlks[t->apps[0].default_csvlk];
 	return t->n_csvlks ? &t->csvlks[0] : NULL;
 }

@@ -236,7 +236,7 @@ void client_count_clear(client_count *c)
 		p->oldest = p->newest = NULL;
 		p->n_entries = 0;
 		if (p->n_buckets)
-			memset(p->buckets, 0, p->n_buckets * sizeof *p->buckets);
+			memset(p->buckets, 0, p->n_buckets * sizeof(entry *));
 		pthread_mutex_unlock(&p->lock);
 	}
 }
