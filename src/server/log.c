@@ -6,11 +6,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-enum target { TARGET_STDERR, TARGET_FILE, TARGET_SYSLOG };
+enum target { TARGET_STDERR, TARGET_JOURNAL, TARGET_FILE, TARGET_SYSLOG };
 
 /* The log target is process state by nature; it changes only at start and
  * on reload, under the lock, and is read by workers for each line. */
@@ -20,21 +22,51 @@ static struct {
 	int fd;
 	char path[512];
 	enum log_level level;
-} logger = { PTHREAD_MUTEX_INITIALIZER, TARGET_STDERR, STDERR_FILENO, "", LOG_LEVEL_INFO };
+	bool daemonized;
+} logger = { PTHREAD_MUTEX_INITIALIZER, TARGET_STDERR, STDERR_FILENO, "", LOG_LEVEL_INFO, false };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-bool log_open(const char *target, enum log_level level, char *err, size_t err_len)
+/* stderr is the journal when $JOURNAL_STREAM is its "device:inode"
+ * (systemd.exec(5)); a redirected stderr keeps plain lines. */
+static bool stderr_is_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	struct stat st;
+	if (!stream || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	char *colon, *end;
+	unsigned long long dev = strtoull(stream, &colon, 10);
+	if (colon == stream || *colon != ':')
+		return false;
+	unsigned long long ino = strtoull(colon + 1, &end, 10);
+	if (end == colon + 1 || *end)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_daemonized(void)
+{
+	pthread_mutex_lock(&logger.lock);
+	logger.daemonized = true;
+	if (logger.target == TARGET_STDERR || logger.target == TARGET_JOURNAL)
+		logger.target = TARGET_SYSLOG;
+	pthread_mutex_unlock(&logger.lock);
+}
+
+bool log_open(const char *target, enum log_level level, int facility, char *err, size_t err_len)
 {
 	enum target t;
 	int fd = STDERR_FILENO;
 	const char *path = "";
 
-	if (strcmp(target, "stderr") == 0) {
-		t = TARGET_STDERR;
-	} else if (strcmp(target, "syslog") == 0) {
+	if (strcmp(target, "stderr") == 0 && !logger.daemonized) {
+		t = stderr_is_journal() ? TARGET_JOURNAL : TARGET_STDERR;
+	} else if (strcmp(target, "syslog") == 0 || strcmp(target, "stderr") == 0) {
 		t = TARGET_SYSLOG;
-		openlog("kmsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		closelog();
+		openlog("kmsd", LOG_PID | LOG_NDELAY, facility);
 	} else if (strncmp(target, "file:", 5) == 0) {
 		t = TARGET_FILE;
 		path = target + 5;
@@ -86,10 +118,22 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	if (logger.target == TARGET_SYSLOG) {
-		static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 		vsnprintf(line, sizeof line, fmt, ap);
 		syslog(priorities[level], "%s", line);
 		va_end(ap);
+		return;
+	}
+	if (logger.target == TARGET_JOURNAL) {
+		/* "<N>" is the priority; the journal adds the time itself */
+		int n = snprintf(line, sizeof line, "<%d>", priorities[level]);
+		int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+		va_end(ap);
+		size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+		if (len > sizeof line - 2)
+			len = sizeof line - 2;
+		line[len++] = '\n';
+		ssize_t ignored = write(STDERR_FILENO, line, len);
+		(void)ignored;
 		return;
 	}
 

@@ -15,14 +15,18 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/secret_file.h"
 #include "web/web_private.h"
 
 #define HTTP_CONNECTIONS 64
 #define HTTP_PER_ADDRESS 16
 #define HTTP_TIMEOUT 15           /* seconds a client may take to send its request */
 
-static bool read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
+static bool read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len)
 {
+	char path[512];
+	if (!secret_path("web-token-file", value, path, sizeof path, err, err_len))
+		return false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {

@@ -56,8 +56,8 @@ def test_the_same_words_select_the_same_group_in_serve_and_the_api():
     for words, group in (("Windows 11 Pro", "Windows 10/11 2015 (Volume)"),
                          ("Office 2019", "Office 2019"),
                          ("Server 2022", "Windows Server 2022")):
-        rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-v", "-c", "/dev/null", "-o",
-                      f"serve={words}")
+        rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-v", "-c", "/dev/null",
+                      "-o", "allow-root=yes", "-o", f"serve={words}")
         assert rc == 0, (words, out)
         rc, products = kmsc("products", "--json")
         kms_id = {p["kms_group"]: p["kms_id"] for p in json.loads(products)}[group]
@@ -68,7 +68,8 @@ def test_the_same_words_select_the_same_group_in_serve_and_the_api():
             assert status == 200, (words, r)
         rc, out = kmsc("clients", "--db", "/nonexistent.db", "--product", words)
         assert "names no product group" not in out and "several" not in out, (words, out)
-    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", "/dev/null", "-o", "serve=Windows")
+    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-c", "/dev/null", "-o", "allow-root=yes",
+                  "-o", "serve=Windows")
     assert rc != 0 and "matches" in out, out
 
 
