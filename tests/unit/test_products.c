@@ -433,3 +433,62 @@ TEST(product_words_match_word_by_word)
 	CHECK(kms_group_select(t, "Windows", &n) == NULL && n > 1);
 	CHECK(kms_group_select(t, "no such thing", &n) == NULL && n == 0);
 }
+
+#include "kms/product_data.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	static char buf[1 << 21];
+	*len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void count_warning(void *ctx, const char *message)
+{
+	(void)message;
+	(*(unsigned *)ctx)++;
+}
+
+/* The run-time parser is the build-time generator's: the data file read at
+ * run time gives the table compiled in, entry for entry. */
+TEST(product_data_read_at_run_time_equals_the_built_in_table)
+{
+	size_t len;
+	char *xml = slurp("data/KmsDataBase.xml", &len);
+	CHECK(xml != NULL);
+	char err[300];
+	unsigned warnings = 0;
+	kms_product_data *d = kms_product_data_read(xml, len, count_warning, &warnings, err,
+						    sizeof err);
+	CHECK(d != NULL);
+	const kms_products *r = kms_product_data_table(d);
+	CHECK_EQ(r->n_apps, t->n_apps);
+	CHECK_EQ(r->n_groups, t->n_groups);
+	CHECK_EQ(r->n_skus, t->n_skus);
+	CHECK_EQ(r->n_csvlks, t->n_csvlks);
+	CHECK_EQ(r->n_epid_builds, t->n_epid_builds);
+	CHECK_EQ(warnings, kms_product_data_warnings(d));
+	CHECK(warnings > 0); /* the file's known broken entries */
+	for (size_t i = 0; i < t->n_skus; i++) {
+		CHECK(guid_cmp(&r->skus[i].id, &t->skus[i].id) == 0);
+		CHECK_STR(r->skus[i].name, t->skus[i].name);
+		CHECK_EQ(r->skus[i].group, t->skus[i].group);
+	}
+	for (size_t i = 0; i < t->n_groups; i++)
+		CHECK_EQ(r->groups[i].csvlk, t->groups[i].csvlk);
+	CHECK(kms_group_find(r, &t->groups[3].id) == &r->groups[3]);
+	kms_product_data_free(d);
+
+	CHECK(kms_product_data_read("<KmsData><AppItems>", 19, NULL, NULL, err, sizeof err) ==
+	      NULL);
+	CHECK(strstr(err, "XML") != NULL);
+	CHECK(kms_product_data_read("<Other/>", 8, NULL, NULL, err, sizeof err) == NULL);
+	CHECK(strstr(err, "KmsData") != NULL);
+	CHECK(kms_product_data_read("<KmsData/>", 10, NULL, NULL, err, sizeof err) == NULL);
+	CHECK(strstr(err, "empty") != NULL);
+}
