@@ -151,7 +151,7 @@ static void write_table(FILE *f, const kms_products *t, const char *source)
 	put_indices(f, "skus_by_id", t->skus_by_id, t->n_skus);
 	put_indices(f, "csvlks_by_id", t->csvlks_by_id, t->n_csvlks);
 
-	fprintf(f, "const kms_products kms_product_table = {\n"
+	fprintf(f, "const kms_products kms_builtin_products = {\n"
 		   "\t.apps = apps, .n_apps = %zu,\n"
 		   "\t.groups = groups, .n_groups = %zu,\n"
 		   "\t.skus = skus, .n_skus = %zu,\n"

@@ -8,16 +8,17 @@
 #include "client/client.h"
 #include "kms/match.h"
 
-static const kms_products *t = &kms_product_table;
+/* the table in use (kmsc --product-data may replace the built-in one) */
+#define TABLE (&kms_product_table)
 
 const kms_group *sku_group(const kms_sku *s)
 {
-	return &t->groups[s->group];
+	return &TABLE->groups[s->group];
 }
 
 const kms_app *sku_app(const kms_sku *s)
 {
-	return &t->apps[sku_group(s)->app];
+	return &TABLE->apps[sku_group(s)->app];
 }
 
 #define SHOWN_MAX 64
@@ -28,23 +29,23 @@ const kms_sku *product_select(const char *text)
 	char *end;
 	unsigned long n = strtoul(text, &end, 10);
 	if (*text && !*end) {
-		if (n >= 1 && n <= t->n_skus)
-			return &t->skus[n - 1];
+		if (n >= 1 && n <= TABLE->n_skus)
+			return &TABLE->skus[n - 1];
 		fprintf(stderr, "kmsc: no product number %s (1 to %zu, see kmsc products)\n", text,
-			t->n_skus);
+			TABLE->n_skus);
 		return NULL;
 	}
 	if (guid_parse(text, &id)) {
-		const kms_sku *s = kms_sku_find(t, &id);
+		const kms_sku *s = kms_sku_find(TABLE, &id);
 		if (!s)
 			fprintf(stderr, "kmsc: no SKU with id %s\n", text);
 		return s;
 	}
-	for (size_t i = 0; i < t->n_skus; i++)
-		if (strcasecmp(t->skus[i].name, text) == 0)
-			return &t->skus[i];
+	for (size_t i = 0; i < TABLE->n_skus; i++)
+		if (strcasecmp(TABLE->skus[i].name, text) == 0)
+			return &TABLE->skus[i];
 	const kms_sku *found[SHOWN_MAX];
-	size_t count = kms_skus_named(t, text, found, SHOWN_MAX);
+	size_t count = kms_skus_named(TABLE, text, found, SHOWN_MAX);
 	if (count == 1 || (count > 1 && kms_name_rank(found[0]->name, text) <
 					   kms_name_rank(found[1]->name, text)))
 		return found[0];
@@ -55,7 +56,7 @@ const kms_sku *product_select(const char *text)
 	fprintf(stderr, "kmsc: \"%s\" matches %zu products; be more precise or use the number:\n",
 		text, count);
 	for (size_t i = 0; i < count && i < SHOWN_MAX; i++)
-		fprintf(stderr, "  %4zu  %s\n", (size_t)(found[i] - t->skus) + 1, found[i]->name);
+		fprintf(stderr, "  %4zu  %s\n", (size_t)(found[i] - TABLE->skus) + 1, found[i]->name);
 	return NULL;
 }
 
@@ -63,8 +64,8 @@ const kms_sku *product_select(const char *text)
 static int edition_order(const kms_sku *s)
 {
 	return (kms_name_rank(s->name, "N") >= 0 ? 1 : 0) +
-	       (t->groups[s->group].preview || kms_name_rank(s->name, "Preview") >= 0 ? 2 : 0) +
-	       (kms_sku_kms_capable(t, s) ? 0 : 4);
+	       (TABLE->groups[s->group].preview || kms_name_rank(s->name, "Preview") >= 0 ? 2 : 0) +
+	       (kms_sku_kms_capable(TABLE, s) ? 0 : 4);
 }
 
 /* kmsc products --groups: each product group as serve names it, with its
@@ -72,20 +73,20 @@ static int edition_order(const kms_sku *s)
 static int list_groups(const char *filter)
 {
 	int shown = 0;
-	for (size_t g = 0; g < t->n_groups; g++) {
-		const kms_group *grp = &t->groups[g];
+	for (size_t g = 0; g < TABLE->n_groups; g++) {
+		const kms_group *grp = &TABLE->groups[g];
 		bool any = !filter || kms_name_rank(grp->name, filter) >= 0;
-		for (size_t i = 0; i < t->n_skus && !any; i++)
-			any = t->skus[i].group == g && kms_sku_listed(t, &t->skus[i], filter);
+		for (size_t i = 0; i < TABLE->n_skus && !any; i++)
+			any = TABLE->skus[i].group == g && kms_sku_listed(TABLE, &TABLE->skus[i], filter);
 		if (!any)
 			continue;
 		printf("%s%s (%s, N %u%s%s)\n", shown++ ? "\n" : "", grp->name,
-		       t->apps[grp->app].name, grp->n_policy, grp->retail ? ", retail" : "",
+		       TABLE->apps[grp->app].name, grp->n_policy, grp->retail ? ", retail" : "",
 		       grp->preview ? ", preview" : "");
 		for (int order = 0; order < 8; order++)
-			for (size_t i = 0; i < t->n_skus; i++)
-				if (t->skus[i].group == g && edition_order(&t->skus[i]) == order)
-					printf("  %4zu  %s\n", i + 1, t->skus[i].name);
+			for (size_t i = 0; i < TABLE->n_skus; i++)
+				if (TABLE->skus[i].group == g && edition_order(&TABLE->skus[i]) == order)
+					printf("  %4zu  %s\n", i + 1, TABLE->skus[i].name);
 	}
 	if (!shown)
 		fprintf(stderr, "kmsc: no product group matches \"%s\"\n", filter);
@@ -132,9 +133,9 @@ int cmd_products(int argc, char **argv)
 	else
 		printf("%4s  %-52s %-10s %-44s %3s %s\n", "#", "product", "app", "KMS group", "N",
 		       "protocol");
-	for (size_t i = 0; i < t->n_skus; i++) {
-		const kms_sku *s = &t->skus[i];
-		if (filter && !kms_sku_listed(t, s, filter))
+	for (size_t i = 0; i < TABLE->n_skus; i++) {
+		const kms_sku *s = &TABLE->skus[i];
+		if (filter && !kms_sku_listed(TABLE, s, filter))
 			continue;
 		const kms_group *g = sku_group(s);
 		char sku_id[GUID_TEXT_LEN], group_id[GUID_TEXT_LEN];
@@ -231,7 +232,7 @@ static void json_sku(const kms_sku *s)
 {
 	char id[GUID_TEXT_LEN];
 	guid_format(&s->id, id);
-	printf("{\"number\": %zu, \"name\": ", (size_t)(s - t->skus) + 1);
+	printf("{\"number\": %zu, \"name\": ", (size_t)(s - TABLE->skus) + 1);
 	json_string(stdout, s->name);
 	printf(", \"sku_id\": \"%s\", \"kms_group\": ", id);
 	json_string(stdout, sku_group(s)->name);
@@ -282,7 +283,7 @@ int cmd_gvlk(int argc, char **argv)
 	}
 	/* the other editions the same words name, best first */
 	const kms_sku *others[SHOWN_MAX];
-	size_t n_others = kms_skus_named(t, argv[optind], others, SHOWN_MAX);
+	size_t n_others = kms_skus_named(TABLE, argv[optind], others, SHOWN_MAX);
 	if (n_others > SHOWN_MAX)
 		n_others = SHOWN_MAX;
 	const char *why = no_kms_reason(s);
@@ -315,7 +316,7 @@ int cmd_gvlk(int argc, char **argv)
 		if (!heading)
 			printf("\nOther editions these words match (kmsc gvlk NUMBER):\n");
 		heading = true;
-		printf("  %4zu  %-48s %s\n", (size_t)(others[i] - t->skus) + 1, others[i]->name,
+		printf("  %4zu  %-48s %s\n", (size_t)(others[i] - TABLE->skus) + 1, others[i]->name,
 		       no_kms_reason(others[i]) ? "(no KMS)" : others[i]->gvlk);
 	}
 	return why ? EXIT_CHECKS : EXIT_VALID;

@@ -1,6 +1,20 @@
 /* Lookups in the generated product table (see products.h). */
 #include "kms/products.h"
 
+#include <stdatomic.h>
+
+static _Atomic(const kms_products *) current_table = &kms_builtin_products;
+
+const kms_products *kms_products_current(void)
+{
+	return atomic_load_explicit(&current_table, memory_order_acquire);
+}
+
+void kms_products_use(const kms_products *t)
+{
+	atomic_store_explicit(&current_table, t ? t : &kms_builtin_products, memory_order_release);
+}
+
 /* Every entry type starts with its GUID, so one binary search over the
  * sorted index arrays serves the four tables. */
 _Static_assert(offsetof(kms_app, id) == 0, "kms_app must start with its id");

@@ -93,8 +93,18 @@ typedef struct kms_products {
 	const uint16_t *epid_builds;  size_t n_epid_builds;
 } kms_products;
 
-/* The table generated from the data file. */
-extern const kms_products kms_product_table;
+/* The table generated from the data file and compiled in. */
+extern const kms_products kms_builtin_products;
+
+/* The table in use: the one compiled in until kms_products_use gives
+ * another (product-data = PATH, read with kms/product_data.h). A table
+ * given must stay valid for the rest of the process: answers in flight
+ * and the host's settings may still point into the one it replaces.
+ * This pointer is the kms layer's one global besides the cipher keys:
+ * written at start and reload, read everywhere. */
+const kms_products *kms_products_current(void);
+void kms_products_use(const kms_products *t);
+#define kms_product_table (*kms_products_current())
 
 /* Lookups by GUID, O(log n). NULL when unknown. */
 const kms_app *kms_app_find(const kms_products *t, const kms_guid *id);

@@ -215,6 +215,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return value_bool(v, &cfg->refuse_retail, why);
 	if (strcmp(key, "refuse-preview") == 0)
 		return value_bool(v, &cfg->refuse_preview, why);
+	if (strcmp(key, "product-data") == 0)
+		return copy_text(cfg->product_data, sizeof cfg->product_data, v, why);
 	if (strcmp(key, "client-time-check") == 0)
 		return value_bool(v, &cfg->client_time_check, why);
 	if (strcmp(key, "max-time-skew") == 0)
@@ -623,6 +625,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	}
 	fprintf(out, "refuse-retail = %s\nrefuse-preview = %s\n", yes_no(cfg->refuse_retail),
 		yes_no(cfg->refuse_preview));
+	if (cfg->product_data[0])
+		fprintf(out, "product-data = %s\n", cfg->product_data);
 	fprintf(out, "client-time-check = %s\nmax-time-skew = %llds\nmax-n-policy = %u\n",
 		yes_no(cfg->client_time_check), (long long)cfg->max_time_skew, cfg->max_n_policy);
 	fprintf(out, "ndr64 = %s\nbtfn = %s\n", yes_no(cfg->ndr64), yes_no(cfg->btfn));

@@ -65,6 +65,7 @@ typedef struct kmsd_config {
 	kms_guid served[CONFIG_MAX_SERVED];
 	size_t n_served;
 	bool refuse_retail, refuse_preview;
+	char product_data[256];           /* a KmsDataBase.xml replacing the built-in table; "" none */
 	bool client_time_check;
 	int64_t max_time_skew;            /* seconds */
 	uint32_t max_n_policy;

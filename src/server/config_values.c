@@ -200,6 +200,9 @@ bad:
 bool value_group(const char *v, kms_guid *out, char *why)
 {
 	const kms_products *t = &kms_product_table;
+	/* any KMS id, known or not (a product-data file may bring it) */
+	if (guid_parse(v, out))
+		return true;
 	size_t matched;
 	const kms_group *g = kms_group_select(t, v, &matched);
 	if (g) {

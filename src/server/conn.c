@@ -190,16 +190,16 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void count_answer(server *srv, const conn *c, const host_activation *a, bool answered,
-			 int64_t now, uint64_t started_ns)
+static void count_answer(server *srv, const conn *c, const kms_products *t,
+			 const host_activation *a, bool answered, int64_t now, uint64_t started_ns)
 {
 	metrics_activation m;
 	memset(&m, 0, sizeof m);
 	m.time = now;
 	snprintf(m.address, sizeof m.address, "%s", c->peer);
-	m.group = a->decision.group ? (uint16_t)(a->decision.group - kms_product_table.groups)
+	m.group = a->decision.group ? (uint16_t)(a->decision.group - t->groups)
 				    : KMS_NO_INDEX;
-	m.sku = a->decision.sku ? (uint16_t)(a->decision.sku - kms_product_table.skus) : KMS_NO_INDEX;
+	m.sku = a->decision.sku ? (uint16_t)(a->decision.sku - t->skus) : KMS_NO_INDEX;
 	m.status = a->status;
 	if (a->decode_error != KMS_OK) {
 		m.result = RESULT_INVALID;
@@ -217,12 +217,13 @@ static void count_answer(server *srv, const conn *c, const host_activation *a, b
 }
 
 /* Queue the client for the store; never waits for the disk. */
-static void record_client(server *srv, const conn *c, const host_activation *a, uint32_t count)
+static void record_client(server *srv, const conn *c, const kms_products *t,
+			  const host_activation *a, uint32_t count)
 {
 	store_record r;
 	memset(&r, 0, sizeof r);
 	r.cmid = a->req.cmid;
-	r.app_id = *host_pool(&a->req);
+	r.app_id = *host_pool(t, &a->req);
 	r.kms_id = a->req.kms_id;
 	r.sku_id = a->req.sku_id;
 	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, r.workstation,
@@ -315,7 +316,7 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	log_activation(c, &act);
 	atomic_fetch_add_explicit(n ? &srv->activations : &srv->refusals, 1, memory_order_relaxed);
 	if (srv->store && act.decode_error == KMS_OK)
-		record_client(srv, c, &act, n ? act.decision.count : 0);
+		record_client(srv, c, s->host.table, &act, n ? act.decision.count : 0);
 
 	size_t pdu_len;
 	e = rpc_response_encode(req.hdr.call_id, req.context_id, syntax, n ? out + at : NULL, n,
@@ -330,7 +331,7 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 		return CONN_CLOSE;
 	}
 	c->out_len += pdu_len;
-	count_answer(srv, c, &act, n != 0, now, started_ns);
+	count_answer(srv, c, s->host.table, &act, n != 0, now, started_ns);
 
 	c->requests++;
 	if (s->max_requests && c->requests >= s->max_requests) {

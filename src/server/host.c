@@ -8,7 +8,10 @@
 uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bool ndr64,
 			     uint32_t lcid, int64_t now)
 {
-	const kms_products *t = &kms_product_table;
+	/* the table in use now: the settings keep it, so a reload that reads
+	 * another product-data file never mixes one table's indices with the
+	 * other's ePIDs */
+	const kms_products *t = s->table = kms_products_current();
 	free(s->epids);
 	s->epids = calloc(t->n_csvlks, sizeof *s->epids);
 	if (!s->epids)
@@ -39,10 +42,10 @@ void host_settings_free(host_settings *s)
 	s->epids = NULL;
 }
 
-const kms_guid *host_pool(const kms_request *req)
+const kms_guid *host_pool(const kms_products *t, const kms_request *req)
 {
-	const kms_group *g = kms_group_find(&kms_product_table, &req->kms_id);
-	return g ? &kms_product_table.apps[g->app].id : &req->app_id;
+	const kms_group *g = kms_group_find(t, &req->kms_id);
+	return g ? &t->apps[g->app].id : &req->app_id;
 }
 
 const char *host_epid_for(const host_settings *s, const kms_decision *d)
@@ -53,7 +56,7 @@ const char *host_epid_for(const host_settings *s, const kms_decision *d)
 	for (size_t i = 0; i < s->n_overrides; i++)
 		if (d->app && guid_cmp(&s->overrides[i].id, &d->app->id) == 0)
 			return s->overrides[i].epid;
-	const kms_products *t = &kms_product_table;
+	const kms_products *t = s->table;
 	const kms_csvlk *c = kms_csvlk_for(t, d);
 	return c ? s->epids[c - t->csvlks] : NULL;
 }
@@ -87,7 +90,7 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 		return 0;
 	}
 
-	const kms_products *t = &kms_product_table;
+	const kms_products *t = s->table;
 	kms_policy policy = s->policy;
 	policy.listed = s->listed;
 
@@ -102,7 +105,7 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 	 * were full, but the dashboard still shows who is really there */
 	if (counter) {
 		uint32_t pool_count =
-			client_count_observe(counter, host_pool(&act->req), &act->req.cmid, now);
+			client_count_observe(counter, host_pool(t, &act->req), &act->req.cmid, now);
 		act->decision.count = kms_count_to_report(t, &policy, &act->req, act->decision.app,
 							  pool_count);
 	}

@@ -25,6 +25,7 @@ typedef struct host_epid_override {
 } host_epid_override;
 
 typedef struct host_settings {
+	const kms_products *table;     /* the product table these settings were made for */
 	kms_policy policy;
 	kms_guid listed[HOST_MAX_LISTED];
 	uint32_t activation_interval;  /* minutes */
@@ -66,7 +67,7 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
  * application, which a real host uses even if the client's app id field
  * disagrees; the request's own app id for unknown groups (the counter puts
  * every unknown application in one bounded bucket). */
-const kms_guid *host_pool(const kms_request *req);
+const kms_guid *host_pool(const kms_products *t, const kms_request *req);
 
 /* The ePID answered for a decision (for display and the store too). */
 const char *host_epid_for(const host_settings *s, const kms_decision *d);

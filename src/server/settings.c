@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "server/product_file.h"
 #include "server/system.h"
 
 /* The seed generated ePIDs come from: kept in the store once chosen. */
@@ -46,7 +47,7 @@ static void host_hwid(uint8_t out[KMS_HWID_LEN], store *st)
 /* Prefer ePIDs the store remembers for the same key, build and LCID. */
 static void persist_epids(host_settings *h, const kmsd_config *cfg, store *st)
 {
-	const kms_products *t = &kms_product_table;
+	const kms_products *t = h->table;
 	for (size_t i = 0; st && i < t->n_csvlks; i++) {
 		char name[96], id[GUID_TEXT_LEN], stored[KMS_EPID_TEXT_MAX];
 		kms_epid_fields f;
@@ -63,6 +64,9 @@ bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s,
 		    size_t err_len)
 {
 	host_settings *h = &s->host;
+	/* the product table first: the ePIDs and served ids come from it */
+	if (!product_file_use(cfg->product_data, err, err_len))
+		return false;
 	kms_policy_defaults(&h->policy);
 	h->policy.count_mode = cfg->count_real ? KMS_COUNT_REAL : KMS_COUNT_ALWAYS;
 	h->policy.scope = cfg->scope;
