@@ -40,10 +40,15 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # store (src/store/pg_lib.c), so it is not linked.
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 PQ_LIBS   := -ldl
-CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
+# libxml2 reads product data: at build time (tools/gen-products) and, for
+# product-data = PATH and kmsc --product-data, at run time
+# (src/kms/product_data.c, the same parser).
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0)
+XML_LIBS   := $(shell pkg-config --libs libxml-2.0)
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS) $(XML_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LIBS     := -lcrypto -lpthread $(PQ_LIBS)
+LIBS     := -lcrypto -lpthread $(PQ_LIBS) $(XML_LIBS)
 # libkmsserver's own: ldns builds and signs the DNS updates (dns_update.c)
 SERVER_LIBS := -lldns
 
@@ -105,10 +110,11 @@ $(O)/%.o: %.c
 # The product table is generated from the public data file at build time.
 # The generator is a host tool: never sanitized, built with libxml2.
 GEN_TOOL := build/tools/gen-products
-$(GEN_TOOL): tools/gen-products.c src/base/guid.c src/base/guid.h
+$(GEN_TOOL): tools/gen-products.c src/kms/product_data.c src/kms/product_data.h src/base/guid.c src/base/guid.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $$(pkg-config --cflags libxml-2.0) \
-	    -o $@ tools/gen-products.c src/base/guid.c $$(pkg-config --libs libxml-2.0)
+	    -o $@ tools/gen-products.c src/kms/product_data.c src/base/guid.c \
+	    $$(pkg-config --libs libxml-2.0)
 
 $(O)/gen/products.gen.c: $(GEN_TOOL) $(KMSDB)
 	@mkdir -p $(@D)

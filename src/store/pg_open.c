@@ -33,6 +33,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_last_seen ON clients (last_seen);"
 	"CREATE INDEX clients_stored_at ON clients (stored_at);"
 	"CREATE TABLE identity (name text PRIMARY KEY, value text NOT NULL);",
+
+	/* 2 -> 3: when the client was last answered (counted) */
+	"ALTER TABLE clients ADD COLUMN counted_seen bigint;"
+	"UPDATE clients SET counted_seen = last_seen WHERE last_result = 0;"
+	"CREATE INDEX clients_counted ON clients (counted_seen);",
 };
 
 /* libpq's messages end in a newline and may span lines: one log line. */
@@ -239,4 +244,5 @@ const store_backend store_pg_backend = {
 	.clients = pg_clients,
 	.group_stats = pg_group_stats,
 	.prune = pg_prune,
+	.forget = pg_forget,
 };

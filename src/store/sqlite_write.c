@@ -6,13 +6,16 @@
 
 static const char upsert_sql[] =
 	"INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address, license_status,"
-	" protocol, first_seen, last_seen, requests, last_result, last_count)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11)"
+	" protocol, first_seen, last_seen, requests, last_result, last_count, counted_seen)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11,"
+	" CASE WHEN ?10 = 0 THEN ?9 END)"
 	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
 	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
 	" license_status = excluded.license_status, protocol = excluded.protocol,"
 	" last_seen = max(last_seen, excluded.last_seen), requests = requests + 1,"
-	" last_result = excluded.last_result, last_count = excluded.last_count";
+	" last_result = excluded.last_result, last_count = excluded.last_count,"
+	" counted_seen = CASE WHEN excluded.last_result = 0"
+	" THEN max(coalesce(counted_seen, 0), excluded.counted_seen) ELSE counted_seen END";
 
 static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
 {

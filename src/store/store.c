@@ -167,6 +167,15 @@ long store_prune(store *s, int64_t before)
 	return n;
 }
 
+long store_forget(store *s, const store_forget_filter *f)
+{
+	if (!f->cmid && !f->workstation && !f->kms_id) {
+		snprintf(s->error, sizeof s->error, "forget needs a machine id, a workstation or a product");
+		return -1;
+	}
+	return store_usable(s) ? s->be->forget(s, f) : -1;
+}
+
 void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor)
 {
 	char *end;

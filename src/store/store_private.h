@@ -11,7 +11,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went: written, refused (dropped and counted as an error), or
@@ -53,6 +53,7 @@ typedef struct store_backend {
 			size_t *total);
 	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
 	long (*prune)(store *s, int64_t before);
+	long (*forget)(store *s, const store_forget_filter *f);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kms/match.h"
 #include "kms/products.h"
 #include "web/web_private.h"
 
@@ -243,8 +244,7 @@ void web_api_products(web *w, const web_request *r, web_reply *out)
 	for (size_t i = 0; i < t->n_skus; i++) {
 		const kms_sku *s = &t->skus[i];
 		const kms_group *g = &t->groups[s->group];
-		if (pw.filter && *pw.filter && !strcasestr(s->name, pw.filter) &&
-		    !strcasestr(g->name, pw.filter))
+		if (pw.filter && *pw.filter && !kms_sku_listed(t, s, pw.filter))
 			continue;
 		size_t pool = web_pool_of(&t->apps[g->app].id);
 		buf_puts(b, shown++ ? ",\n  {" : "\n  {");

@@ -80,9 +80,9 @@ void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
 	id.count_window = cfg->count_window;
 	id.activation_interval = cfg->activation_interval;
 	id.renewal_interval = cfg->renewal_interval;
-	memcpy(id.hwid, cfg->hwid, sizeof id.hwid);
+	memcpy(id.hwid, s->host.hwid, sizeof id.hwid);
 	id.lcid = cfg->lcid;
-	id.host_build = cfg->host_build;
+	id.host_build = s->host.build;
 	group_epids(&id, s);
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		snprintf(id.listen[id.n_listen++], sizeof id.listen[0], "%s", cfg->listen[i].text);

@@ -55,10 +55,9 @@ def activate(d, product, workstation=None, cmid=None):
     args = ["activate", "--json", "-p", product, f"127.0.0.1:{d.port}"]
     if workstation:
         args += ["--workstation", workstation]
-    if cmid:
-        args += ["--cmid", cmid]
+    args += ["--cmid", cmid or "random"]  # a new machine unless told
     rc, out = kmsc(*args)
-    assert rc in (0, 3), out
+    assert rc in (0, 3, 5), out  # 5: a valid answer below the threshold
     return rc
 
 
