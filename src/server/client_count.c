@@ -1,6 +1,7 @@
 #include "server/client_count.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +32,7 @@ typedef struct pool {
 struct client_count {
 	pool pools[MAX_POOLS + 1];
 	int n_pools;
-	int64_t window;
+	_Atomic int64_t window; /* set by a reload while workers count */
 };
 
 static void pool_init(pool *p, const kms_guid *app, size_t capacity)
@@ -48,7 +49,7 @@ client_count *client_count_new(const kms_products *t, int64_t window_seconds,
 	client_count *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	c->window = window_seconds;
+	atomic_init(&c->window, window_seconds);
 	for (size_t i = 0; i < t->n_apps && c->n_pools < MAX_POOLS; i++, c->n_pools++)
 		pool_init(&c->pools[c->n_pools], &t->apps[i].id, kms_app_max_count(t, &t->apps[i]));
 	pool_init(&c->pools[c->n_pools], NULL, other_capacity);
@@ -57,7 +58,7 @@ client_count *client_count_new(const kms_products *t, int64_t window_seconds,
 
 void client_count_set_window(client_count *c, int64_t window_seconds)
 {
-	c->window = window_seconds;
+	atomic_store_explicit(&c->window, window_seconds, memory_order_relaxed);
 }
 
 void client_count_free(client_count *c)
@@ -164,7 +165,7 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 {
 	pool *p = find_pool(c, app);
 	pthread_mutex_lock(&p->lock);
-	expire(p, now - c->window, p->capacity);
+	expire(p, now - atomic_load_explicit(&c->window, memory_order_relaxed), p->capacity);
 	if (p->n_entries >= p->n_buckets && grow(p) < 0) {
 		pthread_mutex_unlock(&p->lock);
 		return 0;
@@ -187,7 +188,7 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 	/* keep last-seen order even if the clock stepped back */
 	e->last_seen = p->newest && p->newest->last_seen > now ? p->newest->last_seen : now;
 	append_newest(p, e);
-	expire(p, now - c->window, p->capacity);
+	expire(p, now - atomic_load_explicit(&c->window, memory_order_relaxed), p->capacity);
 	uint32_t n = (uint32_t)p->n_entries;
 	pthread_mutex_unlock(&p->lock);
 	return n;
@@ -197,7 +198,7 @@ uint32_t client_count_get(client_count *c, const kms_guid *app, int64_t now)
 {
 	pool *p = find_pool(c, app);
 	pthread_mutex_lock(&p->lock);
-	expire(p, now - c->window, p->capacity);
+	expire(p, now - atomic_load_explicit(&c->window, memory_order_relaxed), p->capacity);
 	uint32_t n = (uint32_t)p->n_entries;
 	pthread_mutex_unlock(&p->lock);
 	return n;
