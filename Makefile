@@ -103,11 +103,13 @@ $(O)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The product table is generated from the public data file at build time.
-# The generator is a host tool: never sanitized, built with libxml2.
+# The generator is a host tool: never sanitized, built with libxml2, and
+# compiled by BUILD_CC for the build machine when CC cross-compiles.
+BUILD_CC ?= cc
 GEN_TOOL := build/tools/gen-products
 $(GEN_TOOL): tools/gen-products.c src/base/guid.c src/base/guid.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $$(pkg-config --cflags libxml-2.0) \
+	$(BUILD_CC) -std=c11 -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $$(pkg-config --cflags libxml-2.0) \
 	    -o $@ tools/gen-products.c src/base/guid.c $$(pkg-config --libs libxml-2.0)
 
 $(O)/gen/products.gen.c: $(GEN_TOOL) $(KMSDB)
@@ -277,6 +279,54 @@ install: all
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
+# ---- Debian package and cross builds -------------------------------------
+# make deb [ARCH=arm64|armhf]: dpkg-buildpackage -b on a copy of the tree
+# (so nothing lands beside the repository), packages in build/deb/.
+# make cross ARCH=arm64|armhf: kmsd, kmsc and the unit tests built with
+# Debian's cross toolchain into build/cross-ARCH/, the unit tests and a
+# smoke activation (native kmsc against the cross kmsd) run under qemu-user.
+ARCH ?=
+CROSS_TRIPLET_arm64 := aarch64-linux-gnu
+CROSS_TRIPLET_armhf := arm-linux-gnueabihf
+CROSS_QEMU_arm64    := qemu-aarch64-static
+CROSS_QEMU_armhf    := qemu-arm-static
+TRIPLET = $(CROSS_TRIPLET_$(ARCH))
+CROSS_O = build/cross-$(ARCH)
+
+deb:
+	rm -rf build/deb/src && mkdir -p build/deb/src/kmsd
+	tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C build/deb/src/kmsd
+	cd build/deb/src/kmsd && dpkg-buildpackage -b -us -uc $(if $(ARCH),-a$(ARCH))
+	mv build/deb/src/*.deb build/deb/src/*.changes build/deb/src/*.buildinfo build/deb/
+	rm -rf build/deb/src
+	@ls build/deb/*.deb
+
+cross:
+	@test -n "$(TRIPLET)" || { echo "make cross: ARCH=arm64 or ARCH=armhf"; exit 1; }
+	$(MAKE) O=$(CROSS_O) CC=$(TRIPLET)-gcc AR=$(TRIPLET)-ar all $(CROSS_O)/unit-tests
+	KMSD_VECTORS=$(VECTORS) $(CROSS_QEMU_$(ARCH)) -L /usr/$(TRIPLET) $(CROSS_O)/unit-tests
+	$(MAKE) all
+	KMSD_BIN=$(abspath $(O)) KMSD_CROSS_BIN=$(abspath $(CROSS_O)) KMSD_CROSS_QEMU="$(CROSS_QEMU_$(ARCH)) -L /usr/$(TRIPLET)" \
+	    python3 tests/integration/run.py test_cross
+
+# The cross toolchains, qemu-user and the target architectures' -dev
+# libraries (multiarch). libldns-dev's documentation differs between
+# architectures, which dpkg refuses for a Multi-Arch: same package: it is
+# left out (path-exclude). libpq-dev is not multiarch: the native headers
+# serve (see debian/control).
+CROSS_ARCHS    := arm64 armhf
+CROSS_PACKAGES := qemu-user-static gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
+                  $(foreach a,$(CROSS_ARCHS),$(foreach p,libc6-dev libssl-dev libsqlite3-dev libmicrohttpd-dev libldns-dev,$(p):$(a)))
+
+cross-deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	for a in $(CROSS_ARCHS); do $$SUDO dpkg --add-architecture $$a; done; \
+	if ! dpkg -s $(CROSS_PACKAGES) >/dev/null 2>&1; then \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	        -o Dpkg::Options::=--path-exclude=/usr/share/doc/libldns-dev/* $(CROSS_PACKAGES); \
+	fi
+
 # ---- setup ---------------------------------------------------------------
 
 # `make deps`: what building and running kmsd need, nothing more (also all
@@ -292,7 +342,8 @@ BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-d
 # so the packages' own services must not start (see test-deps).
 TEST_PACKAGES  := clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy git \
                   dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils \
-                  postgresql util-linux iproute2 nftables systemd tshark
+                  postgresql util-linux iproute2 nftables systemd tshark \
+                  debhelper lintian fakeroot dpkg-dev
 # The units a test package could enable and start on a systemd machine.
 TEST_SERVICES  := named bind9 postgresql prometheus dnsmasq nftables
 APT_GET     ?= apt-get
