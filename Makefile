@@ -40,7 +40,9 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # store (src/store/pg_lib.c), so it is not linked.
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 PQ_LIBS   := -ldl
-CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
+# 64-bit file offsets and inode numbers on 32-bit targets (armhf): without
+# it readdir() and stat() fail with EOVERFLOW on large filesystems.
+CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc -I$(O)/gen $(PQ_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
 LIBS     := -lcrypto -lpthread $(PQ_LIBS)
@@ -285,6 +287,8 @@ uninstall:
 # make cross ARCH=arm64|armhf: kmsd, kmsc and the unit tests built with
 # Debian's cross toolchain into build/cross-ARCH/, the unit tests and a
 # smoke activation (native kmsc against the cross kmsd) run under qemu-user.
+# qemu finds the target's libraries in the multiarch folders (no -L: with
+# the cross toolchain's separate libc, dlopen()ing libpq hangs).
 ARCH ?=
 CROSS_TRIPLET_arm64 := aarch64-linux-gnu
 CROSS_TRIPLET_armhf := arm-linux-gnueabihf
@@ -304,19 +308,25 @@ deb:
 cross:
 	@test -n "$(TRIPLET)" || { echo "make cross: ARCH=arm64 or ARCH=armhf"; exit 1; }
 	$(MAKE) O=$(CROSS_O) CC=$(TRIPLET)-gcc AR=$(TRIPLET)-ar all $(CROSS_O)/unit-tests
-	KMSD_VECTORS=$(VECTORS) $(CROSS_QEMU_$(ARCH)) -L /usr/$(TRIPLET) $(CROSS_O)/unit-tests
+	KMSD_VECTORS=$(VECTORS) $(CROSS_QEMU_$(ARCH)) $(CROSS_O)/unit-tests
 	$(MAKE) all
-	KMSD_BIN=$(abspath $(O)) KMSD_CROSS_BIN=$(abspath $(CROSS_O)) KMSD_CROSS_QEMU="$(CROSS_QEMU_$(ARCH)) -L /usr/$(TRIPLET)" \
+	KMSD_BIN=$(abspath $(O)) KMSD_CROSS_BIN=$(abspath $(CROSS_O)) KMSD_CROSS_QEMU=$(CROSS_QEMU_$(ARCH)) \
 	    python3 tests/integration/run.py test_cross
+
+# Both architectures, as CI runs them after make test (.ci/run).
+cross-all:
+	$(MAKE) cross ARCH=arm64
+	$(MAKE) cross ARCH=armhf
 
 # The cross toolchains, qemu-user and the target architectures' -dev
 # libraries (multiarch). libldns-dev's documentation differs between
 # architectures, which dpkg refuses for a Multi-Arch: same package: it is
 # left out (path-exclude). libpq-dev is not multiarch: the native headers
-# serve (see debian/control).
+# serve (see debian/control); libpq5 is there for the unit tests that
+# load it, as a PostgreSQL store does.
 CROSS_ARCHS    := arm64 armhf
 CROSS_PACKAGES := qemu-user-static gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
-                  $(foreach a,$(CROSS_ARCHS),$(foreach p,libc6-dev libssl-dev libsqlite3-dev libmicrohttpd-dev libldns-dev,$(p):$(a)))
+                  $(foreach a,$(CROSS_ARCHS),$(foreach p,libc6-dev libssl-dev libsqlite3-dev libmicrohttpd-dev libldns-dev libpq5,$(p):$(a)))
 
 cross-deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -398,4 +408,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test tsan static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test tsan static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean deb cross cross-all cross-deps fuzz fuzz-build fuzz-short
