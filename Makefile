@@ -313,10 +313,13 @@ cross:
 	KMSD_BIN=$(abspath $(O)) KMSD_CROSS_BIN=$(abspath $(CROSS_O)) KMSD_CROSS_QEMU=$(CROSS_QEMU_$(ARCH)) \
 	    python3 tests/integration/run.py test_cross
 
-# Both architectures, as CI runs them after make test (.ci/run).
+# Both architectures and their packages (lintian-clean), as CI runs them
+# after make test (.ci/run).
 cross-all:
-	$(MAKE) cross ARCH=arm64
-	$(MAKE) cross ARCH=armhf
+	for a in $(CROSS_ARCHS); do \
+	    $(MAKE) cross ARCH=$$a && $(MAKE) deb ARCH=$$a && \
+	    lintian --fail-on error,warning build/deb/kmsd_*_$$a.changes || exit 1; \
+	done
 
 # The cross toolchains, qemu-user and the target architectures' -dev
 # libraries (multiarch). libldns-dev's documentation differs between
