@@ -6,7 +6,7 @@ import json
 import os
 import shlex
 
-from kmsdtest import Kmsd, kmsc, run
+from kmsdtest import Kmsd, Skip, kmsc, run
 
 CROSS_BIN = os.environ.get("KMSD_CROSS_BIN")
 QEMU = shlex.split(os.environ.get("KMSD_CROSS_QEMU", ""))
@@ -14,8 +14,7 @@ QEMU = shlex.split(os.environ.get("KMSD_CROSS_QEMU", ""))
 
 def test_cross_built_kmsd_answers_native_kmsc():
     if not CROSS_BIN:
-        print("skipped: no KMSD_CROSS_BIN (make cross ARCH=arm64 runs this)")
-        return
+        raise Skip("no KMSD_CROSS_BIN (make cross ARCH=arm64 runs this)")
     kmsd = os.path.join(CROSS_BIN, "kmsd")
     rc, out = run("file", "-L", kmsd)
     assert rc == 0 and "x86-64" not in out, out

@@ -23,7 +23,11 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import free_port, run
+from kmsdtest import Skip, free_port, run
+
+# it installs a package and creates a user: not beside tests that use
+# /var/lib/kmsd themselves
+SERIAL = True
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 UNIT = "/lib/systemd/system/kmsd.service"
@@ -44,6 +48,7 @@ FILES = {
     "/usr/share/lintian/overrides/kmsd": ("root", "root", 0o100644),
     UNIT: ("root", "root", 0o100644),
     "/lib/systemd/system/kmsd.socket": ("root", "root", 0o100644),
+    "/usr/lib/sysusers.d/kmsd.conf": ("root", "root", 0o100644),
     CONF: ("root", "kmsd", 0o100640),
     STATE: ("kmsd", "kmsd", 0o040750),
     "/usr/share/doc/kmsd": ("root", "root", 0o040755),
@@ -61,10 +66,22 @@ def build():
     given = os.environ.get("KMSD_DEB")
     if given:
         return given
+    assert readme_package_commands()[0] == "make deb"
     sh("make", "-C", ROOT, "deb", timeout=900)
     debs = glob.glob(os.path.join(ROOT, "build/deb/kmsd_*_amd64.deb"))
     assert len(debs) == 1, debs
     return debs[0]
+
+
+def readme_package_commands():
+    """The README's package block: the build and the install line."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    section = text.split("### The Debian package", 1)[1].split("###", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip().splitlines()
+    assert block[0] == "make deb", block
+    assert block[1].startswith("apt-get install -y ./build/deb/"), block
+    return block
 
 
 def owner_mode(path):
@@ -187,14 +204,13 @@ def left_behind(uid):
 
 def test_deb_build_lint_install_run_upgrade_purge():
     if os.geteuid() != 0 or not shutil.which("dpkg"):
-        print("skipped: needs root and dpkg")
-        return
+        raise Skip("needs root and dpkg")
     if os.environ.get("KMSD_SANITIZED") == "1" or os.environ.get("KMSD_VALGRIND"):
         # the package is built with its own flags: one run is enough
-        print("skipped: the sanitizer/valgrind pass builds no other package")
-        return
+        raise Skip("the sanitizer/valgrind pass would build the same package again")
     assert run("dpkg-query", "-W", "kmsd")[0] != 0, "kmsd is installed already: not touching it"
     assert run("getent", "passwd", "kmsd")[0] != 0, "a kmsd user exists already: not touching it"
+    assert not os.path.exists(STATE) or not os.listdir(STATE), f"{STATE} holds files already"
     times = {}
     t = time.monotonic()
     deb = build()
@@ -212,8 +228,14 @@ def test_deb_build_lint_install_run_upgrade_purge():
     uid = None
     try:
         t = time.monotonic()
-        out = sh("dpkg", "-i", deb)
-        assert "error" not in out.lower(), out
+        install = readme_package_commands()[1]
+        if os.environ.get("KMSD_DEB"):
+            install = f"apt-get install -y {shlex.quote(os.path.abspath(deb))}"
+        p = subprocess.run(["sh", "-c", install], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=300,
+                           env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        out = p.stdout.decode(errors="replace")
+        assert p.returncode == 0 and "kmsd" in sh("dpkg-query", "-W", "kmsd"), out
         times["install"] = time.monotonic() - t
         uid = pwd.getpwnam("kmsd").pw_uid
         check_files()
