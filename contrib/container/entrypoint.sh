@@ -13,7 +13,7 @@
 #
 # Arguments after the image name are passed on to kmsd (-o KEY=VALUE...).
 set -eu
-set -- -f -c "${KMSD_CONFIG:-/etc/kmsd.conf}" "$@"
+set -- -f -c /etc/kmsd.conf "$@"
 for pair in COUNT=count SERVE=serve WEB=web WEB_LISTEN=web-listen WEB_TOKEN_FILE=web-token-file LOG_LEVEL=log-level; do
 	var="KMSD_${pair%%=*}"
 	eval "value=\${$var-}"
