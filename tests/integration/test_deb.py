@@ -1,7 +1,8 @@
 """The Debian package (issue 21): built with `make deb`, lintian-clean,
 installed with dpkg on this machine (as root; no systemd needed), every
 file's path, owner and mode checked, the installed kmsd started exactly as
-the unit's ExecStart says and as the unit's user, activated against with
+the unit's ExecStart says and as the unit's user (reading a web-token-file
+chown'ed to kmsd, as docs/api.md says), activated against with
 the installed kmsc, then upgraded (an edited conffile stays), removed
 (state stays) and purged (nothing stays).
 
@@ -166,15 +167,34 @@ def stop(proc):
     assert proc.wait(timeout=15) == 0
 
 
-def listen_only_on(port):
+TOKEN_DIR = "/etc/kmsd"
+TOKEN = "deb-test-token-0123456789abcdef"
+
+
+def configure(port, web_port):
     """Edit the conffile as an admin would: this host listens on one
-    loopback port (tests never bind 1688)."""
+    loopback port (tests never bind 1688) and serves its web API with the
+    token file docs/api.md describes, chown'ed to kmsd."""
     with open(CONF) as f:
         text = f.read()
-    text, n = re.subn(r"(?m)^listen = .*\n", "", text)
-    assert n >= 1
+    text, n = re.subn(r"(?m)^(listen|web) = .*\n", "", text)
+    assert n >= 2
+    os.makedirs(TOKEN_DIR)
+    token = os.path.join(TOKEN_DIR, "web-token")
+    with open(token, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(token, 0o600)
+    sh("chown", "kmsd", token)  # docs/api.md's command
     with open(CONF, "w") as f:
-        f.write(text + f"# edited by test_deb\nlisten = 127.0.0.1:{port}\n")
+        f.write(text + f"# edited by test_deb\nlisten = 127.0.0.1:{port}\nweb = yes\n"
+                f"web-listen = 127.0.0.1:{web_port}\nweb-token-file = {token}\n")
+
+
+def web_status(web_port, token):
+    headers = ["-H", f"Authorization: Bearer {token}"] if token else []
+    rc, out = run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *headers,
+                  f"http://127.0.0.1:{web_port}/api/v1/status")
+    return out.strip()
 
 
 def upgraded_copy(deb, tmp):
@@ -210,6 +230,7 @@ def test_deb_build_lint_install_run_upgrade_purge():
         raise Skip("the sanitizer/valgrind pass would build the same package again")
     assert run("dpkg-query", "-W", "kmsd")[0] != 0, "kmsd is installed already: not touching it"
     assert run("getent", "passwd", "kmsd")[0] != 0, "a kmsd user exists already: not touching it"
+    assert not os.path.exists(TOKEN_DIR), f"{TOKEN_DIR} exists already: not touching it"
     times = {}
     t = time.monotonic()
     deb = build()
@@ -244,9 +265,11 @@ def test_deb_build_lint_install_run_upgrade_purge():
         uid = pwd.getpwnam("kmsd").pw_uid
         check_files()
 
-        port = free_port()
-        listen_only_on(port)
+        port, web_port = free_port(), free_port()
+        configure(port, web_port)
         proc, log = start_as_unit(port)
+        # the secret file owned by the package's user is read by the unit's
+        assert web_status(web_port, TOKEN) == "200" and web_status(web_port, None) == "401"
         rc, out = run("/usr/bin/kmsc", "activate", "--json", f"127.0.0.1:{port}")
         assert rc == 0, out
         result = json.loads(out)
@@ -269,7 +292,9 @@ def test_deb_build_lint_install_run_upgrade_purge():
         with open("/var/lib/dpkg/info/kmsd.postinst") as f:
             assert "_dh_action=restart" in f.read()
 
-        # remove keeps the state and the conffile, purge removes everything
+        # the admin's own secret goes first; then remove keeps the state and
+        # the conffile, purge removes everything
+        shutil.rmtree(TOKEN_DIR)
         sh("dpkg", "-r", "kmsd")
         assert os.path.exists(db) and os.path.exists(CONF)
         assert not os.path.exists("/usr/sbin/kmsd")
@@ -285,6 +310,7 @@ def test_deb_build_lint_install_run_upgrade_purge():
             proc.wait()
         if run("dpkg-query", "-W", "kmsd")[0] == 0:
             run("dpkg", "-P", "kmsd")
+        shutil.rmtree(TOKEN_DIR, ignore_errors=True)
         if os.path.lexists(saved) and not os.path.lexists(STATE):
             shutil.move(saved, STATE)
         shutil.rmtree(tmp, ignore_errors=True)
