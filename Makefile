@@ -5,6 +5,8 @@
 #   make            build kmsd and kmsc into build/
 #   make test       the whole test suite (unit, integration, sanitizers)
 #   make run        build and start kmsd in the foreground on port 1688
+#   make deb        the Debian package into build/deb/ (ARCH=arm64|armhf cross)
+#   make cross ARCH=arm64|armhf   cross build, unit tests under qemu-user
 #
 # Output goes to $(O) (default build/). SAN=1 builds with ASan+UBSan into
 # build/san/ so both trees can coexist.
