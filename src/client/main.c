@@ -10,6 +10,7 @@
 static const char usage[] =
 	"usage: kmsc COMMAND [options]\n"
 	"  activate [HOST[:PORT]]   act as a KMS client and check the host's answers\n"
+	"  ping [HOST[:PORT]]       bind only (no request): is the host answering?\n"
 	"  bench HOST[:PORT]        load the host: activations/s and latency\n"
 	"  products [FILTER]        list the products KMS can activate\n"
 	"  gvlk PRODUCT             a product's volume key and the client commands\n"
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
 		{ "srv-record", cmd_srv_record }, { "clients", cmd_clients },
 		{ "stats", cmd_stats },           { "prune", cmd_prune },
 		{ "forget", cmd_forget },
+		{ "ping", cmd_ping },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(cmd, commands[i].name) == 0) {
