@@ -6,7 +6,7 @@
  *
  * Pure functions on byte buffers: the caller supplies every random byte, so
  * tests are deterministic and the codec does no I/O and no allocation.
- * Layouts and checks follow shared/docs/PROTOCOL.md sections 2 to 4. */
+ * Layouts and checks follow docs/protocol.md §2 to §4. */
 #ifndef KMSD_KMS_KMS_H
 #define KMSD_KMS_KMS_H
 
@@ -69,6 +69,15 @@ typedef struct kms_request_secret {
 	uint8_t iv[16];               /* V5/V6: the IV as sent */
 	uint8_t decrypted_iv[16];     /* V5/V6: the IV block decrypted under the version key */
 } kms_request_secret;
+
+/* The activation and renewal intervals Microsoft's host can be set to
+ * (slmgr /sai, /sri): 15 minutes to 30 days. */
+#define KMS_INTERVAL_MIN 15u
+#define KMS_INTERVAL_MAX 43200u
+static inline bool kms_interval_valid(uint32_t minutes)
+{
+	return minutes >= KMS_INTERVAL_MIN && minutes <= KMS_INTERVAL_MAX;
+}
 
 /* What the host answers. */
 typedef struct kms_answer {

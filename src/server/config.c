@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <syslog.h>
+
 #include "kms/products.h"
 #include "server/config_values.h"
+#include "server/secret_file.h"
 #include "store/store.h"
 
 #define MAX_FILE (256 * 1024)
@@ -21,21 +24,22 @@ void config_defaults(kmsd_config *cfg)
 	value_listen("0.0.0.0:1688", cfg, why);
 	value_listen("[::]:1688", cfg, why);
 	cfg->listen_origin = CONFIG_DEFAULT;
-	static const uint8_t hwid[8] = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 };
-	memcpy(cfg->hwid, hwid, sizeof hwid);
+	cfg->hwid_auto = true;
 	cfg->lcid = 1033;
 	cfg->activation_interval = 120;
 	cfg->renewal_interval = 10080;
 	cfg->count_window = 30 * DAY;
-	cfg->scope = KMS_SERVE_KNOWN;
+	cfg->activity_retention = 30 * DAY;
+	cfg->scope = KMS_SERVE_ALL;
 	cfg->max_time_skew = 4 * 3600;
 	cfg->max_n_policy = 1000;
 	cfg->ndr64 = cfg->btfn = true;
 	cfg->max_connections = 10000;
 	cfg->idle_timeout = 30;
-	cfg->max_requests = 1000;
+	cfg->max_requests = 0; /* unlimited: idle-timeout and the buffers bound a client */
 	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
 	cfg->log_level = 2; /* info */
+	cfg->log_facility = LOG_DAEMON;
 	snprintf(cfg->store, sizeof cfg->store, "sqlite:/var/lib/kmsd/clients.db");
 	value_address("127.0.0.1:8688", 8688, cfg->web_listen, &cfg->n_web_listen,
 		      CONFIG_MAX_WEB_LISTEN, "web-listen", why);
@@ -85,6 +89,24 @@ static bool set_minutes(uint32_t *dst, const char *v, char *why)
 	return true;
 }
 
+static const struct {
+	const char *name;
+	int code;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },     { "auth", LOG_AUTH },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static const char *facility_name(int code)
+{
+	for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (facilities[i].code == code)
+			return facilities[i].name;
+	return "daemon";
+}
+
 /* Apply one setting. `origin` says where it came from, for listen. */
 static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_origin origin,
 		  char *why)
@@ -100,6 +122,16 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		}
 		return value_listen(v, cfg, why);
 	}
+	if (strcmp(key, "listen-failure") == 0) {
+		if (strcmp(v, "warn") != 0 && strcmp(v, "stop") != 0) {
+			snprintf(why, WHY_LEN, "\"%s\" is not warn or stop", v);
+			return false;
+		}
+		cfg->listen_failure_stop = strcmp(v, "stop") == 0;
+		return true;
+	}
+	if (strcmp(key, "listen-freebind") == 0)
+		return value_bool(v, &cfg->listen_freebind, why);
 	if (strcmp(key, "epid") == 0) {
 		char name[64], epid[128];
 		kms_epid_fields f;
@@ -123,8 +155,10 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		cfg->n_epids++;
 		return true;
 	}
-	if (strcmp(key, "hwid") == 0)
-		return value_hwid(v, cfg->hwid, why);
+	if (strcmp(key, "hwid") == 0) {
+		cfg->hwid_auto = strcmp(v, "auto") == 0;
+		return cfg->hwid_auto || value_hwid(v, cfg->hwid, why);
+	}
 	if (strcmp(key, "lcid") == 0) {
 		if (!value_integer(v, 1, 99999, &n, why))
 			return false;
@@ -157,9 +191,11 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	}
 	if (strcmp(key, "count-window") == 0)
 		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->count_window, why);
+	if (strcmp(key, "activity-retention") == 0)
+		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->activity_retention, why);
 	if (strcmp(key, "serve") == 0) {
-		if (strcmp(v, "all") == 0) {
-			cfg->scope = KMS_SERVE_KNOWN;
+		if (strcmp(v, "all") == 0 || strcmp(v, "known") == 0) {
+			cfg->scope = strcmp(v, "all") == 0 ? KMS_SERVE_ALL : KMS_SERVE_KNOWN;
 			cfg->n_served = 0;
 			return true;
 		}
@@ -182,6 +218,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return value_bool(v, &cfg->refuse_retail, why);
 	if (strcmp(key, "refuse-preview") == 0)
 		return value_bool(v, &cfg->refuse_preview, why);
+	if (strcmp(key, "product-data") == 0)
+		return copy_text(cfg->product_data, sizeof cfg->product_data, v, why);
 	if (strcmp(key, "client-time-check") == 0)
 		return value_bool(v, &cfg->client_time_check, why);
 	if (strcmp(key, "max-time-skew") == 0)
@@ -259,6 +297,16 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		snprintf(why, WHY_LEN, "\"%s\" is not error, warning, info or debug", v);
 		return false;
 	}
+	if (strcmp(key, "log-facility") == 0) {
+		for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++) {
+			if (strcmp(v, facilities[i].name) == 0) {
+				cfg->log_facility = facilities[i].code;
+				return true;
+			}
+		}
+		snprintf(why, WHY_LEN, "\"%s\" is not daemon, user, auth or local0...local7", v);
+		return false;
+	}
 	if (strcmp(key, "user") == 0)
 		return copy_text(cfg->user, sizeof cfg->user, v, why);
 	if (strcmp(key, "group") == 0)
@@ -296,6 +344,11 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		snprintf(why, WHY_LEN, "\"%s\" is not move-aside, run-without or exit", v);
 		return false;
 	}
+	if (strcmp(key, "store-password-file") == 0) {
+		if (!secret_value_ok(v, why, WHY_LEN))
+			return false;
+		return copy_text(cfg->store_password_file, sizeof cfg->store_password_file, v, why);
+	}
 	if (strcmp(key, "web") == 0)
 		return value_bool(v, &cfg->web, why);
 	if (strcmp(key, "web-listen") == 0) {
@@ -314,10 +367,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return copy_text(cfg->web_token, sizeof cfg->web_token, v, why);
 	}
 	if (strcmp(key, "web-token-file") == 0) {
-		if (v[0] != '/') {
-			snprintf(why, WHY_LEN, "\"%s\" is not an absolute path", v);
+		if (!secret_value_ok(v, why, WHY_LEN))
 			return false;
-		}
 		return copy_text(cfg->web_token_file, sizeof cfg->web_token_file, v, why);
 	}
 	if (strncmp(key, "dns-", 4) == 0)
@@ -362,9 +413,89 @@ static char *trim(char *s)
 	return s;
 }
 
+/* What a file said so far, to tell a setting given twice. Only the key's
+ * first line and a hash of each list line are kept. */
+#define SEEN_MAX 512
+
+typedef struct seen_line {
+	char key[40];
+	uint64_t value_hash;
+	int line;
+} seen_line;
+
+typedef struct seen_lines {
+	seen_line lines[SEEN_MAX];
+	size_t n;
+} seen_lines;
+
+static bool is_list_setting(const char *key)
+{
+	static const char *const lists[] = { "listen", "allow", "deny", "epid", "serve",
+					     "web-listen" };
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		if (strcmp(key, lists[i]) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static void add_warning(config_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_warning(config_error *err, const char *fmt, ...)
+{
+	size_t used = strlen(err->warnings);
+	if (used + 2 >= sizeof err->warnings)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->warnings + used, sizeof err->warnings - used - 1, fmt, ap);
+	va_end(ap);
+	used = strlen(err->warnings);
+	err->warnings[used] = '\n';
+	err->warnings[used + 1] = 0;
+}
+
+/* A key given twice: an error for a single setting (which line wins is
+ * not what a reader of the file expects), a warning for a list line
+ * repeated word for word. */
+static bool check_repeat(seen_lines *seen, const char *key, const char *value, const char *source,
+			 int number, config_error *err)
+{
+	if (!seen || strlen(key) >= sizeof seen->lines[0].key)
+		return true;
+	bool list = is_list_setting(key);
+	uint64_t hash = list ? text_hash(value) : 0;
+	for (size_t i = 0; i < seen->n; i++) {
+		const seen_line *s = &seen->lines[i];
+		if (strcmp(s->key, key) != 0 || (list && s->value_hash != hash))
+			continue;
+		if (!list)
+			return fail(err, source, number, key, "also set on line %d; keep one of the two "
+				    "lines", s->line);
+		add_warning(err, "%s:%d: %s: the same line as line %d (ignored)", source, number, key,
+			    s->line);
+		return true;
+	}
+	if (seen->n < SEEN_MAX) {
+		seen_line *s = &seen->lines[seen->n++];
+		snprintf(s->key, sizeof s->key, "%s", key);
+		s->value_hash = hash;
+		s->line = number;
+	}
+	return true;
+}
+
 /* Split "key = value" (comments already removed); unquote the value. */
 static bool parse_line(char *line, const char *source, int number, enum config_origin origin,
-		       kmsd_config *cfg, config_error *err)
+		       kmsd_config *cfg, seen_lines *seen, config_error *err)
 {
 	char *eq = strchr(line, '=');
 	if (!eq)
@@ -382,6 +513,13 @@ static bool parse_line(char *line, const char *source, int number, enum config_o
 	}
 	if (!*value)
 		return fail(err, source, number, key, "missing value");
+	if (seen) {
+		size_t before = strlen(err->warnings);
+		if (!check_repeat(seen, key, value, source, number, err))
+			return false;
+		if (strlen(err->warnings) != before)
+			return true; /* a repeated list line: once is enough */
+	}
 	char why[WHY_LEN];
 	if (!apply(cfg, key, value, origin, why))
 		return fail(err, source, number, key, "%s", why);
@@ -394,20 +532,30 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 	char line[1024];
 	int number = 0;
 	size_t at = 0;
-	while (at < len) {
+	err->warnings[0] = 0;
+	seen_lines *seen = calloc(1, sizeof *seen); /* without it, no repeat is noticed */
+	/* a file saved by Notepad starts with a UTF-8 byte order mark */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		at = 3;
+	bool ok = true;
+	while (ok && at < len) {
 		size_t end = at;
 		while (end < len && text[end] != '\n')
 			end++;
 		number++;
 		size_t n = end - at;
-		if (n >= sizeof line)
-			return fail(err, name, number, NULL, "line longer than %zu characters",
-				    sizeof line - 1);
+		if (n >= sizeof line) {
+			ok = fail(err, name, number, NULL, "line longer than %zu characters",
+				  sizeof line - 1);
+			break;
+		}
 		memcpy(line, text + at, n);
 		line[n] = 0;
 		at = end + 1;
-		if (memchr(line, 0, n))
-			return fail(err, name, number, NULL, "NUL byte in the file");
+		if (memchr(line, 0, n)) {
+			ok = fail(err, name, number, NULL, "NUL byte in the file");
+			break;
+		}
 		/* a comment starts at '#' outside quotes */
 		bool quoted = false;
 		for (char *p = line; *p; p++) {
@@ -419,10 +567,11 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 			}
 		}
 		char *content = trim(line);
-		if (*content && !parse_line(content, name, number, CONFIG_FILE, cfg, err))
-			return false;
+		if (*content)
+			ok = parse_line(content, name, number, CONFIG_FILE, cfg, seen, err);
 	}
-	return true;
+	free(seen);
+	return ok;
 }
 
 bool config_load_file(kmsd_config *cfg, const char *path, bool missing_ok, config_error *err)
@@ -456,7 +605,7 @@ bool config_apply_option(kmsd_config *cfg, const char *key_value, const char *so
 	if (strlen(key_value) >= sizeof copy)
 		return fail(err, source, line, NULL, "option too long");
 	memcpy(copy, key_value, strlen(key_value) + 1);
-	return parse_line(trim(copy), source, line, CONFIG_COMMAND_LINE, cfg, err);
+	return parse_line(trim(copy), source, line, CONFIG_COMMAND_LINE, cfg, NULL, err);
 }
 
 static const char *yes_no(bool b)
@@ -469,21 +618,27 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		fprintf(out, "listen = %s\n", cfg->listen[i].text);
+	fprintf(out, "listen-failure = %s\nlisten-freebind = %s\n",
+		cfg->listen_failure_stop ? "stop" : "warn", yes_no(cfg->listen_freebind));
 	for (size_t i = 0; i < cfg->n_epids; i++) {
 		char id[GUID_TEXT_LEN];
 		guid_format(&cfg->epids[i].id, id);
 		fprintf(out, "epid = %s %s\n", id, cfg->epids[i].epid);
 	}
 	fprintf(out, "hwid = ");
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8 && !cfg->hwid_auto; i++)
 		fprintf(out, "%02X", cfg->hwid[i]);
-	fprintf(out, "\nlcid = %u\nhost-build = %u\n", cfg->lcid, cfg->host_build);
+	fprintf(out, "%s\nlcid = %u\nhost-build = %u\n", cfg->hwid_auto ? "auto" : "", cfg->lcid,
+		cfg->host_build);
 	fprintf(out, "activation-interval = %um\nrenewal-interval = %um\n",
 		cfg->activation_interval, cfg->renewal_interval);
 	fprintf(out, "count = %s\ncount-window = %llds\n", cfg->count_real ? "real" : "always",
 		(long long)cfg->count_window);
-	if (cfg->scope == KMS_SERVE_KNOWN)
+	fprintf(out, "activity-retention = %llds\n", (long long)cfg->activity_retention);
+	if (cfg->scope == KMS_SERVE_ALL)
 		fprintf(out, "serve = all\n");
+	else if (cfg->scope == KMS_SERVE_KNOWN)
+		fprintf(out, "serve = known\n");
 	else if (cfg->scope == KMS_SERVE_ANY)
 		fprintf(out, "serve = unknown\n");
 	for (size_t i = 0; i < cfg->n_served; i++) {
@@ -493,6 +648,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	}
 	fprintf(out, "refuse-retail = %s\nrefuse-preview = %s\n", yes_no(cfg->refuse_retail),
 		yes_no(cfg->refuse_preview));
+	if (cfg->product_data[0])
+		fprintf(out, "product-data = %s\n", cfg->product_data);
 	fprintf(out, "client-time-check = %s\nmax-time-skew = %llds\nmax-n-policy = %u\n",
 		yes_no(cfg->client_time_check), (long long)cfg->max_time_skew, cfg->max_n_policy);
 	fprintf(out, "ndr64 = %s\nbtfn = %s\n", yes_no(cfg->ndr64), yes_no(cfg->btfn));
@@ -511,6 +668,7 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		cfg->max_connections, cfg->idle_timeout, cfg->max_requests);
 	fprintf(out, "threads = %d\nlog = %s\nlog-level = %s\n", cfg->threads, cfg->log_target,
 		levels[cfg->log_level & 3]);
+	fprintf(out, "log-facility = %s\n", facility_name(cfg->log_facility));
 	if (cfg->user[0])
 		fprintf(out, "user = %s\n", cfg->user);
 	if (cfg->group[0])
@@ -524,6 +682,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	static const char *const broken_names[] = { "move-aside", "run-without", "exit" };
 	fprintf(out, "store-synchronous = %s\nstore-broken = %s\n",
 		cfg->store_sync_full ? "full" : "normal", broken_names[cfg->store_broken % 3]);
+	if (cfg->store_password_file[0])
+		fprintf(out, "store-password-file = %s\n", cfg->store_password_file);
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);

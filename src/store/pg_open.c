@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/activity_private.h"
 #include "store/pg_private.h"
 
 #define SCHEMA_LOCK 0x6b6d7364 /* "kmsd": the advisory lock of migrations */
@@ -33,14 +34,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_stored_at ON clients (stored_at);"
 	"CREATE TABLE identity (name text PRIMARY KEY, value text NOT NULL);",
 
-	/* 2 -> 3: indexes for the KMS id filter, the workstation sort and
+	/* 2 -> 3: when the client was last answered (counted) */
+	"ALTER TABLE clients ADD COLUMN counted_seen bigint;"
+	"UPDATE clients SET counted_seen = last_seen WHERE last_result = 0;"
+	"CREATE INDEX clients_counted ON clients (counted_seen);",
+	/* 3 -> 4: indexes for the KMS id filter, the workstation sort and
 	 * prefix search (lower(...) with text_pattern_ops), and one covering
 	 * the per-group statistics. Fewer than SQLite's: every upsert changes
 	 * last_seen, so PostgreSQL writes a new entry in every index of the
 	 * table, and more of them made a loaded host drop records */
 	"CREATE INDEX clients_kms ON clients (kms_id, last_seen);"
 	"CREATE INDEX clients_workstation ON clients (lower(workstation) text_pattern_ops);"
-	"CREATE INDEX clients_groups ON clients (app_id, kms_id, last_seen);",
+	"CREATE INDEX clients_groups ON clients (app_id, kms_id, last_seen, last_result);",
 };
 
 /* libpq's messages end in a newline and may span lines: one log line. */
@@ -220,6 +225,8 @@ static bool migrate(void *db, char *err, size_t err_len)
 			goto fail;
 		}
 	}
+	if (!pg_activity_schema(pc, err, err_len))
+		goto fail;
 	snprintf(sql, sizeof sql, "DELETE FROM kmsd_schema; INSERT INTO kmsd_schema VALUES (%d);"
 		 " COMMIT", STORE_SCHEMA_VERSION);
 	if (version < STORE_SCHEMA_VERSION)
@@ -250,4 +257,5 @@ const store_backend store_pg_backend = {
 	.arm_budget = pg_arm_budget,
 	.cancelled = pg_cancelled,
 	.interrupt = pg_interrupt,
+	.forget = pg_forget,
 };

@@ -104,5 +104,6 @@ long pg_prune(store *s, int64_t before);
 void pg_arm_budget(store *s);
 bool pg_cancelled(store *s);
 void pg_interrupt(store *s);
+long pg_forget(store *s, const store_forget_filter *f);
 
 #endif

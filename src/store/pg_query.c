@@ -61,7 +61,7 @@ static void fill_client(PGresult *r, int i, store_client *c)
 /* A statement being built: its text and the parameters it uses, numbered
  * as they are added (PostgreSQL wants a type for every one it is given). */
 typedef struct sql_build {
-	char text[1400];
+	char text[8192];
 	int at;
 	const char *params[12];
 	int n;
@@ -69,12 +69,16 @@ typedef struct sql_build {
 
 static void add_text(sql_build *b, const char *text)
 {
+	if (b->at >= (int)sizeof b->text - 1)
+		return; /* full: pg_clients refuses it */
 	b->at += snprintf(b->text + b->at, sizeof b->text - (size_t)b->at, "%s", text);
 }
 
 /* Append `before` $N::type `after` with value as parameter N. */
 static void add_param(sql_build *b, const char *before, const char *value, const char *type)
 {
+	if (b->at >= (int)sizeof b->text - 1 || b->n >= (int)(sizeof b->params / sizeof b->params[0]))
+		return;
 	b->params[b->n++] = value;
 	b->at += snprintf(b->text + b->at, sizeof b->text - (size_t)b->at, "%s$%d::%s", before,
 			  b->n, type);
@@ -122,6 +126,11 @@ static void add_where(sql_build *b, const store_query *q, bool with_cursor, quer
 		snprintf(again, sizeof again, " OR lower(address) LIKE $%d::text)", b->n);
 		add_text(b, again);
 	}
+	char answer[6144];
+	if (store_answer_sql(q, true, answer, sizeof answer))
+		add_text(b, answer);
+	else
+		b->at = (int)sizeof b->text - 1; /* too many groups: refused */
 	if (!with_cursor || !q->after)
 		return;
 	const store_cursor *c = q->after;
@@ -170,6 +179,8 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 			add_param(&b, " LIMIT ", count_max, "bigint");
 			add_text(&b, ") n");
 		}
+		if (b.at >= (int)sizeof b.text - 1)
+			return fail(s, "listing clients", "too many product groups");
 		PGresult *r = pg_run(s->db, b.text, b.n, b.params, why, sizeof why);
 		if (!r)
 			return fail(s, "counting clients", why);
@@ -186,6 +197,8 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 	snprintf(offset, sizeof offset, "%zu", q->offset);
 	add_param(&b, " LIMIT ", q->limit ? limit : NULL, "bigint");
 	add_param(&b, " OFFSET ", offset, "bigint");
+	if (b.at >= (int)sizeof b.text - 1)
+		return fail(s, "listing clients", "too many product groups");
 	PGresult *r = pg_run(s->db, b.text, b.n, b.params, why, sizeof why);
 	if (!r)
 		return fail(s, "listing clients", why);
@@ -206,7 +219,8 @@ bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	const char *const params[] = { text };
 	PGresult *r = pg_run(s->db, "SELECT encode(app_id, 'hex'), encode(kms_id, 'hex'),"
 			     " count(*), max(last_seen) FROM clients"
-			     " WHERE last_seen >= $1 GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
+			     " WHERE last_seen >= $1 AND last_result = 0"
+			     " GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
 			     1, params, why, sizeof why);
 	if (!r)
 		return fail(s, "counting clients", why);
@@ -267,4 +281,41 @@ void pg_interrupt(store *s)
 		PQcancel(c, why, sizeof why);
 		PQfreeCancel(c);
 	}
+}
+
+/* A forget pattern (* and ?) as a LIKE pattern with \\ escaping. */
+static void like_pattern(const char *glob, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = glob; *p && o + 3 < cap; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			out[o++] = '\\', out[o++] = *p;
+		else
+			out[o++] = *p == '*' ? '%' : *p == '?' ? '_' : *p;
+	}
+	out[o] = '\0';
+}
+
+long pg_forget(store *s, const store_forget_filter *f)
+{
+	char cmid[PG_GUID_TEXT], kms[PG_GUID_TEXT], like[600], why[256];
+	if (f->cmid)
+		pg_guid_param(f->cmid, cmid);
+	if (f->kms_id)
+		pg_guid_param(f->kms_id, kms);
+	if (f->workstation)
+		like_pattern(f->workstation, like, sizeof like);
+	const char *const params[] = { f->cmid ? cmid : NULL, f->workstation ? like : NULL,
+				       f->kms_id ? kms : NULL };
+	PGresult *r = pg_run(s->db, "DELETE FROM clients WHERE ($1::bytea IS NULL OR cmid = $1::bytea)"
+			     " AND ($2::text IS NULL OR lower(workstation) LIKE lower($2::text))"
+			     " AND ($3::bytea IS NULL OR kms_id = $3::bytea)", 3, params, why,
+			     sizeof why);
+	if (!r) {
+		fail(s, "forgetting clients", why);
+		return -1;
+	}
+	long n = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
 }

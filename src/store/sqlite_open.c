@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/activity_private.h"
 #include "store/sqlite_private.h"
 
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -39,7 +40,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_last_seen ON clients (last_seen);"
 	"CREATE TABLE identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 
-	/* 2 -> 3: an index for each filter and sort of the queries (a
+	/* 2 -> 3: when the client was last answered (counted): a refused
+	 * request is history, not a machine of the pool */
+	"ALTER TABLE clients ADD COLUMN counted_seen INTEGER;"
+	"UPDATE clients SET counted_seen = last_seen WHERE last_result = 0;"
+	"CREATE INDEX clients_counted ON clients (counted_seen);",
+	/* 3 -> 4: an index for each filter and sort of the queries (a
 	 * secondary index ends with the key, cmid and app_id, which breaks
 	 * ties and serves the keyset cursor), and one that covers the
 	 * per-group statistics */
@@ -47,7 +53,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_workstation ON clients (workstation COLLATE NOCASE);"
 	"CREATE INDEX clients_address ON clients (address COLLATE NOCASE);"
 	"CREATE INDEX clients_requests ON clients (requests, last_seen);"
-	"CREATE INDEX clients_groups ON clients (app_id, kms_id, last_seen);",
+	"CREATE INDEX clients_groups ON clients (app_id, kms_id, last_seen, last_result);",
 };
 
 /* How long a connection waits for another one's lock before the call fails
@@ -229,6 +235,10 @@ static bool migrate(void *conn, char *err, size_t err_len)
 			return false;
 		}
 	}
+	if (!sqlite_activity_schema(db, err, err_len)) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return false;
+	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, err_len, "committing the schema: %s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
@@ -269,4 +279,5 @@ const store_backend store_sqlite_backend = {
 	.arm_budget = sqlite_arm_budget,
 	.cancelled = sqlite_cancelled,
 	.interrupt = sqlite_interrupt,
+	.forget = sqlite_forget,
 };

@@ -22,6 +22,7 @@ long sqlite_prune(store *s, int64_t before);
 void sqlite_arm_budget(store *s);
 bool sqlite_cancelled(store *s);
 void sqlite_interrupt(store *s);
-void sqlite_clients_sql(const store_query *q, char *sql, size_t len);
+bool sqlite_clients_sql(const store_query *q, char *sql, size_t len);
+long sqlite_forget(store *s, const store_forget_filter *f);
 
 #endif

@@ -67,8 +67,9 @@ bool sqlite_load_seen(void *conn, int64_t since, store_seen_fn fn, void *ctx, ch
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, last_seen FROM clients"
-				    " WHERE last_seen >= ?1 ORDER BY last_seen", -1, &st, NULL);
+	/* only answered requests count: refused ones stay as history */
+	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, counted_seen FROM clients"
+				    " WHERE counted_seen >= ?1 ORDER BY counted_seen", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, since);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -115,7 +116,7 @@ static const sort_order *order_of(const char *name)
 
 /* The conditions of the filters given, and only those: a catch-all
  * "(? IS NULL OR ...)" would keep SQLite from choosing an index. */
-static void where_of(const store_query *q, bool with_cursor, char *out, size_t len)
+static bool where_of(const store_query *q, bool with_cursor, char *out, size_t len)
 {
 	int at = snprintf(out, len, " WHERE 1");
 	if (q->kms_id)
@@ -128,7 +129,9 @@ static void where_of(const store_query *q, bool with_cursor, char *out, size_t l
 		at += snprintf(out + at, len - (size_t)at, " AND (workstation LIKE :pat ESCAPE '\\'"
 			       " OR address LIKE :pat ESCAPE '\\')");
 	if (with_cursor && q->after)
-		snprintf(out + at, len - (size_t)at, " AND %s", order_of(q->order)->after);
+		at += snprintf(out + at, len - (size_t)at, " AND %s", order_of(q->order)->after);
+	/* the last answer (only literals; false if it does not fit) */
+	return at < (int)len && store_answer_sql(q, false, out + at, len - (size_t)at);
 }
 
 static void bind_named_blob(sqlite3_stmt *st, const char *name, const kms_guid *g)
@@ -193,10 +196,11 @@ static const char client_columns[] =
 #define DEEP_OFFSET 1000
 
 /* The SQL of a page of clients (also what the planner test explains). */
-void sqlite_clients_sql(const store_query *q, char *sql, size_t len)
+bool sqlite_clients_sql(const store_query *q, char *sql, size_t len)
 {
-	char where[700];
-	where_of(q, true, where, sizeof where);
+	char where[7000];
+	if (!where_of(q, true, where, sizeof where))
+		return false;
 	/* a search: its two prefix indexes find the few matches, sorted after
 	 * (the unary + keeps the planner from walking the sort's index over
 	 * every row instead, which it prefers for a LIMIT) */
@@ -207,10 +211,11 @@ void sqlite_clients_sql(const store_query *q, char *sql, size_t len)
 		snprintf(sql, len, "SELECT %s FROM clients WHERE (cmid, app_id) IN (SELECT cmid,"
 			 " app_id FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset)"
 			 " ORDER BY %s", client_columns, where, q->search ? "+" : "", order, order);
-		return;
+		return true;
 	}
 	snprintf(sql, len, "SELECT %s FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset",
 		 client_columns, where, q->search ? "+" : "", order);
+	return true;
 }
 
 static void read_client(sqlite3_stmt *st, store_client *c)
@@ -234,11 +239,14 @@ static void read_client(sqlite3_stmt *st, store_client *c)
 
 bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total)
 {
-	char sql[1400], where[700];
+	char sql[8192], where[7000];
 	sqlite3_stmt *st;
+	if (!where_of(q, false, where, sizeof where)) {
+		snprintf(s->error, sizeof s->error, "listing clients: too many product groups");
+		return false;
+	}
 	if (total) {
 		/* the total of the filters, not of the page after a cursor */
-		where_of(q, false, where, sizeof where);
 		if (q->count_max)
 			snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM clients%s"
 				 " LIMIT :count_max)", where);
@@ -254,8 +262,8 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 		if (rc != SQLITE_ROW)
 			return fail(s, "counting clients");
 	}
-	sqlite_clients_sql(q, sql, sizeof sql);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!sqlite_clients_sql(q, sql, sizeof sql) ||
+	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "listing clients");
 	bind_query(st, q);
 	bind_named_int(st, ":limit", q->limit ? (int64_t)q->limit : -1);
@@ -278,7 +286,7 @@ bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(*), max(last_seen)"
 			       " FROM clients INDEXED BY clients_groups WHERE last_seen >= ?1"
-			       " GROUP BY app_id, kms_id ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
+			       " AND last_result = 0 GROUP BY app_id, kms_id ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "counting clients");
 	sqlite3_bind_int64(st, 1, since);
 	int rc;
@@ -355,4 +363,28 @@ bool sqlite_cancelled(store *s)
 void sqlite_interrupt(store *s)
 {
 	sqlite3_interrupt(s->db);
+}
+
+long sqlite_forget(store *s, const store_forget_filter *f)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM clients WHERE (?1 IS NULL OR cmid = ?1)"
+			       " AND (?2 IS NULL OR lower(workstation) GLOB lower(?2))"
+			       " AND (?3 IS NULL OR kms_id = ?3)", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "forgetting clients");
+		return -1;
+	}
+	if (f->cmid)
+		sqlite3_bind_blob(st, 1, f->cmid->b, 16, SQLITE_STATIC);
+	if (f->workstation)
+		sqlite3_bind_text(st, 2, f->workstation, -1, SQLITE_STATIC);
+	if (f->kms_id)
+		sqlite3_bind_blob(st, 3, f->kms_id->b, 16, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, "forgetting clients");
+		return -1;
+	}
+	return (long)sqlite3_changes(s->db);
 }

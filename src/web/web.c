@@ -15,14 +15,18 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/secret_file.h"
 #include "web/web_private.h"
 
 #define HTTP_CONNECTIONS 64
 #define HTTP_PER_ADDRESS 16
 #define HTTP_TIMEOUT 15           /* seconds a client may take to send its request */
 
-static bool read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
+static bool read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len)
 {
+	char path[512];
+	if (!secret_path("web-token-file", value, path, sizeof path, err, err_len))
+		return false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -152,10 +156,13 @@ static void route(web *w, const web_request *r, web_reply *out)
 	} routes[] = {
 		{ "/", web_dashboard },
 		{ "/clients", web_clients_page },
+		{ "/clients.csv", web_clients_csv },
+		{ "/products", web_products_page },
 		{ "/api/v1/status", web_api_status },
 		{ "/api/v1/clients", web_api_clients },
 		{ "/api/v1/products", web_api_products },
 		{ "/api/v1/stats", web_api_stats },
+		{ "/api/v1/activity", web_api_activity },
 		{ "/metrics", web_metrics },
 	};
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -163,6 +170,15 @@ static void route(web *w, const web_request *r, web_reply *out)
 			routes[i].fn(w, r, out);
 			return;
 		}
+	}
+	/* one client: the path's last part is its machine id */
+	if (strncmp(r->path, "/clients/", 9) == 0) {
+		web_client_page(w, r, r->path + 9, out);
+		return;
+	}
+	if (strncmp(r->path, "/api/v1/clients/", 16) == 0) {
+		web_api_client(w, r, r->path + 16, out);
+		return;
 	}
 	if (strcmp(r->path, "/kmsd.css") == 0) {
 		web_stylesheet(out);
@@ -190,7 +206,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	(void)version;
 	(void)upload_data;
 	web *w = cls;
-	web_reply out = { 200, "application/json", { 0 } };
+	web_reply out = { 200, "application/json", NULL, { 0 } };
 	buf_init(&out.body);
 	const char *allow = NULL;
 
@@ -226,6 +242,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	security_headers(mhd, resp);
 	if (allow)
 		mhd->add_response_header(resp, "Allow", allow);
+	if (out.disposition && out.status == 200)
+		mhd->add_response_header(resp, "Content-Disposition", out.disposition);
 	if (out.status == 401)
 		mhd->add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kmsd\", Basic realm=\"kmsd\"");
 	enum MHD_Result rc = mhd->queue_response(conn, out.status, resp);

@@ -41,12 +41,12 @@ def get_json(port, path, **kw):
     return status, json.loads(body)
 
 
-def web_kmsd(*options, store=True):
+def web_kmsd(*options, store=True, env=None):
     port = free_port()
     opts = ["web=yes", f"web-listen=127.0.0.1:{port}", "count=real"] + list(options)
     if store:
         opts.append(f"store=sqlite:{os.path.join(tempfile.mkdtemp(), 'clients.db')}")
-    d = Kmsd(*opts)
+    d = Kmsd(*opts, env=env)
     d.web_port = port
     return d
 
@@ -55,10 +55,9 @@ def activate(d, product, workstation=None, cmid=None):
     args = ["activate", "--json", "-p", product, f"127.0.0.1:{d.port}"]
     if workstation:
         args += ["--workstation", workstation]
-    if cmid:
-        args += ["--cmid", cmid]
+    args += ["--cmid", cmid or "random"]  # a new machine unless told
     rc, out = kmsc(*args)
-    assert rc in (0, 3), out
+    assert rc in (0, 3, 5), out  # 5: a valid answer below the threshold
     return rc
 
 
@@ -288,7 +287,7 @@ def test_token_file_must_be_private():
         try:
             d = Kmsd("web=yes", f"web-listen=0.0.0.0:{port}", f"web-token-file={path}")
         except AssertionError as e:
-            assert "readable by others" in str(e), e
+            assert "group or others may read" in str(e) and "chmod 600" in str(e), e
         else:
             raise AssertionError("kmsd started with a world-readable token file")
         os.chmod(path, 0o600)

@@ -6,7 +6,9 @@
  * damages its answer the way FAULT says, so tests can check that kmsc names
  * exactly the check a broken host fails. FAULT is one of: none, version,
  * epid, cmid, time, mac, padding, iv, hash, xored-ivs, hmac, size, refuse,
- * fault. The ePID and HwId are those of a recorded vlmcsd answer. Serves
+ * fault, drop-ndr64 (close the connection on any NDR64 request) and
+ * vlmcsd-ndr64 (close it, as vlmcsd -N1 does, when an NDR64 request's body
+ * is longer than 24 + 260 bytes). The ePID and HwId are those of a recorded vlmcsd answer. Serves
  * connections one at a time until killed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -74,6 +76,10 @@ static size_t answer(const uint8_t *msg, size_t msg_len, uint8_t *out, size_t ca
 	kms_answer a = { .epid = epid, .count = 2 * req.n_policy, .activation_interval = 120,
 			 .renewal_interval = 10080,
 			 .hwid = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 } };
+	if (is("intervals")) { /* valid answers, intervals Microsoft's host cannot have */
+		a.activation_interval = 0;
+		a.renewal_interval = 100000;
+	}
 	uint8_t random[KMS_RANDOM_LEN];
 	random_bytes(random, sizeof random);
 	if (is("iv") && secret.major == 6)
@@ -142,6 +148,10 @@ static void serve(int fd)
 				if (rpc_request_decode(in, pdu_len, &r) != RPC_OK)
 					return;
 				rpc_syntax_kind s = rpc_contexts_syntax(&ctx, r.context_id);
+				if (s == RPC_SYNTAX_NDR64 &&
+				    (is("drop-ndr64") ||
+				     (is("vlmcsd-ndr64") && pdu_len - RPC_HEADER_LEN > 24 + 260)))
+					return;
 				if (is("fault") || rpc_stub_decode(s, r.stub, r.stub_len, &msg, &msg_len) != RPC_OK) {
 					rpc_fault_encode(r.hdr.call_id, r.context_id, RPC_NCA_UNK_IF, out,
 							 sizeof out, &len);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store/store_uri.h"
 #include "store/store.h"
 
 static void temp_db(char *spec, size_t len, char *path, size_t path_len)
@@ -168,6 +169,34 @@ TEST(store_concurrent_submitters_all_land)
 	store_close(s);
 }
 
+TEST(store_rebuilds_counts_from_answered_requests_only)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	store_record answered = record(1, 1000);
+	store_record refused = record(2, 1100);
+	refused.result = 0xC004F042u;
+	store_record later_refused = record(3, 1200);
+	CHECK(store_submit(s, &answered) && store_submit(s, &refused) &&
+	      store_submit(s, &later_refused));
+	later_refused.time = 1300;
+	later_refused.result = 0xC004F06Cu; /* answered at 1200, then a bad clock */
+	CHECK(store_submit(s, &later_refused));
+	CHECK(store_flush(s));
+	seen got = { 0 };
+	CHECK(store_load_seen(s, 0, count_seen, &got));
+	CHECK_EQ(got.n, 2);          /* the refused machine is history only */
+	CHECK_EQ(got.last, 1200);    /* counted when it was answered */
+	collected all = { .n = 0 };
+	size_t total;
+	store_query q = { 0 };
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(total, 3);          /* all three are still listed */
+	store_close(s);
+}
+
 static bool count_stats(void *ctx, const store_group_stat *g)
 {
 	uint64_t *sum = ctx;
@@ -242,7 +271,7 @@ TEST(store_migrates_from_version_1)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	CHECK_EQ(sqlite3_column_int(st, 0), 3);
+	CHECK_EQ(sqlite3_column_int(st, 0), 4);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -597,4 +626,29 @@ TEST(store_query_over_its_budget_is_cancelled)
 	CHECK_EQ(n, 10);
 	CHECK_EQ(total, 300000);
 	store_close(s);
+}
+
+TEST(store_uri_syntax)
+{
+	char why[256];
+	CHECK(store_uri_check("none", why, sizeof why));
+	CHECK(store_uri_check("sqlite:/var/lib/kmsd/clients.db", why, sizeof why));
+	CHECK(store_uri_check("postgresql://kmsd:s%40cret@db.example.com:5432/kmsd?sslmode=require",
+			      why, sizeof why));
+	CHECK(store_uri_check("postgres://[2001:db8::1]:5432/kmsd", why, sizeof why));
+	CHECK(store_uri_check("postgresql:///kmsd?host=/run/postgresql", why, sizeof why));
+	CHECK(!store_uri_check("sqlite:clients.db", why, sizeof why));
+	CHECK(strstr(why, "absolute path") != NULL);
+	CHECK(!store_uri_check("postgresql://db:99999/kmsd", why, sizeof why));
+	CHECK(strstr(why, "port") != NULL);
+	CHECK(!store_uri_check("postgresql://db:5432/kmsd?sslmode", why, sizeof why));
+	CHECK(!store_uri_check("postgresql://us er@db/kmsd", why, sizeof why));
+	CHECK(!store_uri_check("postgresql://[::1/kmsd", why, sizeof why));
+	CHECK(!store_uri_check("postgresql://db/k%4", why, sizeof why));
+	char out[256];
+	CHECK(store_uri_with_password("postgresql://kmsd@db/kmsd", "p@ss word", out, sizeof out));
+	CHECK_STR(out, "postgresql://kmsd@db/kmsd?password=p%40ss%20word");
+	CHECK(store_uri_with_password("postgresql://db/kmsd?sslmode=require", "x", out, sizeof out));
+	CHECK_STR(out, "postgresql://db/kmsd?sslmode=require&password=x");
+	CHECK(store_uri_check(out, why, sizeof why));
 }
