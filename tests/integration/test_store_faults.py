@@ -22,9 +22,11 @@ SCHEMA_ROW = ("INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, a
 
 
 def load(d, seconds, concurrency=2):
-    """kmsc bench against d: a new random CMID per activation."""
-    return subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-c", str(concurrency), "-d",
-                             str(seconds), "--json", f"127.0.0.1:{d.port}"],
+    """kmsc bench against d: a new machine (CMID) for every activation, so
+    the store's rows count its records."""
+    return subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-m", "1000000000", "-c",
+                             str(concurrency), "-d", str(seconds), "--json",
+                             f"127.0.0.1:{d.port}"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
