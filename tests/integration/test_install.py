@@ -16,6 +16,8 @@ from kmsdtest import BIN, free_port, kmsc, run
 from pgtest import Postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+# the clone runs `make deps`, which must not meet test_deb installing a package
+SERIAL = True
 # packages that ship a network service (or pull one in) a KMS host has no use for
 SERVICE_PACKAGES = {"bind9", "postgresql", "chromium", "prometheus", "dnsmasq", "dnsmasq-base",
                     "apache2", "nginx", "postgresql-common", "mariadb-server", "openssh-server"}

@@ -89,7 +89,7 @@ def test_status_and_dashboard_show_the_epid_clients_really_receive():
         got = {}
         for product in (WIN10, SERVER, OFFICE):
             rc, out = kmsc("activate", "--json", "-p", product, f"127.0.0.1:{d.port}")
-            assert rc in (0, 3), out
+            assert rc in (0, 3, 5), out  # 5: valid, below the threshold
             got[product] = json.loads(out.splitlines()[-1])["response"]["epid"]
         _, _, body = get(d.web_port, "/api/v1/status")
         status = json.loads(body)
