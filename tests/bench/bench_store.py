@@ -75,12 +75,13 @@ def build(size, where):
     con.execute(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
         " INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address,"
-        " license_status, protocol, first_seen, last_seen, requests, last_result, last_count)"
+        " license_status, protocol, first_seen, last_seen, requests, last_result, last_count,"
+        " counted_seen)"
         f" SELECT randomblob(16), CASE WHEN i % 25 < 18 THEN X'{WIN_APP}' ELSE X'{O13_APP}' END,"
         f" X'{WIN_KMS}', randomblob(16), printf('pc-%07d.corp.example', i),"
         " printf('10.%d.%d.%d:%d', i / 65536 % 256, i / 256 % 256, i % 256, 49152 + i % 16000),"
-        " 1, '6.0', ? - i % 3456000, ? - i % 3456000, 1 + i % 5, 0, 50 FROM n",
-        (size, now, now))
+        " 1, '6.0', ? - i % 3456000, ? - i % 3456000, 1 + i % 5, 0, 50, ? - i % 3456000 FROM n",
+        (size, now, now, now))
     con.commit()
     con.close()
     return db, time.monotonic() - t0
