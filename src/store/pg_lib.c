@@ -34,6 +34,8 @@ static void load(void)
 		  BIND(setNoticeProcessor) &&
 		  BIND(setClientEncoding) &&
 		  BIND(sendQueryParams) &&
+		  BIND(sendQueryPrepared) &&
+		  BIND(prepare) &&
 		  BIND(resultErrorMessage) &&
 		  BIND(pipelineSync) &&
 		  BIND(pipelineStatus) &&

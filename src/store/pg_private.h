@@ -20,6 +20,8 @@ typedef struct pg_api_table {
 	__typeof__(PQsetNoticeProcessor) *setNoticeProcessor;
 	__typeof__(PQsetClientEncoding) *setClientEncoding;
 	__typeof__(PQsendQueryParams) *sendQueryParams;
+	__typeof__(PQsendQueryPrepared) *sendQueryPrepared;
+	__typeof__(PQprepare) *prepare;
 	__typeof__(PQresultErrorMessage) *resultErrorMessage;
 	__typeof__(PQpipelineSync) *pipelineSync;
 	__typeof__(PQpipelineStatus) *pipelineStatus;
@@ -51,6 +53,8 @@ bool pg_api_load(char *err, size_t err_len);
 #define PQsetNoticeProcessor (pq_api.setNoticeProcessor)
 #define PQsetClientEncoding (pq_api.setClientEncoding)
 #define PQsendQueryParams (pq_api.sendQueryParams)
+#define PQsendQueryPrepared (pq_api.sendQueryPrepared)
+#define PQprepare (pq_api.prepare)
 #define PQresultErrorMessage (pq_api.resultErrorMessage)
 #define PQpipelineSync (pq_api.pipelineSync)
 #define PQpipelineStatus (pq_api.pipelineStatus)
@@ -70,6 +74,7 @@ bool pg_api_load(char *err, size_t err_len);
 typedef struct pg_conn {
 	PGconn *c;
 	bool broken;
+	bool upsert_prepared;       /* the writer's upsert, parsed and planned once */
 	char state[6];                /* SQLSTATE of the last failure, "" if none */
 	int budget_ms;                /* the statement_timeout set on it */
 } pg_conn;

@@ -54,6 +54,8 @@ void store_utf8_clean(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
+#define UPSERT_NAME "kmsd_upsert"
+
 /* Queue one upsert on the connection (libpq copies the parameters). */
 static bool send_one(pg_conn *pc, const store_record *r)
 {
@@ -73,7 +75,23 @@ static bool send_one(pg_conn *pc, const store_record *r)
 	snprintf(count, sizeof count, "%u", r->count);
 	const char *const params[] = { cmid, app, kms, sku, workstation, address, status,
 				       protocol, seen, result, count };
-	return PQsendQueryParams(pc->c, upsert_sql, 11, NULL, params, NULL, NULL, 0) == 1;
+	return PQsendQueryPrepared(pc->c, UPSERT_NAME, 11, params, NULL, NULL, 0) == 1;
+}
+
+/* The upsert is prepared once per connection: parsing and planning it for
+ * every record cost the server more than running it, and the writer fell
+ * behind a few thousand new clients a second. */
+static bool prepare_upsert(pg_conn *pc, char *err, size_t err_len)
+{
+	if (pc->upsert_prepared)
+		return true;
+	PGresult *r = PQprepare(pc->c, UPSERT_NAME, upsert_sql, 11, NULL);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		pg_note_failure(pc, r, err, err_len);
+	PQclear(r);
+	pc->upsert_prepared = ok;
+	return ok;
 }
 
 /* Upserts travel in a pipeline, PIPE_CHUNK at a time: one round trip per
@@ -118,7 +136,7 @@ enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, c
 				size_t err_len)
 {
 	pg_conn *pc = db;
-	bool ok = pg_exec(pc, "BEGIN", err, err_len);
+	bool ok = prepare_upsert(pc, err, err_len) && pg_exec(pc, "BEGIN", err, err_len);
 	if (ok && PQenterPipelineMode(pc->c) != 1) {
 		pg_note_failure(pc, NULL, err, err_len);
 		ok = false;

@@ -15,7 +15,7 @@ def test_ping_binds_without_counting_or_logging():
         assert d.log() == before, d.log()
         # the first real client is still machine number one
         rc, out = kmsc("activate", f"127.0.0.1:{d.port}")
-        assert rc == 0, out
+        assert rc == 5, out  # a valid answer below the threshold
         assert re.search(r"count 1 ", out), out  # "not activated (count 1 < 25)"
 
 
