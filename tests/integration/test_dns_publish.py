@@ -208,8 +208,7 @@ def test_without_dns_server_the_zones_primary_gets_the_update():
     # namespace where /etc/resolv.conf names a named on 127.0.0.1:53 (named
     # listens only on addresses interfaces have).
     if os.geteuid() != 0 or not shutil.which("unshare"):
-        print("skipped: needs root and unshare for a private /etc/resolv.conf")
-        return
+        skip("needs root and unshare for a private /etc/resolv.conf")
     address = "127.0.0.1"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:

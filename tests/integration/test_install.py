@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import BIN, free_port, kmsc, run
+from kmsdtest import skip, BIN, free_port, kmsc, run
 from pgtest import Postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
@@ -315,7 +315,7 @@ def test_deps_under_systemd_disable_only_the_units_the_install_enabled():
     units enabled by the test packages are disabled and stopped; one the
     administrator had enabled before stays."""
     if os.geteuid() != 0:
-        return  # the target runs systemctl through sudo otherwise
+        skip("the target runs systemctl through sudo otherwise")
     with tempfile.TemporaryDirectory() as d:
         os.mkdir(os.path.join(d, "run-systemd"))
         with open(os.path.join(d, "systemctl"), "w") as f:

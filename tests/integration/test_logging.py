@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import BIN, Kmsd, free_port, replay
+from kmsdtest import skip, BIN, Kmsd, free_port, replay
 
 KMSD = os.path.join(BIN, "kmsd")
 UNASSIGNED = "192.0.2.1"  # on no interface here: a listen warning
@@ -70,7 +70,7 @@ def test_stderr_that_is_not_the_journal_keeps_timestamps():
 def test_daemon_with_log_stderr_logs_to_syslog_with_its_facility():
     """/dev/log, in a mount namespace of kmsd's own, is this test's socket."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
-        return  # a private /dev/log needs root's mount namespace
+        skip("a private /dev/log needs root's mount namespace")
     d = tempfile.mkdtemp(prefix="kmsd-syslog-")
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 
-from kmsdtest import BIN, Kmsd, free_port, kmsc, run
+from kmsdtest import skip, BIN, Kmsd, free_port, kmsc, run
 
 WIN10 = "Windows 10/11 Enterprise"
 SCHEMA_ROW = ("INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address,"
@@ -143,8 +143,7 @@ def mounted_tmpfs(size):
 def test_disk_full_then_space_again():
     where = mounted_tmpfs("128m")
     if not where:
-        print("SKIP: cannot mount a small tmpfs here (needs root)")
-        return
+        skip("cannot mount a small tmpfs here (needs root)")
     try:
         db = os.path.join(where, "clients.db")
         d = Kmsd(f"store=sqlite:{db}", "log-level=info")
@@ -184,8 +183,7 @@ def test_file_made_read_only_then_writable():
         bench.kill()
         bench.wait()
         d.stop()
-        print("SKIP: chattr +i does not work on this filesystem")
-        return
+        skip("chattr +i does not work on this filesystem")
     try:
         probes = probes_while(d, 3)
     finally:
