@@ -32,6 +32,11 @@ void config_defaults(kmsd_config *cfg)
 	cfg->max_n_policy = 1000;
 	cfg->ndr64 = cfg->btfn = true;
 	cfg->max_connections = 10000;
+	/* far above what a real client (or a NAT of many) needs, far below
+	 * what lets one address or network take the host's connections */
+	cfg->rate_limit = 100;
+	cfg->max_per_address = 64;
+	cfg->max_per_prefix = 1024;
 	cfg->idle_timeout = 30;
 	cfg->max_requests = 1000;
 	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
@@ -220,6 +225,16 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		if (!value_integer(v, 1, 1000000, &n, why))
 			return false;
 		cfg->max_connections = (int)n;
+		return true;
+	}
+	if (strcmp(key, "max-connections-per-address") == 0 ||
+	    strcmp(key, "max-connections-per-prefix") == 0) {
+		if (!value_integer(v, 0, 1000000, &n, why))
+			return false;
+		if (strcmp(key, "max-connections-per-address") == 0)
+			cfg->max_per_address = (unsigned)n;
+		else
+			cfg->max_per_prefix = (unsigned)n;
 		return true;
 	}
 	if (strcmp(key, "idle-timeout") == 0) {
@@ -488,6 +503,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		fprintf(out, "deny = %s\n", text);
 	}
 	fprintf(out, "rate-limit = %u\n", cfg->rate_limit);
+	fprintf(out, "max-connections-per-address = %u\nmax-connections-per-prefix = %u\n",
+		cfg->max_per_address, cfg->max_per_prefix);
 	fprintf(out, "max-connections = %d\nidle-timeout = %ds\nmax-requests-per-connection = %u\n",
 		cfg->max_connections, cfg->idle_timeout, cfg->max_requests);
 	fprintf(out, "threads = %d\nlog = %s\nlog-level = %s\n", cfg->threads, cfg->log_target,

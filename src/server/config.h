@@ -69,6 +69,8 @@ typedef struct kmsd_config {
 	unsigned rate_limit;              /* new connections per second per address; 0 = off */
 
 	int max_connections;
+	unsigned max_per_address;         /* connections per address; 0 = no cap */
+	unsigned max_per_prefix;          /* per /24 or /64; 0 = no cap */
 	int idle_timeout;                 /* seconds */
 	unsigned max_requests;            /* per connection; 0 = unlimited */
 	int threads;                      /* 0 = one per core */

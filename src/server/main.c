@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
 #include "server/config.h"
 #include "server/dns_publish.h"
 #include "server/log.h"
@@ -351,7 +352,14 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	}
 	atomic_store(&srv.settings, s);
 	srv.counter = client_count_new(cfg->count_window, 2 * (size_t)cfg->max_n_policy);
-	srv.limiter = rate_limiter_new();
+	/* a random key per process: nobody can pick addresses that share a
+	 * set in the table (room for four entries per allowed connection) */
+	uint8_t peers_key[SIPHASH_KEY_LEN];
+	if (!random_bytes(peers_key, sizeof peers_key)) {
+		log_error("cannot get random bytes for the connection table");
+		return 1;
+	}
+	srv.peers = peers_new(4 * (size_t)cfg->max_connections, peers_key);
 	srv.metrics = metrics_new(time(NULL));
 	if (srv.counter && srv.store) {
 		loaded = 0;
@@ -377,9 +385,9 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
-	if (!srv.counter || !srv.metrics || sfd < 0 ||
+	if (!srv.counter || !srv.metrics || !srv.peers || sfd < 0 ||
 	    !workers_start(&srv, threads, err, sizeof err)) {
-		log_error("cannot start: %s", srv.counter && srv.metrics && sfd >= 0 ? err
+		log_error("cannot start: %s", srv.counter && srv.metrics && srv.peers && sfd >= 0 ? err
 										    : strerror(errno));
 		return 1;
 	}
@@ -425,7 +433,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	if (cfg->pidfile[0])
 		unlink(cfg->pidfile);
 	settings_free(atomic_load(&srv.settings));
-	rate_limiter_free(srv.limiter);
+	peers_free(srv.peers);
 	if (srv.store) {
 		store_writer_stats ws;
 		store_writer_stats_get(srv.store, &ws);
