@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kms/products.h"
 #include "server/config_values.h"
+#include "server/system.h"
 #include "store/store.h"
 
 #define MAX_FILE (256 * 1024)
@@ -423,11 +426,18 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 
 bool config_load_file(kmsd_config *cfg, const char *path, bool missing_ok, config_error *err)
 {
-	FILE *f = fopen(path, "re");
+	/* never blocks: a FIFO given as the file is refused, not waited on
+	 * (a reload runs with the stop signals blocked) */
+	struct stat st;
+	char why[256];
+	int fd = system_open_regular(path, true, &st, why, sizeof why);
+	if (fd < 0 && missing_ok && errno == ENOENT)
+		return true;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	if (!f) {
-		if (missing_ok && errno == ENOENT)
-			return true;
-		snprintf(err->message, sizeof err->message, "%s: %s", path, strerror(errno));
+		snprintf(err->message, sizeof err->message, "%s", why);
+		if (fd >= 0)
+			close(fd);
 		return false;
 	}
 	char *text = malloc(MAX_FILE + 1);

@@ -291,8 +291,10 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		files.rlim_cur = files.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &files);
 	}
-	if (geteuid() == 0 && !cfg->user[0] && !cfg->allow_root) {
-		log_error("refusing to run as root: set user = NAME (or allow-root = yes)");
+	/* user = root (or any name for uid 0) would drop nothing */
+	if (geteuid() == 0 && !cfg->allow_root && (!cfg->user[0] || system_user_is_root(cfg->user))) {
+		log_error("refusing to run as root: set user = NAME, an unprivileged user (or "
+			  "allow-root = yes)");
 		return 1;
 	}
 

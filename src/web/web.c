@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/system.h"
 #include "web/web_private.h"
 
 #define HTTP_CONNECTIONS 64
@@ -23,12 +24,11 @@
 
 static bool read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, err_len, "web-token-file %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char why[300];
+	int fd = system_open_regular(path, false, &st, why, sizeof why);
+	if (fd < 0) {
+		snprintf(err, err_len, "web-token-file %s", why);
 		return false;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
