@@ -181,7 +181,7 @@ static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 /* The SRV record publisher (dns-publish), its own thread. */
 static dns_publisher *publisher;
 
-static void reload(server *srv, web *http, const command_line *cl, kmsd_config *current)
+static void reload(server *srv, web **http, const command_line *cl, kmsd_config *current)
 {
 	system_notify("RELOADING=1");
 	kmsd_config next;
@@ -189,6 +189,16 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 	char err[256];
 	if (!load_config(cl, &next, &cerr)) {
 		log_error("reload failed, keeping the running configuration: %s", cerr.message);
+		config_free(&next);
+		system_notify("READY=1");
+		return;
+	}
+	/* the web's listeners and token change together or not at all:
+	 * decided first, so a refusal leaves everything as it was */
+	web_plan plan;
+	if (!web_plan_reload(*http, &next, &plan, err, sizeof err)) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		explicit_bzero(&plan, sizeof plan);
 		config_free(&next);
 		system_notify("READY=1");
 		return;
@@ -223,14 +233,8 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 	client_count_set_window(srv->counter, next.count_window);
 	workers_sync(srv);
 	settings_free(old);
-	if (http)
-		web_update(http, &next, s);
-	bool web_changed = next.web != current->web || next.n_web_listen != current->n_web_listen ||
-			   strcmp(next.web_token_file, current->web_token_file) != 0;
-	for (size_t i = 0; i < next.n_web_listen && !web_changed; i++)
-		web_changed = strcmp(next.web_listen[i].text, current->web_listen[i].text) != 0;
-	if (web_changed)
-		log_warning("reload: web settings changed; restart kmsd to use them");
+	*http = web_apply_reload(*http, srv, &next, s, &plan, KMSD_VERSION);
+	explicit_bzero(&plan, sizeof plan);
 	if (!update_listeners(srv, &next, true))
 		log_warning("some listen addresses could not be opened (after dropping "
 			    "privileges ports below 1024 need a restart)");
@@ -416,7 +420,7 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		}
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading %s", cl->config_path);
-			reload(&srv, http, cl, cfg);
+			reload(&srv, &http, cl, cfg);
 			continue;
 		}
 		log_info("%s: stopping", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");

@@ -22,7 +22,7 @@
 #define HTTP_PER_ADDRESS 16
 #define HTTP_TIMEOUT 15           /* seconds a client may take to send its request */
 
-static bool read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
+bool web_read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
 {
 	struct stat st;
 	char why[300];
@@ -52,6 +52,11 @@ static bool read_token_file(const char *path, char *out, size_t cap, char *err, 
 
 web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
 {
+	return web_open_with_token(cfg, NULL, err, err_len);
+}
+
+web *web_open_with_token(const kmsd_config *cfg, const char *token, char *err, size_t err_len)
+{
 	web *w = calloc(1, sizeof *w);
 	if (!w) {
 		snprintf(err, err_len, "out of memory");
@@ -61,12 +66,16 @@ web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
 	w->mhd = mhd_load(err, err_len);
 	if (!w->mhd)
 		goto fail;
-	snprintf(w->token, sizeof w->token, "%s", cfg->web_token);
-	if (cfg->web_token_file[0] &&
-	    !read_token_file(cfg->web_token_file, w->token, sizeof w->token, err, err_len))
+	snprintf(w->token, sizeof w->token, "%s", token ? token : cfg->web_token);
+	if (!token && cfg->web_token_file[0] &&
+	    !web_read_token_file(cfg->web_token_file, w->token, sizeof w->token, err, err_len))
 		goto fail;
+	snprintf(w->token_file, sizeof w->token_file, "%s", cfg->web_token_file);
 	for (size_t i = 0; i < cfg->n_web_listen; i++) {
 		const config_listen *a = &cfg->web_listen[i];
+		w->listen[i] = *a;
+		w->sites[i].w = w;
+		w->sites[i].loopback = config_is_loopback(a);
 		int fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		int one = 1;
 		if (fd >= 0) {
@@ -117,14 +126,17 @@ static bool each_param(const web_request *r, bool (*fn)(void *, const char *, co
 
 /* Bearer TOKEN for scripts; Basic with the token as password so a
  * browser can open the dashboard through its own login prompt. */
-static bool authorized(web *w, struct MHD_Connection *conn)
+static bool authorized(const web_site *site, struct MHD_Connection *conn)
 {
+	web *w = site->w;
 	char token[128];
 	pthread_mutex_lock(&w->lock);
 	memcpy(token, w->token, sizeof token);
 	pthread_mutex_unlock(&w->lock);
+	/* the configuration check and the reload make a non-loopback listener
+	 * without a token impossible; should one exist, it serves nothing */
 	if (!token[0])
-		return true;
+		return site->loopback;
 	size_t len = strlen(token);
 	bool ok = false;
 	const char *h = w->mhd->lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -188,7 +200,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 {
 	(void)version;
 	(void)upload_data;
-	web *w = cls;
+	const web_site *site = cls;
+	web *w = site->w;
 	web_reply out = { 200, "application/json", { 0 } };
 	buf_init(&out.body);
 	const char *allow = NULL;
@@ -198,7 +211,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		web_json_error(&out, 405, NULL, "read-only: only GET and HEAD are served");
 		allow = "GET, HEAD";
 		*upload_data_size = 0;
-	} else if (!authorized(w, conn)) {
+	} else if (!authorized(site, conn)) {
 		web_json_error(&out, 401, NULL, "a bearer token is required (Authorization: "
 			       "Bearer TOKEN)");
 	} else {
@@ -260,7 +273,8 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 	}
 	for (size_t i = 0; i < w->n_fds; i++) {
 		w->daemons[i] = w->mhd->start_daemon(
-			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, w,
+			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer,
+			&w->sites[i],
 			MHD_OPTION_LISTEN_SOCKET, w->fds[i],
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,

@@ -1,0 +1,93 @@
+"""The web side's protection holds across reloads and against slow
+clients (issue 20). A non-loopback listener is 0.0.0.0 (the code's rule:
+only 127.0.0.0/8 and ::1 are loopback); requests go to 127.0.0.1 only."""
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from kmsdtest import Kmsd, free_port
+
+TOKEN = "reload-token-0123456789"
+
+
+def status(port, path="/api/v1/status", token=None):
+    """The HTTP status, or None when nothing listens."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except (ConnectionRefusedError, urllib.error.URLError) as e:
+        if isinstance(e, ConnectionRefusedError) or isinstance(e.reason, ConnectionRefusedError):
+            return None
+        raise
+
+
+def reload_with(d, text):
+    before = d.log().count("configuration reloaded") + d.log().count("reload failed")
+    with open(d.config, "w") as f:
+        f.write(text)
+    d.send(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if d.log().count("configuration reloaded") + d.log().count("reload failed") > before:
+            return "reload failed" not in d.log().split("SIGHUP")[-1]
+        time.sleep(0.02)
+    raise AssertionError("no reload outcome:\n" + d.log())
+
+
+def public_web(port):
+    return f"store = none\nweb = yes\nweb-listen = 0.0.0.0:{port}\nweb-token = {TOKEN}\n"
+
+
+def test_reload_to_loopback_without_token_closes_the_public_listener():
+    public, local = free_port(), free_port()
+    with Kmsd(config_text=public_web(public)) as d:
+        assert status(public) == 401 and status(public, token=TOKEN) == 200
+        assert reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{local}\n")
+        assert status(public) is None, "the old public listener still answers"
+        assert status(local) == 200  # loopback needs no token
+
+
+def test_reload_turning_the_web_off_closes_its_listeners():
+    public = free_port()
+    with Kmsd(config_text=public_web(public)) as d:
+        assert status(public, token=TOKEN) == 200
+        assert reload_with(d, "store = none\nweb = no\n")
+        assert status(public) is None and status(public, token=TOKEN) is None
+        # and on again
+        assert reload_with(d, public_web(public))
+        assert status(public) == 401 and status(public, token=TOKEN) == 200
+
+
+def test_reload_removing_the_token_of_a_public_listener_is_refused_whole():
+    public = free_port()
+    with Kmsd(config_text=public_web(public)) as d:
+        assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 0.0.0.0:{public}\n"
+                                  "hwid = 0102030405060708\n")
+        assert status(public) == 401 and status(public, token=TOKEN) == 200
+
+
+def test_reload_changes_the_token_with_the_listeners_in_place():
+    public = free_port()
+    with Kmsd(config_text=public_web(public)) as d:
+        new = "another-token-0123456789"
+        assert reload_with(d, public_web(public).replace(TOKEN, new))
+        assert status(public, token=TOKEN) == 401 and status(public, token=new) == 200
+
+
+def test_reload_to_an_address_that_cannot_be_bound_is_refused_whole():
+    public = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with Kmsd(config_text=public_web(public)) as d:
+            assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{busy}\n")
+            assert "web-listen 127.0.0.1:" in d.log()
+            assert status(public) == 401 and status(public, token=TOKEN) == 200
