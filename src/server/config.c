@@ -48,6 +48,7 @@ void config_defaults(kmsd_config *cfg)
 	value_address("127.0.0.1:8688", 8688, cfg->web_listen, &cfg->n_web_listen,
 		      CONFIG_MAX_WEB_LISTEN, "web-listen", why);
 	cfg->web_listen_origin = CONFIG_DEFAULT;
+	cfg->web_timeout = 20;
 	dns_config_defaults(&cfg->dns);
 }
 
@@ -312,6 +313,12 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		}
 		return copy_text(cfg->web_token, sizeof cfg->web_token, v, why);
 	}
+	if (strcmp(key, "web-timeout") == 0) {
+		if (!value_duration(v, 1, 1, 3600, &s, why))
+			return false;
+		cfg->web_timeout = (int)s;
+		return true;
+	}
 	if (strcmp(key, "web-token-file") == 0) {
 		if (v[0] != '/') {
 			snprintf(why, WHY_LEN, "\"%s\" is not an absolute path", v);
@@ -532,6 +539,7 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);
+	fprintf(out, "web-timeout = %ds\n", cfg->web_timeout);
 	if (cfg->web_token[0])
 		fprintf(out, "# web-token is set (not shown)\n");
 	if (cfg->web_token_file[0])

@@ -89,6 +89,7 @@ typedef struct kmsd_config {
 	enum config_origin web_listen_origin;
 	char web_token[128];              /* bearer token; empty: none */
 	char web_token_file[256];         /* or read from this file at start */
+	int web_timeout;                  /* seconds a web connection may live, whatever it does */
 	dns_publish_config dns;           /* dns-*: publishing the SRV record */
 } kmsd_config;
 

@@ -92,6 +92,7 @@ web *web_apply_reload(web *running, server *srv, const kmsd_config *next, const 
 		memcpy(running->token, plan->token, sizeof running->token);
 		snprintf(running->token_file, sizeof running->token_file, "%s", next->web_token_file);
 		pthread_mutex_unlock(&running->lock);
+		web_deadline_set(running->deadline, next->web_timeout);
 		web_update(running, next, s);
 		return running;
 	}

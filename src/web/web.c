@@ -18,9 +18,9 @@
 #include "server/system.h"
 #include "web/web_private.h"
 
-#define HTTP_CONNECTIONS 64
-#define HTTP_PER_ADDRESS 16
-#define HTTP_TIMEOUT 15           /* seconds a client may take to send its request */
+#define HTTP_CONNECTIONS 128
+#define HTTP_PER_ADDRESS 8        /* a browser opens up to 6 */
+#define HTTP_IDLE_TIMEOUT 15      /* seconds without a byte either way; web-timeout caps the total */
 
 bool web_read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
 {
@@ -271,6 +271,13 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 			log_warning("web: the clients page and API are off: cannot open the store: %s",
 				    serr);
 	}
+	w->deadline = web_deadline_start(w->mhd, cfg->web_timeout);
+	if (!w->deadline) {
+		snprintf(err, err_len, "web: cannot start the request deadline thread");
+		return false;
+	}
+	unsigned idle = cfg->web_timeout < HTTP_IDLE_TIMEOUT ? (unsigned)cfg->web_timeout
+							    : HTTP_IDLE_TIMEOUT;
 	for (size_t i = 0; i < w->n_fds; i++) {
 		w->daemons[i] = w->mhd->start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer,
@@ -278,7 +285,8 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 			MHD_OPTION_LISTEN_SOCKET, w->fds[i],
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle,
+			MHD_OPTION_NOTIFY_CONNECTION, web_deadline_notify, w->deadline,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			MHD_OPTION_END);
@@ -303,6 +311,7 @@ void web_stop(web *w)
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
 	}
+	web_deadline_stop(w->deadline); /* no daemon notifies it any more */
 	if (w->store)
 		store_close(w->store);
 	OPENSSL_cleanse(w->token, sizeof w->token);

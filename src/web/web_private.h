@@ -11,6 +11,7 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "web/buf.h"
+#include "web/deadline.h"
 #include "web/mhd.h"
 #include "web/params.h"
 #include "web/web.h"
@@ -46,6 +47,7 @@ struct web {
 	char token_file[256];                 /* the file the token was read from, if any */
 	struct MHD_Daemon *daemons[CONFIG_MAX_WEB_LISTEN];
 	const mhd_api *mhd;                   /* loaded by web_open */
+	web_deadline *deadline;               /* web-timeout, for every daemon's connections */
 
 	pthread_mutex_t lock;                 /* identity, token and the store handle */
 	web_identity id;

@@ -91,3 +91,61 @@ def test_reload_to_an_address_that_cannot_be_bound_is_refused_whole():
             assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{busy}\n")
             assert "web-listen 127.0.0.1:" in d.log()
             assert status(public) == 401 and status(public, token=TOKEN) == 200
+
+
+def slow_client(port, source):
+    s = socket.socket()
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    return s
+
+
+def dribble(socks, text, i):
+    """Send one more byte of text on each socket; the ones closed by the
+    host are dropped from the list."""
+    alive = []
+    for s in socks:
+        try:
+            if s.recv(1) == b"":
+                s.close()
+                continue
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            continue
+        try:
+            s.send(text[i % len(text):i % len(text) + 1])
+            alive.append(s)
+        except OSError:
+            s.close()
+    return alive
+
+
+def test_slow_web_clients_are_cut_at_the_deadline_and_others_served():
+    port = free_port()
+    with Kmsd("store=none", "web=yes", f"web-listen=127.0.0.1:{port}", "web-timeout=2s") as d:
+        request = b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 200
+        # slowloris: 8 connections (the per-address cap) from each of 4 addresses
+        socks = [slow_client(port, f"127.0.0.{n}") for n in range(2, 6) for _ in range(8)]
+        extra = slow_client(port, "127.0.0.2")  # a ninth from one address is refused
+        extra.setblocking(True)
+        extra.settimeout(1)
+        try:
+            assert extra.recv(1) == b"", "a ninth connection from one address was served"
+        except ConnectionResetError:
+            pass
+        started, served = time.monotonic(), 0
+        i = 0
+        while socks and time.monotonic() - started < 6:
+            socks = dribble(socks, request, i)
+            i += 1
+            if i % 3 == 0:
+                assert status(port) == 200  # a normal request is answered meanwhile
+                served += 1
+            time.sleep(0.1)
+        took = time.monotonic() - started
+        assert not socks, f"{len(socks)} slow connections outlived the deadline"
+        assert took < 4.5, took  # 2 s, and the reaper's quarter-second tick
+        assert served >= 3
