@@ -218,13 +218,13 @@ bool system_prepare_state(const char *db_path, const char *user, char *err, size
 		if (fd < 0 && errno == ENOENT)
 			continue; /* SQLite creates it later, as the user */
 		const char *why = NULL;
-		if (fd < 0)
-			why = errno == ELOOP ? "a symbolic link (refused)" : strerror(errno);
-		else if (fstat(fd, &st) != 0)
-			why = strerror(errno);
-		else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		bool plain = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			     st.st_nlink == 1;
+		if (fd < 0 && errno == ELOOP)
+			why = "a symbolic link (refused)";
+		else if (fd >= 0 && !plain)
 			why = "not a plain file with one link (refused)";
-		else if (st.st_uid != pw->pw_uid && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)
+		else if (fd < 0 || (st.st_uid != pw->pw_uid && fchown(fd, pw->pw_uid, pw->pw_gid) != 0))
 			why = strerror(errno);
 		if (why) {
 			snprintf(err, err_len, "cannot give %s%s to %s: %s", db_path, suffixes[i], user,
