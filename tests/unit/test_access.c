@@ -128,7 +128,7 @@ TEST(access_rate_limit_holds_for_colliding_addresses)
 		other[2] = (uint8_t)(n >> 8);
 		other[3] = (uint8_t)n;
 	}
-	char text[2][16];
+	char text[2][32];
 	snprintf(text[0], sizeof text[0], "%u.%u.%u.%u", first[0], first[1], first[2], first[3]);
 	snprintf(text[1], sizeof text[1], "%u.%u.%u.%u", other[0], other[1], other[2], other[3]);
 	struct sockaddr_storage a = v4(text[0]), b = v4(text[1]);
@@ -148,7 +148,7 @@ TEST(access_rate_limit_holds_for_colliding_addresses)
 	peers_attach(small, held);
 	for (int i = 0; i < 5000; i++) {
 		struct sockaddr_storage x;
-		char addr[16];
+		char addr[32];
 		snprintf(addr, sizeof addr, "10.9.%d.%d", i / 250, i % 250);
 		x = v4(addr);
 		peer_ref r;
