@@ -82,11 +82,13 @@ def test_reload_changes_the_token_with_the_listeners_in_place():
 
 
 def test_reload_to_an_address_that_cannot_be_bound_is_refused_whole():
-    public = free_port()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
+        public = free_port()
+        while public == busy:
+            public = free_port()
         with Kmsd(config_text=public_web(public)) as d:
             assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{busy}\n")
             assert "web-listen 127.0.0.1:" in d.log()
