@@ -29,6 +29,8 @@
 /* with no descriptor left, accepting pauses this long: long enough not to
  * spin, short enough to drain a backlog soon once descriptors are free */
 #define ACCEPT_PAUSE_MS 100
+/* answers are under 1 KiB and clients wait for each: room for many */
+#define CONN_KERNEL_SNDBUF 16384
 
 typedef struct event_source {
 	enum source_kind kind;
@@ -369,8 +371,12 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 			close(fd);
 			continue;
 		}
-		int one = 1;
+		int one = 1, sndbuf = CONN_KERNEL_SNDBUF;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		/* a fixed, small kernel buffer: a client that never reads is
+		 * answered a few hundred times, not until megabytes of answers
+		 * (and their log lines) pile up in an autotuned buffer */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 		c->kind = SOURCE_CONN;
 		c->fd = fd;
 		c->from = from;
@@ -476,7 +482,7 @@ static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
 		 * connection never holds more than its two buffers */
 		c->writing = true;
 		conn_set_events(w, c, EPOLLOUT);
-		log_throttled(&not_reading, LOG_LEVEL_DEBUG,
+		log_throttled(&not_reading, LOG_LEVEL_WARNING,
 			      "%s does not read its answers: not reading from it until it does",
 			      c->peer);
 		return;

@@ -210,3 +210,36 @@ def test_a_flood_of_bad_pdus_writes_a_bounded_log():
         activate(d.port)
         lines = [l for l in d.log().splitlines() if "rejected PDU" in l]
         assert 1 <= len(lines) <= 10, len(lines)  # 10 per kind per 10 s
+
+
+def test_clients_that_never_read_write_a_bounded_log():
+    parts = pdus(read_vector("vlmcsd-win10-ent-v6-ndr32.c2s.bin"))
+    stream = parts[0] + parts[-1] * 20000
+    with Kmsd("max-requests-per-connection=0") as d:
+        socks = []
+        for _ in range(30):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            s.setblocking(False)
+            socks.append(s)
+        sent = [0] * len(socks)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for i, s in enumerate(socks):
+                try:
+                    sent[i] += s.send(stream[sent[i]:sent[i] + 65536])
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        lines = d.log().splitlines()
+        warnings = [l for l in lines if " warning: " in l]
+        assert any("does not read its answers" in l for l in warnings), lines[-5:]
+        assert len(warnings) <= 20, warnings  # 10 per kind per 10 s
+        # each connection is answered until its small kernel buffer is
+        # full, not megabytes of answers (and their log lines): ~100 each
+        activated = sum(" activated " in l for l in lines)
+        assert activated < 30 * 500, activated
+        for s in socks:
+            s.close()
+        activate(d.port)
