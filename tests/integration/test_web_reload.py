@@ -41,13 +41,23 @@ def reload_with(d, text):
     raise AssertionError("no reload outcome:\n" + d.log())
 
 
+def ports(n):
+    """n distinct free ports (free_port alone may return one twice)."""
+    out = []
+    while len(out) < n:
+        p = free_port()
+        if p not in out:
+            out.append(p)
+    return out
+
+
 def public_web(port):
     return f"store = none\nweb = yes\nweb-listen = 0.0.0.0:{port}\nweb-token = {TOKEN}\n"
 
 
 def test_reload_to_loopback_without_token_closes_the_public_listener():
-    public, local = free_port(), free_port()
-    with Kmsd(config_text=public_web(public)) as d:
+    public, local, kms = ports(3)
+    with Kmsd(config_text=public_web(public), port=kms) as d:
         assert status(public) == 401 and status(public, token=TOKEN) == 200
         assert reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{local}\n")
         assert status(public) is None, "the old public listener still answers"
@@ -55,8 +65,8 @@ def test_reload_to_loopback_without_token_closes_the_public_listener():
 
 
 def test_reload_turning_the_web_off_closes_its_listeners():
-    public = free_port()
-    with Kmsd(config_text=public_web(public)) as d:
+    public, kms = ports(2)
+    with Kmsd(config_text=public_web(public), port=kms) as d:
         assert status(public, token=TOKEN) == 200
         assert reload_with(d, "store = none\nweb = no\n")
         assert status(public) is None and status(public, token=TOKEN) is None
@@ -66,16 +76,16 @@ def test_reload_turning_the_web_off_closes_its_listeners():
 
 
 def test_reload_removing_the_token_of_a_public_listener_is_refused_whole():
-    public = free_port()
-    with Kmsd(config_text=public_web(public)) as d:
+    public, kms = ports(2)
+    with Kmsd(config_text=public_web(public), port=kms) as d:
         assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 0.0.0.0:{public}\n"
                                   "hwid = 0102030405060708\n")
         assert status(public) == 401 and status(public, token=TOKEN) == 200
 
 
 def test_reload_changes_the_token_with_the_listeners_in_place():
-    public = free_port()
-    with Kmsd(config_text=public_web(public)) as d:
+    public, kms = ports(2)
+    with Kmsd(config_text=public_web(public), port=kms) as d:
         new = "another-token-0123456789"
         assert reload_with(d, public_web(public).replace(TOKEN, new))
         assert status(public, token=TOKEN) == 401 and status(public, token=new) == 200
@@ -86,10 +96,8 @@ def test_reload_to_an_address_that_cannot_be_bound_is_refused_whole():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
-        public = free_port()
-        while public == busy:
-            public = free_port()
-        with Kmsd(config_text=public_web(public)) as d:
+        public, kms = [p for p in ports(3) if p != busy][:2]
+        with Kmsd(config_text=public_web(public), port=kms) as d:
             assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{busy}\n")
             assert "web-listen 127.0.0.1:" in d.log()
             assert status(public) == 401 and status(public, token=TOKEN) == 200
@@ -126,8 +134,9 @@ def dribble(socks, text, i):
 
 
 def test_slow_web_clients_are_cut_at_the_deadline_and_others_served():
-    port = free_port()
-    with Kmsd("store=none", "web=yes", f"web-listen=127.0.0.1:{port}", "web-timeout=2s") as d:
+    port, kms = ports(2)
+    with Kmsd("store=none", "web=yes", f"web-listen=127.0.0.1:{port}", "web-timeout=2s",
+              port=kms) as d:
         request = b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 200
         # slowloris: 8 connections (the per-address cap) from each of 4 addresses
         socks = [slow_client(port, f"127.0.0.{n}") for n in range(2, 6) for _ in range(8)]
