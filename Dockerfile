@@ -23,11 +23,15 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && useradd --system --home-dir /var/lib/kmsd --shell /usr/sbin/nologin kmsd \
     && install -d -o kmsd -g kmsd -m 0750 /var/lib/kmsd
 COPY --from=build /out/ /
+# the configuration may hold a database password: readable by kmsd only
+RUN chgrp kmsd /etc/kmsd.conf && chmod 0640 /etc/kmsd.conf
 USER kmsd
 VOLUME /var/lib/kmsd
 EXPOSE 1688
 # a fixed machine id, so the check counts as one machine, not one per run
 HEALTHCHECK --interval=60s --timeout=15s --start-period=5s --retries=3 \
     CMD ["kmsc", "activate", "--timeout", "5", "--cmid", "00000000-0000-4000-8000-00000000c0de", "--workstation", "kmsd-healthcheck", "127.0.0.1:1688"]
-# IPv4 only by default: Docker networks have no IPv6 unless configured
-ENTRYPOINT ["kmsd", "-f", "-c", "/etc/kmsd.conf", "-l", "0.0.0.0:1688", "-o", "store=sqlite:/var/lib/kmsd/clients.db", "-o", "log=stderr"]
+# Everything comes from /etc/kmsd.conf (mount your own over it): the
+# sample's defaults listen on 0.0.0.0:1688 and [::]:1688 (a network without
+# IPv6 only costs a warning), log to stderr and keep the store in the volume.
+ENTRYPOINT ["kmsd", "-f", "-c", "/etc/kmsd.conf"]

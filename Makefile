@@ -1,6 +1,7 @@
 # kmsd — build, test and install.
 #
-#   make deps       install the Debian packages the build and tests need
+#   make deps       install the Debian packages building and running need
+#   make test-deps  install what only the tests need (make test does it first)
 #   make            build kmsd and kmsc into build/
 #   make test       the whole test suite (unit, integration, sanitizers)
 #   make run        build and start kmsd in the foreground on port 1688
@@ -14,6 +15,10 @@ ifeq ($(FUZZ),1)
 O        ?= build/fuzz
 CC       := clang
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+OPT      ?= -O1 -g
+else ifeq ($(TSAN),1)
+O        ?= build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPT      ?= -O1 -g
 else ifeq ($(SAN),1)
 O        ?= build/san
@@ -127,20 +132,24 @@ integration: all $(TEST_TOOLS)
 
 # The daemon tests again with kmsd under valgrind's memcheck: no invalid
 # access, no leak (kmsd exits 99 if there is one and the test fails).
+VALGRIND_TESTS := test_kmsd. survive_restart allow_and_deny database_down test_web.test_status \
+                  test_web.test_bad_param dns_publish.test_publish dns_publish.test_a_wrong \
+                  dns_publish.test_without_dns_server test_rpc_wire.
 valgrind: all $(TEST_TOOLS)
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_kmsd.
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py survive_restart
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py allow_and_deny
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py database_down
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_status
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py test_web.test_bad_param
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_publish
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_a_wrong
-	KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) python3 tests/integration/run.py dns_publish.test_without_dns_server
+	for t in $(VALGRIND_TESTS); do \
+	    KMSD_VALGRIND=1 KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) \
+	        python3 tests/integration/run.py $$t || exit 1; \
+	done
+
+# ThreadSanitizer over the unit and integration suites: a data race makes
+# the process exit 66, and the tests check every kmsd exits 0.
+tsan:
+	TSAN_OPTIONS="exitcode=66 second_deadlock_stack=1" $(MAKE) TSAN=1 unit integration
 
 # The whole suite: unit and integration tests on the normal build, then the
 # unit tests again and the daemon tests under ASan+UBSan, then static checks.
-test: unit integration
+test: test-deps
+	$(MAKE) unit integration
 	$(MAKE) SAN=1 unit integration
 	$(MAKE) static valgrind fuzz-short bench-short soak-short
 	@echo "make test: all suites passed"
@@ -239,21 +248,34 @@ run: all
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALLED  := $(PREFIX)/sbin/kmsd $(PREFIX)/bin/kmsc $(PREFIX)/share/man/man8/kmsd.8 \
               $(PREFIX)/share/man/man1/kmsc.1 $(PREFIX)/share/man/man5/kmsd.conf.5 \
-              $(PREFIX)/share/doc/kmsd/kmsd.conf.sample $(UNITDIR)/kmsd.service $(UNITDIR)/kmsd.socket
+              $(PREFIX)/share/doc/kmsd/kmsd.conf.sample $(UNITDIR)/kmsd.service $(UNITDIR)/kmsd.socket \
+              $(SYSUSERSDIR)/kmsd.conf
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/doc/kmsd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)
+	    $(DESTDIR)$(PREFIX)/share/doc/kmsd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 755 $(O)/kmsd $(DESTDIR)$(PREFIX)/sbin/kmsd
 	install -m 755 $(O)/kmsc $(DESTDIR)$(PREFIX)/bin/kmsc
 	install -m 644 man/kmsc.1 $(DESTDIR)$(PREFIX)/share/man/man1/kmsc.1
 	install -m 644 man/kmsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kmsd.conf.5
 	install -m 644 man/kmsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/kmsd.8
 	install -m 644 contrib/kmsd.conf $(DESTDIR)$(PREFIX)/share/doc/kmsd/kmsd.conf.sample
-	[ -e $(DESTDIR)$(SYSCONFDIR)/kmsd.conf ] || install -m 644 contrib/kmsd.conf $(DESTDIR)$(SYSCONFDIR)/kmsd.conf
+	install -m 644 contrib/kmsd.sysusers $(DESTDIR)$(SYSUSERSDIR)/kmsd.conf
+	@# the user kmsd.service runs as; a package (DESTDIR) creates it at its own install
+	if [ -z "$(DESTDIR)" ] && ! getent passwd kmsd >/dev/null; then \
+	    if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/kmsd.conf; \
+	    else useradd --system --user-group --home-dir /var/lib/kmsd --shell /usr/sbin/nologin kmsd; fi; \
+	fi
+	@# it may hold a database password: root's, readable by the group kmsd
+	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/kmsd.conf ]; then \
+	    install -m 640 contrib/kmsd.conf $(DESTDIR)$(SYSCONFDIR)/kmsd.conf; \
+	    if [ -z "$(DESTDIR)" ] && getent group kmsd >/dev/null; then chgrp kmsd $(SYSCONFDIR)/kmsd.conf; fi; \
+	fi
 	sed 's|/usr/local/sbin/kmsd|$(PREFIX)/sbin/kmsd|; s|/etc/kmsd.conf|$(SYSCONFDIR)/kmsd.conf|' \
 	    contrib/kmsd.service > $(DESTDIR)$(UNITDIR)/kmsd.service
 	install -m 644 contrib/kmsd.socket $(DESTDIR)$(UNITDIR)/kmsd.socket
@@ -264,30 +286,72 @@ uninstall:
 
 # ---- setup ---------------------------------------------------------------
 
-# What building needs (also all the Dockerfile's build stage installs), and
-# what the tests need on top of it (among them real servers to test against:
-# postgresql for the shared store, bind9 for DNS publishing, dnsmasq for
-# discovery, chromium and prometheus's promtool for the web side).
+# `make deps`: what building and running kmsd need, nothing more (also all
+# the Dockerfile's build stage installs; the -dev packages bring the shared
+# libraries kmsd runs with). None of these ships a network service.
 BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
                   libmicrohttpd-dev libldns-dev libpq-dev
-DEB_PACKAGES   := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck \
-                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils postgresql
+# `make test-deps` (the first step of `make test`): what only the tests need,
+# among them real servers to test against: postgresql for the shared store,
+# bind9 for DNS publishing, dnsmasq for discovery, chromium and prometheus's
+# promtool for the web side, tshark to have Wireshark's DCE/RPC dissector
+# judge our PDUs. The tests start their own throwaway instances,
+# so the packages' own services must not start (see test-deps).
+TEST_PACKAGES  := clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy git \
+                  dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils \
+                  postgresql util-linux iproute2 nftables systemd tshark
+# The units a test package could enable and start on a systemd machine.
+TEST_SERVICES  := named bind9 postgresql prometheus dnsmasq nftables
+APT_GET     ?= apt-get
+DPKG_QUERY  ?= dpkg-query
+# true when every package named is installed (for at least one architecture:
+# `dpkg -s` refuses a name once a cross build added a foreign instance)
+installed = for p in $(1); do $(DPKG_QUERY) -W -f '$${db:Status-Abbrev}\n' $$p 2>/dev/null | grep -q '^ii' || exit 1; done
+POLICY_RC_D ?= /usr/sbin/policy-rc.d
+# present when systemd is PID 1 (sd_booted(3))
+SYSTEMD_RUN ?= /run/systemd/system
 
 deps:
-	@$(MAKE) -s install-packages PACKAGES="$(DEB_PACKAGES)"
-
-deps-build:
 	@$(MAKE) -s install-packages PACKAGES="$(BUILD_PACKAGES)"
+
+# kept for the Dockerfile's build stage: the same as deps
+deps-build: deps
+
+# Service start-up is prevented while the packages install: invoke-rc.d and
+# deb-systemd-invoke ask policy-rc.d, and 101 means "not allowed". The file
+# is removed afterwards even if the install fails (an admin's own
+# policy-rc.d is put back). On a systemd machine the units the packages
+# enabled are then disabled and stopped, unless they were enabled before.
+test-deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ( $(call installed,$(TEST_PACKAGES)) ); then exit 0; fi; \
+	if [ -d $(SYSTEMD_RUN) ]; then \
+	    before=$$(for u in $(TEST_SERVICES); do systemctl -q is-enabled $$u 2>/dev/null && echo $$u; done); \
+	fi; \
+	saved=; if [ -e $(POLICY_RC_D) ]; then saved=$(POLICY_RC_D).kmsd-saved; $$SUDO mv $(POLICY_RC_D) $$saved; fi; \
+	restore() { $$SUDO rm -f $(POLICY_RC_D); [ -z "$$saved" ] || $$SUDO mv $$saved $(POLICY_RC_D); }; \
+	trap restore EXIT INT TERM; \
+	printf '#!/bin/sh\n# make test-deps: no service starts while test packages install\nexit 101\n' \
+	    | $$SUDO tee $(POLICY_RC_D) >/dev/null && $$SUDO chmod 755 $(POLICY_RC_D) && \
+	$$SUDO $(APT_GET) update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO $(APT_GET) install -y -qq $(TEST_PACKAGES); rc=$$?; \
+	if [ -d $(SYSTEMD_RUN) ]; then \
+	    for u in $(TEST_SERVICES); do \
+	        case " $$before " in *" $$u "*) continue;; esac; \
+	        $$SUDO systemctl disable --now $$u >/dev/null 2>&1 || true; \
+	    done; \
+	fi; \
+	exit $$rc
 
 install-packages:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
-	    $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PACKAGES); \
+	if ! ( $(call installed,$(PACKAGES)) ); then \
+	    $$SUDO $(APT_GET) update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO $(APT_GET) install -y -qq $(PACKAGES); \
 	fi
 
 clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build install-packages clean fuzz fuzz-build fuzz-short fuzz-long
+.PHONY: all unit integration test tsan static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean fuzz fuzz-build fuzz-short fuzz-long

@@ -25,6 +25,8 @@ static const char usage[] =
 	"      --time T           client time, 'YYYY-MM-DD HH:MM:SS' UTC or Unix seconds\n"
 	"      --license-status N (default 2, out-of-box grace)\n"
 	"  -n, --count N          requests on the one connection (default 1)\n"
+	"      --stub-padding N   N bytes (0-64) after the message in the stub, as\n"
+	"                         py-kms sends (default 0)\n"
 	"      --timeout SECONDS  (default 10)\n"
 	"      --domain D         DNS domain to discover hosts in\n"
 	"      --dns-server IP[:PORT]  resolver to ask instead of the system's;\n"
@@ -71,6 +73,7 @@ static int parse_options(int argc, char **argv, activate_options *o)
 		{ "n-policy", required_argument, NULL, 'P' }, { "time", required_argument, NULL, 'T' },
 		{ "license-status", required_argument, NULL, 'L' },
 		{ "count", required_argument, NULL, 'n' },   { "timeout", required_argument, NULL, 'o' },
+		{ "stub-padding", required_argument, NULL, 'Q' },
 		{ "domain", required_argument, NULL, 'D' },  { "dns-server", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },          { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },          { 0 }
@@ -105,6 +108,10 @@ static int parse_options(int argc, char **argv, activate_options *o)
 		case 'n':
 			if ((ok = parse_number(optarg, 1, 100000, &v)))
 				o->count = (int)v;
+			break;
+		case 'Q':
+			if ((ok = parse_number(optarg, 0, 64, &v)))
+				o->stub_padding = (int)v;
 			break;
 		case 'o':
 			if ((ok = parse_number(optarg, 1, 3600, &v)))

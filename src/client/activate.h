@@ -23,6 +23,7 @@ typedef struct activate_options {
 	int64_t time;                 /* 0: now */
 	uint32_t license_status;
 	int count;
+	int stub_padding;             /* bytes after the message in the stub, as py-kms sends */
 	int timeout_ms;
 	bool json, verbose;
 	const char *domain, *dns_server;
@@ -54,6 +55,7 @@ typedef struct exchange {
 	uint32_t status;              /* HRESULT or fault status */
 	char error[256];              /* what went wrong below the KMS layer */
 	bool answered;                /* a KMS message came and got verified */
+	bool fell_back;               /* the host dropped NDR64: resent over NDR32 */
 	kms_err verify_err;
 	kms_response got;
 	kms_verdict verdict;

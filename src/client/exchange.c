@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 
@@ -123,7 +124,8 @@ int session_open(session *s, const activate_options *o, char *err, size_t err_le
 	rpc_bind_ack ack;
 	rpc_err e = rpc_bind_ack_decode(buf, (size_t)n, &ack);
 	if (e == RPC_ERR_BIND_REJECTED) {
-		snprintf(err, err_len, "the host rejected the bind (bind_nak)");
+		snprintf(err, err_len, "the host rejected the bind (bind_nak, reason %u)",
+			 n >= 18 ? (unsigned)(buf[16] | buf[17] << 8) : 0u);
 		return EXIT_REFUSED;
 	}
 	if (e != RPC_OK) {
@@ -221,32 +223,61 @@ static void judge_pdu(const session *s, exchange *x, const uint8_t *pdu, size_t 
 	x->outcome = x->verify_err == KMS_OK ? OUTCOME_VALID : OUTCOME_INVALID;
 }
 
-void exchange_run(const activate_options *o, session *s, exchange *x)
+/* Send one request PDU and read its answer; the length read, or 0 / <0 as
+ * net_read_pdu says (with x->error set). */
+static long send_and_read(const activate_options *o, session *s, exchange *x,
+			  const uint8_t *msg, size_t msg_len, uint8_t *pdu, size_t cap)
 {
-	kms_client_secret secret;
-	uint8_t iv[16], msg[KMS_V5_REQUEST_LEN], pdu[RPC_MAX_PDU];
-	size_t msg_len, pdu_len;
-	build_request(o, &x->sent);
-	random_bytes(iv, sizeof iv);
-	if (kms_request_encode(&x->sent, iv, msg, sizeof msg, &msg_len, &secret) != KMS_OK ||
-	    rpc_request_encode(++s->call_id, s->context, 0, s->syntax, msg, msg_len, pdu,
-			       sizeof pdu, &pdu_len) != RPC_OK) {
+	size_t pdu_len;
+	if (rpc_request_encode_padded(++s->call_id, s->context, 0, s->syntax, msg, msg_len,
+				      (size_t)o->stub_padding, pdu, cap, &pdu_len) != RPC_OK) {
 		fail(x, OUTCOME_PROTOCOL, "cannot build the request");
-		return;
+		return NET_MALFORMED;
 	}
 	if (o->verbose)
 		hexdump("request", pdu, pdu_len);
 	if (!net_send(s->fd, pdu, pdu_len, o->timeout_ms)) {
 		fail(x, OUTCOME_NETWORK, "cannot send the request");
-		return;
+		return NET_FAILED;
 	}
-	long n = net_read_pdu(s->fd, pdu, sizeof pdu, o->timeout_ms, x->error, sizeof x->error);
-	if (n == 0) {
+	long n = net_read_pdu(s->fd, pdu, cap, o->timeout_ms, x->error, sizeof x->error);
+	if (n == 0)
 		fail(x, OUTCOME_NETWORK, "the host closed the connection");
+	return n;
+}
+
+void exchange_run(const activate_options *o, session *s, exchange *x)
+{
+	kms_client_secret secret;
+	uint8_t iv[16], msg[KMS_V5_REQUEST_LEN], pdu[RPC_MAX_PDU];
+	size_t msg_len;
+	build_request(o, &x->sent);
+	random_bytes(iv, sizeof iv);
+	if (kms_request_encode(&x->sent, iv, msg, sizeof msg, &msg_len, &secret) != KMS_OK) {
+		fail(x, OUTCOME_PROTOCOL, "cannot build the request");
 		return;
 	}
-	if (n < 0) {
-		x->outcome = n == NET_MALFORMED ? OUTCOME_PROTOCOL : OUTCOME_NETWORK;
+	long n = send_and_read(o, s, x, msg, msg_len, pdu, sizeof pdu);
+	if (n <= 0 && n != NET_MALFORMED && s->syntax == RPC_SYNTAX_NDR64 && o->rpc.ndr32) {
+		/* some hosts (vlmcsd -N1) drop an NDR64 request they cannot read:
+		 * bind again offering NDR32 only and send the same request */
+		activate_options ndr32 = *o;
+		ndr32.rpc.ndr64 = false;
+		ndr32.rpc.ndr32 = true;
+		char err[180];
+		close(s->fd);
+		if (session_open(s, &ndr32, err, sizeof err) != EXIT_VALID) {
+			snprintf(x->error, sizeof x->error,
+				 "the host dropped the NDR64 request, and NDR32: %s", err);
+			x->outcome = OUTCOME_NETWORK;
+			return;
+		}
+		x->fell_back = true;
+		n = send_and_read(o, s, x, msg, msg_len, pdu, sizeof pdu);
+	}
+	if (n <= 0) {
+		if (n < 0)
+			x->outcome = n == NET_MALFORMED ? OUTCOME_PROTOCOL : OUTCOME_NETWORK;
 		return;
 	}
 	if (o->verbose)

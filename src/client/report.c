@@ -74,6 +74,9 @@ static void print_sent(const activate_options *o, const session *s, const exchan
 	char id[GUID_TEXT_LEN], when[32], text[200];
 	printf("Request %d to %s port %s (KMS V%u.%u, %s)\n", x->number, s->host, s->port, r->major,
 	       r->minor, syntax_name(s->syntax));
+	if (x->fell_back)
+		printf("  note                the host dropped the connection after an NDR64 request;\n"
+		       "                      sent again over NDR32 on a new connection\n");
 	printf("  product             %s\n", o->sku->name);
 	guid_format(&r->sku_id, id);
 	printf("  SKU id              %s\n", id);
@@ -212,6 +215,8 @@ void report_json(const activate_options *o, const session *s, const exchange *x)
 	printf(", \"port\": %s, \"protocol\": \"%u.%u\", \"transfer_syntax\": \"%s\", \"product\": ",
 	       s->port, r->major, r->minor, syntax_name(s->syntax));
 	json_string(stdout, o->sku->name);
+	if (x->fell_back)
+		printf(", \"fell_back_to_ndr32\": true");
 	guid_format(&r->sku_id, id);
 	printf(", \"sku_id\": \"%s\"", id);
 	guid_format(&r->kms_id, id);

@@ -1,4 +1,4 @@
-/* Protocol keys (PROTOCOL.md section 4) and the V6 HMAC key derivation. */
+/* Protocol keys (docs/protocol.md §4) and the V6 HMAC key derivation. */
 #include "kms/keys.h"
 
 #include <pthread.h>

@@ -6,7 +6,7 @@
  *
  * Pure functions on byte buffers: the caller supplies every random byte, so
  * tests are deterministic and the codec does no I/O and no allocation.
- * Layouts and checks follow shared/docs/PROTOCOL.md sections 2 to 4. */
+ * Layouts and checks follow docs/protocol.md §2 to §4. */
 #ifndef KMSD_KMS_KMS_H
 #define KMSD_KMS_KMS_H
 

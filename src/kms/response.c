@@ -1,4 +1,4 @@
-/* Building a host's response (PROTOCOL.md section 3). */
+/* Building a host's response (docs/protocol.md §3). */
 #include "kms/kms.h"
 
 #include <string.h>

@@ -36,8 +36,10 @@ rpc_err rpc_bind_decode(const uint8_t *pdu, size_t len, rpc_bind *out)
 	out->max_recv_frag = le16_get(p + 2);
 	out->assoc_group_id = le32_get(p + 4);
 	out->n_contexts = p[8];
-	if (out->n_contexts == 0 || out->n_contexts > RPC_MAX_CONTEXTS)
+	if (out->n_contexts == 0)
 		return RPC_ERR_CONTEXTS;
+	if (out->n_contexts > RPC_MAX_CONTEXTS)
+		return RPC_ERR_LIMIT;
 
 	size_t off = RPC_HEADER_LEN + BIND_FIXED;
 	for (int i = 0; i < out->n_contexts; i++) {
@@ -46,8 +48,10 @@ rpc_err rpc_bind_decode(const uint8_t *pdu, size_t len, rpc_bind *out)
 			return RPC_ERR_SHORT;
 		c->context_id = le16_get(pdu + off);
 		c->n_transfer = pdu[off + 2];
-		if (c->n_transfer == 0 || c->n_transfer > RPC_MAX_TRANSFER)
+		if (c->n_transfer == 0)
 			return RPC_ERR_CONTEXTS;
+		if (c->n_transfer > RPC_MAX_TRANSFER)
+			return RPC_ERR_LIMIT;
 		syntax_read(pdu + off + 4, &c->abstract);
 		off += 4 + SYNTAX_LEN;
 		if ((len - off) / SYNTAX_LEN < c->n_transfer)
@@ -95,14 +99,30 @@ rpc_syntax_kind rpc_contexts_syntax(const rpc_contexts *ctx, uint16_t context_id
 	return RPC_SYNTAX_UNKNOWN;
 }
 
+uint16_t rpc_frag_negotiate(uint16_t client_offer)
+{
+	uint16_t v = client_offer < RPC_MAX_PDU ? client_offer : RPC_MAX_PDU;
+	return v > RPC_MIN_FRAG ? v : RPC_MIN_FRAG;
+}
+
 void rpc_bind_negotiate(const rpc_bind *bind, const rpc_host_options *opt, rpc_contexts *ctx,
 			rpc_bind_ack *ack)
 {
+	bool is_bind = bind->hdr.ptype == RPC_BIND;
 	memset(ack, 0, sizeof *ack);
-	ack->hdr.ptype = bind->hdr.ptype == RPC_BIND ? RPC_BIND_ACK : RPC_ALTER_CONTEXT_RESP;
+	ack->hdr.ptype = is_bind ? RPC_BIND_ACK : RPC_ALTER_CONTEXT_RESP;
 	ack->hdr.call_id = bind->hdr.call_id;
-	ack->max_xmit_frag = bind->max_xmit_frag;
-	ack->max_recv_frag = bind->max_recv_frag;
+	/* multiplexing is a property of the association, agreed at bind time:
+	 * Windows and vlmcsd echo it in bind_ack only */
+	ack->hdr.flags = RPC_PFC_WHOLE | (is_bind ? bind->hdr.flags & RPC_PFC_CONC_MPX : 0);
+	/* the host sends what the client can receive and the reverse; an
+	 * alter_context's sizes are ignored, the bind's stay */
+	if (is_bind || !ctx->max_xmit) {
+		ctx->max_xmit = rpc_frag_negotiate(bind->max_recv_frag);
+		ctx->max_recv = rpc_frag_negotiate(bind->max_xmit_frag);
+	}
+	ack->max_xmit_frag = ctx->max_xmit;
+	ack->max_recv_frag = ctx->max_recv;
 	ack->assoc_group_id = bind->assoc_group_id;
 	ack->n_results = bind->n_contexts;
 
@@ -141,12 +161,10 @@ void rpc_bind_negotiate(const rpc_bind *bind, const rpc_host_options *opt, rpc_c
 			r->reason = 0;
 			r->transfer = rpc_ndr32_syntax;
 		}
-		/* remember the syntax even when rejected: clients still send on it */
-		if (ndr32 || ndr64)
-			contexts_record(ctx, c->context_id,
-					r->result == RPC_RESULT_ACCEPT
-						? rpc_syntax_classify(&r->transfer, NULL)
-						: (ndr32 ? RPC_SYNTAX_NDR32 : RPC_SYNTAX_NDR64));
+		/* a rejected proposal leaves the id unusable until accepted */
+		contexts_record(ctx, c->context_id,
+				r->result == RPC_RESULT_ACCEPT ? rpc_syntax_classify(&r->transfer, NULL)
+							       : RPC_SYNTAX_UNKNOWN);
 	}
 }
 
@@ -163,7 +181,8 @@ rpc_err rpc_bind_ack_encode(const rpc_bind_ack *ack, uint8_t *out, size_t cap, s
 		return RPC_ERR_NO_SPACE;
 
 	memset(out, 0, total);
-	rpc_header_encode(out, ack->hdr.ptype, (uint16_t)total, ack->hdr.call_id);
+	rpc_header_encode(out, ack->hdr.ptype, ack->hdr.flags ? ack->hdr.flags : RPC_PFC_WHOLE,
+			  (uint16_t)total, ack->hdr.call_id);
 	uint8_t *p = out + RPC_HEADER_LEN;
 	le16_put(p, ack->max_xmit_frag);
 	le16_put(p + 2, ack->max_recv_frag);
@@ -179,6 +198,33 @@ rpc_err rpc_bind_ack_encode(const rpc_bind_ack *ack, uint8_t *out, size_t cap, s
 		syntax_write(p + 4, &ack->results[i].transfer);
 	}
 	*len = total;
+	return RPC_OK;
+}
+
+uint16_t rpc_bind_nak_reason(rpc_err e)
+{
+	switch (e) {
+	case RPC_ERR_VERSION: return RPC_NAK_PROTOCOL_VERSION;
+	case RPC_ERR_AUTH: return RPC_NAK_INVALID_AUTH_TYPE;
+	case RPC_ERR_LIMIT: return RPC_NAK_LOCAL_LIMIT_EXCEEDED;
+	default: return RPC_NAK_NOT_SPECIFIED;
+	}
+}
+
+#define BIND_NAK_LEN 24
+
+rpc_err rpc_bind_nak_encode(uint32_t call_id, uint16_t reason, uint8_t *out, size_t cap,
+			    size_t *len)
+{
+	if (cap < BIND_NAK_LEN)
+		return RPC_ERR_NO_SPACE;
+	memset(out, 0, BIND_NAK_LEN);
+	rpc_header_encode(out, RPC_BIND_NAK, RPC_PFC_WHOLE, BIND_NAK_LEN, call_id);
+	le16_put(out + 16, reason);
+	out[18] = 1; /* versions supported: one, 5.0 */
+	out[19] = 5;
+	out[20] = 0;
+	*len = BIND_NAK_LEN;
 	return RPC_OK;
 }
 
@@ -205,7 +251,7 @@ rpc_err rpc_bind_encode(uint8_t ptype, uint32_t call_id, const rpc_client_option
 		return RPC_ERR_NO_SPACE;
 
 	memset(out, 0, total);
-	rpc_header_encode(out, ptype, (uint16_t)total, call_id);
+	rpc_header_encode(out, ptype, RPC_PFC_WHOLE, (uint16_t)total, call_id);
 	uint8_t *p = out + RPC_HEADER_LEN;
 	le16_put(p, 5840);
 	le16_put(p + 2, 5840);
@@ -228,6 +274,8 @@ rpc_err rpc_bind_ack_decode(const uint8_t *pdu, size_t len, rpc_bind_ack *out)
 	rpc_err e = rpc_header_decode(pdu, len, &out->hdr);
 	if (e != RPC_OK)
 		return e;
+	if ((out->hdr.flags & RPC_PFC_WHOLE) != RPC_PFC_WHOLE)
+		return RPC_ERR_FRAGMENTED;
 	if (out->hdr.ptype == RPC_BIND_NAK)
 		return RPC_ERR_BIND_REJECTED;
 	if (out->hdr.ptype != RPC_BIND_ACK && out->hdr.ptype != RPC_ALTER_CONTEXT_RESP)

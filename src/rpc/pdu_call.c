@@ -74,9 +74,6 @@ rpc_err rpc_stub_decode(rpc_syntax_kind syntax, const uint8_t *stub, size_t len,
 	uint64_t length = ndr_get(syntax, stub), size = ndr_get(syntax, stub + field);
 	if (length != size || length > len - prefix)
 		return RPC_ERR_STUB;
-	/* at most the padding to the stub's alignment may follow */
-	if (len - prefix - length >= stub_alignment(syntax))
-		return RPC_ERR_TRAILING;
 	*msg = stub + prefix;
 	*msg_len = (size_t)length;
 	return RPC_OK;
@@ -104,7 +101,7 @@ rpc_err rpc_response_encode(uint32_t call_id, uint16_t context_id, rpc_syntax_ki
 	uint8_t *s = out + RPC_HEADER_LEN + CALL_FIXED;
 	if (msg_len)
 		memmove(s + head, msg, msg_len);
-	rpc_header_encode(out, RPC_RESPONSE, (uint16_t)total, call_id);
+	rpc_header_encode(out, RPC_RESPONSE, RPC_PFC_WHOLE, (uint16_t)total, call_id);
 	le32_put(out + 16, (uint32_t)stub);
 	le16_put(out + 20, context_id);
 	out[22] = 0;
@@ -125,10 +122,78 @@ rpc_err rpc_fault_encode(uint32_t call_id, uint16_t context_id, uint32_t status,
 	if (cap < FAULT_LEN)
 		return RPC_ERR_NO_SPACE;
 	memset(out, 0, FAULT_LEN);
-	rpc_header_encode(out, RPC_FAULT, FAULT_LEN, call_id);
+	rpc_header_encode(out, RPC_FAULT, RPC_PFC_WHOLE | RPC_PFC_DID_NOT_EXECUTE, FAULT_LEN, call_id);
 	le16_put(out + 20, context_id);
 	le32_put(out + 24, status);
 	*len = FAULT_LEN;
+	return RPC_OK;
+}
+
+rpc_err rpc_fragment_add(rpc_call_assembly *a, const rpc_request *frag, uint8_t *store,
+			 size_t cap, const uint8_t **stub, size_t *stub_len)
+{
+	bool first = frag->hdr.flags & RPC_PFC_FIRST_FRAG, last = frag->hdr.flags & RPC_PFC_LAST_FRAG;
+	if (first == a->active || (!first && frag->hdr.call_id != a->call_id)) {
+		/* a new call while one is open, or a piece of no open call */
+		a->active = false;
+		return RPC_ERR_SEQUENCE;
+	}
+	if (first && last) {
+		*stub = frag->stub;
+		*stub_len = frag->stub_len;
+		return RPC_OK;
+	}
+	if (first) {
+		a->active = true;
+		a->call_id = frag->hdr.call_id;
+		a->context_id = frag->context_id;
+		a->opnum = frag->opnum;
+		a->stub_len = 0;
+	}
+	if (frag->stub_len > cap - a->stub_len) {
+		a->active = false;
+		return RPC_ERR_TOO_BIG;
+	}
+	memmove(store + a->stub_len, frag->stub, frag->stub_len);
+	a->stub_len += frag->stub_len;
+	if (!last)
+		return RPC_ERR_SHORT;
+	a->active = false;
+	*stub = store;
+	*stub_len = a->stub_len;
+	return RPC_OK;
+}
+
+rpc_err rpc_fragment_split(const uint8_t *pdu, size_t len, size_t max_frag, uint8_t *out,
+			   size_t cap, size_t *out_len)
+{
+	size_t head = RPC_HEADER_LEN + CALL_FIXED;
+	if (len < head || max_frag < head + 8)
+		return RPC_ERR_SHORT;
+	if (len <= max_frag) {
+		if (cap < len)
+			return RPC_ERR_NO_SPACE;
+		memmove(out, pdu, len);
+		*out_len = len;
+		return RPC_OK;
+	}
+	size_t chunk = (max_frag - head) / 8 * 8, stub = len - head, n = 0;
+	size_t pieces = (stub + chunk - 1) / chunk;
+	if (cap < len + (pieces - 1) * head)
+		return RPC_ERR_NO_SPACE;
+	for (size_t done = 0; done < stub; done += chunk) {
+		size_t this_len = stub - done < chunk ? stub - done : chunk;
+		uint8_t flags = (uint8_t)(pdu[3] & ~RPC_PFC_WHOLE);
+		flags |= done == 0 ? RPC_PFC_FIRST_FRAG : 0;
+		flags |= done + this_len == stub ? RPC_PFC_LAST_FRAG : 0;
+		memcpy(out + n, pdu, head);
+		out[n + 3] = flags;
+		le16_put(out + n + 8, (uint16_t)(head + this_len));
+		le32_put(out + n + 16, (uint32_t)(stub - done)); /* alloc_hint: what is left */
+		memcpy(out + n + head, pdu + head + done, this_len);
+		n += head + this_len;
+	}
+	*out_len = n;
 	return RPC_OK;
 }
 
@@ -138,15 +203,25 @@ rpc_err rpc_request_encode(uint32_t call_id, uint16_t context_id, uint16_t opnum
 			   rpc_syntax_kind syntax, const uint8_t *msg, size_t msg_len,
 			   uint8_t *out, size_t cap, size_t *len)
 {
+	return rpc_request_encode_padded(call_id, context_id, opnum, syntax, msg, msg_len, 0, out,
+					 cap, len);
+}
+
+rpc_err rpc_request_encode_padded(uint32_t call_id, uint16_t context_id, uint16_t opnum,
+				  rpc_syntax_kind syntax, const uint8_t *msg, size_t msg_len,
+				  size_t padding, uint8_t *out, size_t cap, size_t *len)
+{
 	if (!known_syntax(syntax))
 		return RPC_ERR_STUB;
 	size_t prefix = request_prefix(syntax);
-	size_t stub = align_up(prefix + msg_len, stub_alignment(syntax));
+	if (padding > RPC_MAX_PDU || msg_len > RPC_MAX_PDU)
+		return RPC_ERR_NO_SPACE;
+	size_t stub = prefix + msg_len + padding;
 	size_t total = RPC_HEADER_LEN + CALL_FIXED + stub;
 	if (total > cap || total > RPC_MAX_PDU)
 		return RPC_ERR_NO_SPACE;
 	memset(out, 0, total);
-	rpc_header_encode(out, RPC_REQUEST, (uint16_t)total, call_id);
+	rpc_header_encode(out, RPC_REQUEST, RPC_PFC_WHOLE, (uint16_t)total, call_id);
 	le32_put(out + 16, (uint32_t)stub);
 	le16_put(out + 20, context_id);
 	le16_put(out + 22, opnum);
@@ -171,6 +246,8 @@ rpc_err rpc_response_decode(const uint8_t *pdu, size_t len, rpc_syntax_kind synt
 		return e;
 	if (out->hdr.ptype != RPC_RESPONSE && out->hdr.ptype != RPC_FAULT)
 		return RPC_ERR_PTYPE;
+	if ((out->hdr.flags & RPC_PFC_WHOLE) != RPC_PFC_WHOLE)
+		return RPC_ERR_FRAGMENTED;
 	if (len < RPC_HEADER_LEN + CALL_FIXED)
 		return RPC_ERR_SHORT;
 	out->alloc_hint = le32_get(pdu + 16);

@@ -51,6 +51,9 @@ const char *rpc_strerror(rpc_err e)
 	case RPC_ERR_BIND_REJECTED: return "host accepted no KMS context";
 	case RPC_ERR_FAULT: return "host answered with a fault";
 	case RPC_ERR_CALL_ID: return "answer's call_id differs from the request's";
+	case RPC_ERR_LIMIT: return "more presentation contexts than the host takes";
+	case RPC_ERR_SEQUENCE: return "fragment out of sequence for its call";
+	case RPC_ERR_TOO_BIG: return "fragment or call larger than negotiated";
 	}
 	return "unknown error";
 }
@@ -73,6 +76,20 @@ static rpc_err check_prefix(const uint8_t *p, size_t len)
 	}
 	if (len >= 12 && le16_get(p + 10) != 0)
 		return RPC_ERR_AUTH;
+	return RPC_OK;
+}
+
+rpc_err rpc_frame_length(const uint8_t *buf, size_t len, size_t *pdu_len)
+{
+	if (len < 10)
+		return RPC_ERR_SHORT;
+	/* drep byte 0, high nibble: 0 big-endian, 1 little-endian integers */
+	size_t frag = (buf[4] & 0xF0) ? le16_get(buf + 8) : (size_t)(buf[8] << 8 | buf[9]);
+	if (frag < RPC_HEADER_LEN || frag > RPC_MAX_PDU)
+		return RPC_ERR_FRAG_LENGTH;
+	if (len < frag)
+		return RPC_ERR_SHORT;
+	*pdu_len = frag;
 	return RPC_OK;
 }
 
@@ -102,20 +119,20 @@ rpc_err rpc_header_decode(const uint8_t *pdu, size_t len, rpc_header *h)
 	h->frag_length = le16_get(pdu + 8);
 	h->auth_length = le16_get(pdu + 10);
 	h->call_id = le32_get(pdu + 12);
+	/* the fragment flags are the caller's to judge: requests may come in
+	 * pieces, and Windows takes a bind with neither flag set */
 	if (h->frag_length != len)
 		return h->frag_length > len ? RPC_ERR_SHORT : RPC_ERR_TRAILING;
-	if ((h->flags & (RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG)) !=
-	    (RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG))
-		return RPC_ERR_FRAGMENTED;
 	return RPC_OK;
 }
 
-void rpc_header_encode(uint8_t *p, uint8_t ptype, uint16_t frag_length, uint32_t call_id)
+void rpc_header_encode(uint8_t *p, uint8_t ptype, uint8_t flags, uint16_t frag_length,
+		       uint32_t call_id)
 {
 	p[0] = 5;
 	p[1] = 0;
 	p[2] = ptype;
-	p[3] = RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG;
+	p[3] = flags;
 	p[4] = 0x10;
 	p[5] = p[6] = p[7] = 0;
 	le16_put(p + 8, frag_length);

@@ -7,8 +7,11 @@
 
 #include "rpc/rpc.h"
 
-/* Write a 16-byte common header: version 5.0, first+last fragment, LE drep. */
-void rpc_header_encode(uint8_t *p, uint8_t ptype, uint16_t frag_length, uint32_t call_id);
+/* Write a 16-byte common header: version 5.0, the flags, LE drep. */
+void rpc_header_encode(uint8_t *p, uint8_t ptype, uint8_t flags, uint16_t frag_length,
+		       uint32_t call_id);
+
+#define RPC_PFC_WHOLE (RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG)
 
 static inline size_t align_up(size_t n, size_t a)
 {

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "kms/products.h"
 #include "server/config_values.h"
+#include "server/secret_file.h"
 #include "server/system.h"
 #include "store/store.h"
 
@@ -41,9 +43,10 @@ void config_defaults(kmsd_config *cfg)
 	cfg->max_per_address = 64;
 	cfg->max_per_prefix = 1024;
 	cfg->idle_timeout = 30;
-	cfg->max_requests = 1000;
+	cfg->max_requests = 0; /* unlimited: idle-timeout and the buffers bound a client */
 	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
 	cfg->log_level = 2; /* info */
+	cfg->log_facility = LOG_DAEMON;
 	snprintf(cfg->store, sizeof cfg->store, "sqlite:/var/lib/kmsd/clients.db");
 	value_address("127.0.0.1:8688", 8688, cfg->web_listen, &cfg->n_web_listen,
 		      CONFIG_MAX_WEB_LISTEN, "web-listen", why);
@@ -94,6 +97,24 @@ static bool set_minutes(uint32_t *dst, const char *v, char *why)
 	return true;
 }
 
+static const struct {
+	const char *name;
+	int code;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },     { "auth", LOG_AUTH },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static const char *facility_name(int code)
+{
+	for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (facilities[i].code == code)
+			return facilities[i].name;
+	return "daemon";
+}
+
 /* Apply one setting. `origin` says where it came from, for listen. */
 static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_origin origin,
 		  char *why)
@@ -109,6 +130,16 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		}
 		return value_listen(v, cfg, why);
 	}
+	if (strcmp(key, "listen-failure") == 0) {
+		if (strcmp(v, "warn") != 0 && strcmp(v, "stop") != 0) {
+			snprintf(why, WHY_LEN, "\"%s\" is not warn or stop", v);
+			return false;
+		}
+		cfg->listen_failure_stop = strcmp(v, "stop") == 0;
+		return true;
+	}
+	if (strcmp(key, "listen-freebind") == 0)
+		return value_bool(v, &cfg->listen_freebind, why);
 	if (strcmp(key, "epid") == 0) {
 		char name[64], epid[128];
 		kms_epid_fields f;
@@ -278,6 +309,16 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		snprintf(why, WHY_LEN, "\"%s\" is not error, warning, info or debug", v);
 		return false;
 	}
+	if (strcmp(key, "log-facility") == 0) {
+		for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++) {
+			if (strcmp(v, facilities[i].name) == 0) {
+				cfg->log_facility = facilities[i].code;
+				return true;
+			}
+		}
+		snprintf(why, WHY_LEN, "\"%s\" is not daemon, user, auth or local0...local7", v);
+		return false;
+	}
 	if (strcmp(key, "user") == 0)
 		return copy_text(cfg->user, sizeof cfg->user, v, why);
 	if (strcmp(key, "group") == 0)
@@ -295,6 +336,11 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 			return false;
 		}
 		return copy_text(cfg->store, sizeof cfg->store, v, why);
+	}
+	if (strcmp(key, "store-password-file") == 0) {
+		if (!secret_value_ok(v, why, WHY_LEN))
+			return false;
+		return copy_text(cfg->store_password_file, sizeof cfg->store_password_file, v, why);
 	}
 	if (strcmp(key, "web") == 0)
 		return value_bool(v, &cfg->web, why);
@@ -320,10 +366,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return true;
 	}
 	if (strcmp(key, "web-token-file") == 0) {
-		if (v[0] != '/') {
-			snprintf(why, WHY_LEN, "\"%s\" is not an absolute path", v);
+		if (!secret_value_ok(v, why, WHY_LEN))
 			return false;
-		}
 		return copy_text(cfg->web_token_file, sizeof cfg->web_token_file, v, why);
 	}
 	if (strncmp(key, "dns-", 4) == 0)
@@ -368,9 +412,89 @@ static char *trim(char *s)
 	return s;
 }
 
+/* What a file said so far, to tell a setting given twice. Only the key's
+ * first line and a hash of each list line are kept. */
+#define SEEN_MAX 512
+
+typedef struct seen_line {
+	char key[40];
+	uint64_t value_hash;
+	int line;
+} seen_line;
+
+typedef struct seen_lines {
+	seen_line lines[SEEN_MAX];
+	size_t n;
+} seen_lines;
+
+static bool is_list_setting(const char *key)
+{
+	static const char *const lists[] = { "listen", "allow", "deny", "epid", "serve",
+					     "web-listen" };
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		if (strcmp(key, lists[i]) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static void add_warning(config_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_warning(config_error *err, const char *fmt, ...)
+{
+	size_t used = strlen(err->warnings);
+	if (used + 2 >= sizeof err->warnings)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->warnings + used, sizeof err->warnings - used - 1, fmt, ap);
+	va_end(ap);
+	used = strlen(err->warnings);
+	err->warnings[used] = '\n';
+	err->warnings[used + 1] = 0;
+}
+
+/* A key given twice: an error for a single setting (which line wins is
+ * not what a reader of the file expects), a warning for a list line
+ * repeated word for word. */
+static bool check_repeat(seen_lines *seen, const char *key, const char *value, const char *source,
+			 int number, config_error *err)
+{
+	if (!seen || strlen(key) >= sizeof seen->lines[0].key)
+		return true;
+	bool list = is_list_setting(key);
+	uint64_t hash = list ? text_hash(value) : 0;
+	for (size_t i = 0; i < seen->n; i++) {
+		const seen_line *s = &seen->lines[i];
+		if (strcmp(s->key, key) != 0 || (list && s->value_hash != hash))
+			continue;
+		if (!list)
+			return fail(err, source, number, key, "also set on line %d; keep one of the two "
+				    "lines", s->line);
+		add_warning(err, "%s:%d: %s: the same line as line %d (ignored)", source, number, key,
+			    s->line);
+		return true;
+	}
+	if (seen->n < SEEN_MAX) {
+		seen_line *s = &seen->lines[seen->n++];
+		snprintf(s->key, sizeof s->key, "%s", key);
+		s->value_hash = hash;
+		s->line = number;
+	}
+	return true;
+}
+
 /* Split "key = value" (comments already removed); unquote the value. */
 static bool parse_line(char *line, const char *source, int number, enum config_origin origin,
-		       kmsd_config *cfg, config_error *err)
+		       kmsd_config *cfg, seen_lines *seen, config_error *err)
 {
 	char *eq = strchr(line, '=');
 	if (!eq)
@@ -388,6 +512,13 @@ static bool parse_line(char *line, const char *source, int number, enum config_o
 	}
 	if (!*value)
 		return fail(err, source, number, key, "missing value");
+	if (seen) {
+		size_t before = strlen(err->warnings);
+		if (!check_repeat(seen, key, value, source, number, err))
+			return false;
+		if (strlen(err->warnings) != before)
+			return true; /* a repeated list line: once is enough */
+	}
 	char why[WHY_LEN];
 	if (!apply(cfg, key, value, origin, why))
 		return fail(err, source, number, key, "%s", why);
@@ -400,20 +531,30 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 	char line[1024];
 	int number = 0;
 	size_t at = 0;
-	while (at < len) {
+	err->warnings[0] = 0;
+	seen_lines *seen = calloc(1, sizeof *seen); /* without it, no repeat is noticed */
+	/* a file saved by Notepad starts with a UTF-8 byte order mark */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		at = 3;
+	bool ok = true;
+	while (ok && at < len) {
 		size_t end = at;
 		while (end < len && text[end] != '\n')
 			end++;
 		number++;
 		size_t n = end - at;
-		if (n >= sizeof line)
-			return fail(err, name, number, NULL, "line longer than %zu characters",
-				    sizeof line - 1);
+		if (n >= sizeof line) {
+			ok = fail(err, name, number, NULL, "line longer than %zu characters",
+				  sizeof line - 1);
+			break;
+		}
 		memcpy(line, text + at, n);
 		line[n] = 0;
 		at = end + 1;
-		if (memchr(line, 0, n))
-			return fail(err, name, number, NULL, "NUL byte in the file");
+		if (memchr(line, 0, n)) {
+			ok = fail(err, name, number, NULL, "NUL byte in the file");
+			break;
+		}
 		/* a comment starts at '#' outside quotes */
 		bool quoted = false;
 		for (char *p = line; *p; p++) {
@@ -425,10 +566,11 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 			}
 		}
 		char *content = trim(line);
-		if (*content && !parse_line(content, name, number, CONFIG_FILE, cfg, err))
-			return false;
+		if (*content)
+			ok = parse_line(content, name, number, CONFIG_FILE, cfg, seen, err);
 	}
-	return true;
+	free(seen);
+	return ok;
 }
 
 bool config_load_file(kmsd_config *cfg, const char *path, bool missing_ok, config_error *err)
@@ -469,7 +611,7 @@ bool config_apply_option(kmsd_config *cfg, const char *key_value, const char *so
 	if (strlen(key_value) >= sizeof copy)
 		return fail(err, source, line, NULL, "option too long");
 	memcpy(copy, key_value, strlen(key_value) + 1);
-	return parse_line(trim(copy), source, line, CONFIG_COMMAND_LINE, cfg, err);
+	return parse_line(trim(copy), source, line, CONFIG_COMMAND_LINE, cfg, NULL, err);
 }
 
 static const char *yes_no(bool b)
@@ -482,6 +624,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		fprintf(out, "listen = %s\n", cfg->listen[i].text);
+	fprintf(out, "listen-failure = %s\nlisten-freebind = %s\n",
+		cfg->listen_failure_stop ? "stop" : "warn", yes_no(cfg->listen_freebind));
 	for (size_t i = 0; i < cfg->n_epids; i++) {
 		char id[GUID_TEXT_LEN];
 		guid_format(&cfg->epids[i].id, id);
@@ -526,6 +670,7 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		cfg->max_connections, cfg->idle_timeout, cfg->max_requests);
 	fprintf(out, "threads = %d\nlog = %s\nlog-level = %s\n", cfg->threads, cfg->log_target,
 		levels[cfg->log_level & 3]);
+	fprintf(out, "log-facility = %s\n", facility_name(cfg->log_facility));
 	if (cfg->user[0])
 		fprintf(out, "user = %s\n", cfg->user);
 	if (cfg->group[0])
@@ -536,6 +681,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	char shown[sizeof cfg->store];
 	store_spec_display(cfg->store, shown, sizeof shown); /* no password in the output */
 	fprintf(out, "foreground = %s\nstore = %s\n", yes_no(cfg->foreground), shown);
+	if (cfg->store_password_file[0])
+		fprintf(out, "store-password-file = %s\n", cfg->store_password_file);
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);

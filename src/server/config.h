@@ -4,7 +4,10 @@
  * name the file and line ("kmsd.conf:12: idle-timeout: ..."). The command
  * line's -o KEY=VALUE goes through the same parser, after the file, so it
  * overrides it; for the repeatable `listen`, the first -l/-o listen
- * replaces the file's list instead of adding to it. The parser only parses:
+ * replaces the file's list instead of adding to it. A leading UTF-8 byte
+ * order mark is skipped. A setting given twice in a file is an error naming
+ * both lines, unless it is a list (listen, allow...), where the same line
+ * twice is only a warning. The parser only parses:
  * no I/O beyond reading the file, no exit, no printing. */
 #ifndef KMSD_SERVER_CONFIG_H
 #define KMSD_SERVER_CONFIG_H
@@ -44,6 +47,8 @@ typedef struct kmsd_config {
 	config_listen listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
 	enum config_origin listen_origin;
+	bool listen_failure_stop;         /* listen-failure = stop: one address failing stops */
+	bool listen_freebind;             /* IP_FREEBIND: bind addresses not up yet */
 
 	config_epid epids[CONFIG_MAX_EPIDS];
 	size_t n_epids;
@@ -77,11 +82,13 @@ typedef struct kmsd_config {
 
 	char log_target[320];             /* stderr | syslog | file:/path */
 	int log_level;                    /* enum log_level */
+	int log_facility;                 /* syslog(3) facility code (LOG_DAEMON...) */
 	char user[64], group[64];
 	bool allow_root;
 	char pidfile[256];
 	bool foreground;
 	char store[320];                  /* none | sqlite:/path */
+	char store_password_file[256];    /* the PostgreSQL password, read at start */
 
 	bool web;                         /* the dashboard, JSON API and /metrics */
 	config_listen web_listen[CONFIG_MAX_WEB_LISTEN];
@@ -95,6 +102,7 @@ typedef struct kmsd_config {
 
 typedef struct config_error {
 	char message[512];                /* "FILE:LINE: key: what is wrong" */
+	char warnings[1024];              /* lines of what is odd but accepted */
 } config_error;
 
 void config_defaults(kmsd_config *cfg);

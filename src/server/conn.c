@@ -1,4 +1,4 @@
-/* What a host does with each PDU a client sends (PROTOCOL.md section 1):
+/* What a host does with each PDU a client sends (docs/protocol.md §1):
  * binds are negotiated, requests are answered or refused, anything
  * malformed gets a fault or closes the connection, and each case gets a
  * log line saying what was wrong. */
@@ -46,18 +46,68 @@ static bool queue_fault(conn *c, uint32_t call_id, uint16_t context_id, uint32_t
 	return true;
 }
 
+/* Text from the client goes into a log line printable and bounded. */
+static void escape_text(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < cap; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '"')
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+	}
+	out[o] = 0;
+}
+
+/* Refuse a bind the host cannot accept, say why, and close (C706: the
+ * association is not made). */
+static enum conn_verdict refuse_bind(conn *c, server *srv, uint32_t call_id, rpc_err why,
+				     const char *detail)
+{
+	uint16_t reason = rpc_bind_nak_reason(why);
+	char text[160];
+	escape_text(detail, text, sizeof text);
+	char what[48];
+	snprintf(what, sizeof what, "bind refused (bind_nak reason %u)", reason);
+	rejected(srv, c, REJECT_MALFORMED_BIND, what, text);
+	size_t n;
+	if (rpc_bind_nak_encode(call_id, reason, conn_out(c) + c->out_len,
+				CONN_OUT_CAP - c->out_len, &n) == RPC_OK)
+		c->out_len += n;
+	return CONN_CLOSE;
+}
+
+/* What Windows does with a PDU it will not take mid-association: a fault
+ * for a call it did not run, on context 0, then the connection closes. */
+static enum conn_verdict fault_and_close(conn *c, server *srv, uint32_t call_id,
+					 uint32_t status, const char *what, const char *detail)
+{
+	rejected(srv, c, REJECT_MALFORMED_REQUEST, what, detail);
+	queue_fault(c, call_id, 0, status);
+	return CONN_CLOSE;
+}
+
 static enum conn_verdict on_bind(conn *c, server *srv, const snapshot *s, const uint8_t *pdu,
 				 size_t len)
 {
 	rpc_bind bind;
 	rpc_bind_ack ack;
 	rpc_err e = rpc_bind_decode(pdu, len, &bind);
+	bool is_bind = pdu[2] == RPC_BIND;
+	if (is_bind && c->bound)
+		return refuse_bind(c, srv, le32_get(pdu + 12), RPC_ERR_PTYPE,
+				   "a second bind on the association");
+	if (!is_bind && !c->bound)
+		return fault_and_close(c, srv, le32_get(pdu + 12), RPC_NCA_PROTO_ERROR,
+				       "alter_context before any bind", NULL);
 	if (e != RPC_OK) {
-		rejected(srv, c, REJECT_MALFORMED_BIND, "malformed bind", rpc_strerror(e));
-		return CONN_CLOSE;
+		if (is_bind)
+			return refuse_bind(c, srv, le32_get(pdu + 12), e, rpc_strerror(e));
+		return fault_and_close(c, srv, le32_get(pdu + 12), RPC_NCA_PROTO_ERROR,
+				       "malformed alter_context", rpc_strerror(e));
 	}
 	rpc_bind_negotiate(&bind, &s->host.rpc, &c->contexts, &ack);
-	if (bind.hdr.ptype == RPC_BIND) {
+	if (is_bind) {
 		if (bind.assoc_group_id)
 			c->assoc_group = bind.assoc_group_id;
 		snprintf(ack.secondary_address, sizeof ack.secondary_address, "%s", c->port);
@@ -71,6 +121,7 @@ static enum conn_verdict on_bind(conn *c, server *srv, const snapshot *s, const 
 		return CONN_CLOSE;
 	}
 	c->out_len += n;
+	c->bound = true;
 	return CONN_KEEP;
 }
 
@@ -165,11 +216,39 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 			queue_fault(c, h.call_id, 0, RPC_NCA_PROTO_ERROR);
 		return CONN_CLOSE;
 	}
+	if (c->contexts.max_recv && len > c->contexts.max_recv) {
+		char detail[64];
+		snprintf(detail, sizeof detail, "%zu bytes, %u negotiated", len,
+			 c->contexts.max_recv);
+		return fault_and_close(c, srv, req.hdr.call_id, RPC_NCA_PROTO_ERROR,
+				       "fragment larger than negotiated", detail);
+	}
+	/* a call in fragments is collected at the start of the input */
+	const uint8_t *stub;
+	size_t stub_len;
+	e = rpc_fragment_add(&c->call, &req, conn_in(c), RPC_MAX_CALL_STUB, &stub, &stub_len);
+	if (e == RPC_ERR_SHORT) {
+		c->held = c->call.stub_len;
+		return CONN_KEEP;
+	}
+	c->held = 0;
+	if (e != RPC_OK)
+		return fault_and_close(c, srv, req.hdr.call_id,
+				       e == RPC_ERR_TOO_BIG ? RPC_S_ACCESS_DENIED : RPC_NCA_PROTO_ERROR,
+				       "broken fragmented request", rpc_strerror(e));
+	if (stub != req.stub) {
+		/* the whole call takes its context and opnum from the first fragment */
+		req.context_id = c->call.context_id;
+		req.opnum = c->call.opnum;
+	}
+	req.stub = stub;
+	req.stub_len = stub_len;
 
 	rpc_syntax_kind syntax = rpc_contexts_syntax(&c->contexts, req.context_id);
 	if (syntax == RPC_SYNTAX_UNKNOWN) {
 		char detail[48];
-		snprintf(detail, sizeof detail, "context id %u was never bound", req.context_id);
+		snprintf(detail, sizeof detail, "context id %u is not an accepted one",
+			 req.context_id);
 		rejected(srv, c, REJECT_UNKNOWN_CONTEXT, "unknown context", detail);
 		return queue_fault(c, req.hdr.call_id, req.context_id, RPC_NCA_UNK_IF) ? CONN_KEEP
 										      : CONN_CLOSE;
@@ -207,6 +286,11 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	size_t pdu_len;
 	e = rpc_response_encode(req.hdr.call_id, req.context_id, syntax, n ? out + at : NULL, n,
 				act.status, out, room, &pdu_len);
+	if (e == RPC_OK && c->contexts.max_xmit && pdu_len > c->contexts.max_xmit) {
+		uint8_t whole[RPC_MAX_PDU];
+		memcpy(whole, out, pdu_len);
+		e = rpc_fragment_split(whole, pdu_len, c->contexts.max_xmit, out, room, &pdu_len);
+	}
 	if (e != RPC_OK) {
 		log_error("cannot encode response for %s: %s", c->peer, rpc_strerror(e));
 		return CONN_CLOSE;
@@ -222,9 +306,37 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	return CONN_KEEP;
 }
 
+/* A PDU whose header rpc_frame refused: a bind still gets its bind_nak
+ * once it is whole; anything else closes the connection. Returns the
+ * PDU's length, 0 while more bytes are needed, -1 to close silently. */
+static long frame_refused(conn *c, server *srv, const uint8_t *pdu, size_t avail, rpc_err e,
+			  enum conn_verdict *v)
+{
+	size_t pdu_len;
+	bool nak_worthy = e == RPC_ERR_VERSION || e == RPC_ERR_DREP || e == RPC_ERR_AUTH;
+	if (nak_worthy && avail < 3)
+		return 0;
+	if (nak_worthy && pdu[2] == RPC_BIND) {
+		rpc_err f = rpc_frame_length(pdu, avail, &pdu_len);
+		if (f == RPC_ERR_SHORT)
+			return 0;
+		if (f == RPC_OK) {
+			uint32_t call_id = (pdu[4] & 0xF0) ? le32_get(pdu + 12)
+				: (uint32_t)pdu[12] << 24 | (uint32_t)pdu[13] << 16 |
+				  (uint32_t)pdu[14] << 8 | pdu[15];
+			*v = refuse_bind(c, srv, call_id, e, rpc_strerror(e));
+			return (long)pdu_len;
+		}
+	}
+	/* the stream cannot be resynchronised: say why and close */
+	rejected(srv, c, REJECT_BAD_HEADER, "bad PDU header", rpc_strerror(e));
+	*v = CONN_CLOSE;
+	return -1;
+}
+
 enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 {
-	size_t off = 0;
+	size_t off = c->held;
 	enum conn_verdict v = CONN_KEEP;
 
 	while (v == CONN_KEEP && CONN_OUT_CAP - c->out_len >= CONN_ANSWER_ROOM) {
@@ -234,9 +346,9 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 		if (e == RPC_ERR_SHORT)
 			break;
 		if (e != RPC_OK) {
-			/* the stream cannot be resynchronised: say why and close */
-			rejected(srv, c, REJECT_BAD_HEADER, "bad PDU header", rpc_strerror(e));
-			v = CONN_CLOSE;
+			long n = frame_refused(c, srv, pdu, c->in_len - off, e, &v);
+			if (n > 0)
+				off += (size_t)n;
 			break;
 		}
 		switch (pdu[2]) {
@@ -247,6 +359,21 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 		case RPC_REQUEST:
 			v = on_request(c, srv, s, pdu, pdu_len);
 			break;
+		case RPC_ORPHANED:
+			/* the client gave up a call: drop what was collected of it
+			 * and keep the connection (BTFN keep-connection-on-orphan;
+			 * Windows ignores these PDUs) */
+			if (c->call.active && c->call.call_id == le32_get(pdu + 12)) {
+				c->call.active = false;
+				c->held = 0;
+			}
+			log_debug("%s orphaned call %u", c->peer, le32_get(pdu + 12));
+			break;
+		case RPC_CO_CANCEL:
+			/* calls run to completion as soon as they are whole: there is
+			 * nothing to cancel, and Windows ignores these too */
+			log_debug("%s cancels call %u", c->peer, le32_get(pdu + 12));
+			break;
 		default: {
 			char detail[32];
 			snprintf(detail, sizeof detail, "type %u", pdu[2]);
@@ -256,9 +383,9 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 		}
 		off += pdu_len;
 	}
-	if (off) {
-		memmove(conn_in(c), conn_in(c) + off, c->in_len - off);
-		c->in_len -= off;
+	if (off > c->held) {
+		memmove(conn_in(c) + c->held, conn_in(c) + off, c->in_len - off);
+		c->in_len -= off - c->held;
 	}
 	return v;
 }

@@ -10,9 +10,10 @@
 #include "rpc/rpc.h"
 #include "server/server.h"
 
-/* One whole PDU fits the input; the output holds a few answers, then the
- * connection stops being read until the client takes them. */
-#define CONN_IN_CAP RPC_MAX_PDU
+/* One whole PDU fits the input behind the stub of a call being collected
+ * from fragments (kept at its start); the output holds a few answers, then
+ * the connection stops being read until the client takes them. */
+#define CONN_IN_CAP (RPC_MAX_CALL_STUB + RPC_MAX_PDU)
 #define CONN_OUT_CAP RPC_MAX_PDU
 /* room an answer to one PDU may need in the output buffer */
 #define CONN_ANSWER_ROOM 1024
@@ -24,6 +25,9 @@ typedef struct conn {
 	char peer[64];                /* "address:port" for logs */
 	char port[8];                 /* listening port, for bind_ack */
 	rpc_contexts contexts;
+	rpc_call_assembly call;       /* a fragmented request being collected */
+	size_t held;                  /* its stub, at the start of the input */
+	bool bound;                   /* a bind was acknowledged */
 	uint32_t assoc_group;
 	uint8_t *buf;                 /* CONN_IN_CAP + CONN_OUT_CAP, NULL while idle */
 	size_t in_len;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "server/config_values.h"
+#include "server/secret_file.h"
 
 #define DEFAULT_TTL 3600
 
@@ -115,8 +116,8 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 		return value_server(v, c->server, sizeof c->server, why);
 	if (strcmp(key, "dns-ttl") == 0) {
 		int64_t s;
-		/* at least a minute: the record is refreshed every TTL/2 */
-		if (!value_duration(v, 1, 60, (int64_t)7 * 86400, &s, why))
+		/* at least 10 s: the record is refreshed every TTL/2 */
+		if (!value_duration(v, 1, 10, (int64_t)7 * 86400, &s, why))
 			return false;
 		c->ttl = (uint32_t)s;
 		return true;
@@ -143,9 +144,11 @@ bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, cha
 		return false;
 	}
 	if (strcmp(key, "dns-tsig-secret-file") == 0) {
-		if (v[0] != '/' || strlen(v) >= sizeof c->tsig_secret_file) {
-			snprintf(why, WHY_LEN, "\"%.100s\" is not an absolute path (at most %zu "
-				 "characters)", v, sizeof c->tsig_secret_file - 1);
+		if (!secret_value_ok(v, why, WHY_LEN))
+			return false;
+		if (strlen(v) >= sizeof c->tsig_secret_file) {
+			snprintf(why, WHY_LEN, "\"%.100s\" is longer than %zu characters", v,
+				 sizeof c->tsig_secret_file - 1);
 			return false;
 		}
 		memcpy(c->tsig_secret_file, v, strlen(v) + 1);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/dns_update.h"
+#include "server/secret_file.h"
 #include "server/system.h"
 
 static bool is_base64(const char *s, size_t n)
@@ -24,8 +25,11 @@ static bool is_base64(const char *s, size_t n)
 	return n > 0 && n % 4 == 0 && pad <= 2;
 }
 
-bool dns_secret_load(const char *path, char *secret, size_t cap, char *err, size_t err_len)
+bool dns_secret_load(const char *value, char *secret, size_t cap, char *err, size_t err_len)
 {
+	char path[512];
+	if (!secret_path("dns-tsig-secret-file", value, path, sizeof path, err, err_len))
+		return false;
 	struct stat st;
 	char why[300];
 	int fd = system_open_regular(path, false, &st, why, sizeof why);

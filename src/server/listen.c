@@ -24,7 +24,7 @@ static void port_of(const struct sockaddr_storage *ss, char *out, size_t len)
 }
 
 listener *listener_open(const struct sockaddr *addr, socklen_t len, const char *name,
-			char *err, size_t err_len)
+			bool freebind, char *err, size_t err_len)
 {
 	listener *l = calloc(1, sizeof *l);
 	if (!l) {
@@ -42,6 +42,10 @@ listener *listener_open(const struct sockaddr *addr, socklen_t len, const char *
 	/* [::] serves IPv6 only; 0.0.0.0 is listed separately, as configured */
 	if (addr->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	/* listen-freebind: an address that is not up yet (at boot) binds now
+	 * and takes connections once it is */
+	if (freebind && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0)
+		goto fail;
 	if (bind(fd, addr, len) < 0 || listen(fd, SOMAXCONN) < 0)
 		goto fail;
 
@@ -52,7 +56,12 @@ listener *listener_open(const struct sockaddr *addr, socklen_t len, const char *
 	return l;
 
 fail:
-	snprintf(err, err_len, "cannot listen on %s: %s", name, strerror(errno));
+	snprintf(err, err_len, "cannot listen on %s: %s%s", name, strerror(errno),
+		 errno == EADDRNOTAVAIL ? " (no interface has this address yet; listen-freebind = "
+					  "yes binds it anyway)"
+		 : errno == EADDRINUSE ? " (another process listens there)"
+		 : errno == EAFNOSUPPORT ? " (IPv6 is off on this machine)"
+					 : "");
 	if (fd >= 0)
 		close(fd);
 	free(l);

@@ -1,7 +1,11 @@
 /* Logging: one line per event to stderr, a file or syslog.
  *
  * Every line is written with a single write(2) (O_APPEND for files), so
- * lines from different worker threads never interleave. */
+ * lines from different worker threads never interleave. When stderr is
+ * systemd's journal stream ($JOURNAL_STREAM names its device and inode),
+ * lines carry the sd-daemon "<N>" priority prefix instead of a timestamp
+ * (the journal keeps its own). A daemon has no stderr: once
+ * log_daemonized() is called, the target "stderr" means syslog. */
 #ifndef KMSD_SERVER_LOG_H
 #define KMSD_SERVER_LOG_H
 
@@ -12,7 +16,11 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 
 /* target: "stderr", "syslog" or "file:/path". Returns false with a message
  * in err when the file cannot be opened; the previous target stays. */
-bool log_open(const char *target, enum log_level level, char *err, size_t err_len);
+bool log_open(const char *target, enum log_level level, int facility, char *err,
+	      size_t err_len);
+
+/* stderr is gone (daemonized): "stderr" logs to syslog from now on. */
+void log_daemonized(void);
 
 /* Reopen a log file (after rotation); a no-op for other targets. */
 void log_reopen(void);

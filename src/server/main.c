@@ -19,8 +19,11 @@
 #include "server/dns_publish.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/secret_file.h"
 #include "server/settings.h"
+#include "server/start_check.h"
 #include "server/system.h"
+#include "store/store_uri.h"
 #include "web/web.h"
 
 #define KMSD_VERSION "0.1.0"
@@ -114,6 +117,7 @@ static void free_command_line(command_line *cl)
 /* The file, then the command line over it. */
 static bool load_config(const command_line *cl, kmsd_config *cfg, config_error *err)
 {
+	memset(err, 0, sizeof *err);
 	config_defaults(cfg);
 	if (!config_load_file(cfg, cl->config_path, !cl->config_path_given, err))
 		return false;
@@ -121,6 +125,17 @@ static bool load_config(const command_line *cl, kmsd_config *cfg, config_error *
 		if (!config_apply_option(cfg, cl->options[i], "-o", i + 1, err))
 			return false;
 	return config_check(cfg, err);
+}
+
+/* The parser's warnings (a list line repeated), one log line each. */
+static void log_config_warnings(const config_error *err)
+{
+	const char *p = err->warnings;
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		log_warning("%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 }
 
 static bool same_address(const listener *l, const config_listen *a)
@@ -143,9 +158,13 @@ static bool update_listeners(server *srv, const kmsd_config *cfg, bool running)
 			continue;
 		char err[256];
 		listener *l = listener_open((const struct sockaddr *)&a->addr, a->addr_len, a->text,
-					    err, sizeof err);
+					    cfg->listen_freebind, err, sizeof err);
 		if (!l) {
-			log_error("%s", err);
+			if (cfg->listen_failure_stop)
+				log_error("%s", err);
+			else
+				log_warning("%s; going on with the other addresses (listen-failure = warn)",
+					    err);
 			ok = false;
 			continue;
 		}
@@ -175,7 +194,8 @@ static bool update_listeners(server *srv, const kmsd_config *cfg, bool running)
 
 static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 {
-	return log_open(cfg->log_target, (enum log_level)cfg->log_level, err, err_len);
+	return log_open(cfg->log_target, (enum log_level)cfg->log_level, cfg->log_facility, err,
+			err_len);
 }
 
 /* The SRV record publisher (dns-publish), its own thread. */
@@ -187,12 +207,13 @@ static void reload(server *srv, web **http, const command_line *cl, kmsd_config 
 	kmsd_config next;
 	config_error cerr;
 	char err[256];
-	if (!load_config(cl, &next, &cerr)) {
+	if (!load_config(cl, &next, &cerr) || !start_check(&next, false, cerr.message, sizeof cerr.message)) {
 		log_error("reload failed, keeping the running configuration: %s", cerr.message);
 		config_free(&next);
 		system_notify("READY=1");
 		return;
 	}
+	log_config_warnings(&cerr);
 	/* the web's listeners and token change together or not at all:
 	 * decided first, so a refusal leaves everything as it was */
 	web_plan plan;
@@ -244,6 +265,27 @@ static void reload(server *srv, web **http, const command_line *cl, kmsd_config 
 	system_notify("READY=1");
 }
 
+/* The store setting, with the password of store-password-file (read now,
+ * as the user kmsd runs as) added to it. */
+static bool store_spec_with_secret(const kmsd_config *cfg, char *spec, size_t cap, char *err,
+				   size_t err_len)
+{
+	if (!cfg->store_password_file[0]) {
+		snprintf(spec, cap, "%s", cfg->store);
+		return true;
+	}
+	char password[256];
+	if (!secret_read("store-password-file", cfg->store_password_file, password,
+			 sizeof password, err, err_len))
+		return false;
+	bool ok = store_uri_with_password(cfg->store, password, spec, cap);
+	explicit_bzero(password, sizeof password);
+	if (!ok)
+		snprintf(err, err_len, "store-password-file: the store setting and the password are "
+			 "too long together");
+	return ok;
+}
+
 static unsigned long long loaded;
 
 /* The store's own lines: a shared database's outage and its return. */
@@ -269,7 +311,7 @@ static void count_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int
 	loaded++;
 }
 
-static int run(const command_line *cl, kmsd_config *cfg)
+static int run(const command_line *cl, kmsd_config *cfg, const config_error *warnings)
 {
 	char err[256];
 	server srv;
@@ -295,10 +337,9 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		files.rlim_cur = files.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &files);
 	}
-	/* user = root (or any name for uid 0) would drop nothing */
-	if (geteuid() == 0 && !cfg->allow_root && (!cfg->user[0] || system_user_is_root(cfg->user))) {
-		log_error("refusing to run as root: set user = NAME, an unprivileged user (or "
-			  "allow-root = yes)");
+	log_config_warnings(warnings);
+	if (!start_check(cfg, true, err, sizeof err)) {
+		log_error("%s", err);
 		return 1;
 	}
 
@@ -309,8 +350,13 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	}
 	if (from_systemd > 0)
 		log_info("using %d socket(s) from systemd", from_systemd);
-	if (!update_listeners(&srv, cfg, false) || !srv.listeners) {
-		log_error("no address to listen on");
+	if (!update_listeners(&srv, cfg, false) && cfg->listen_failure_stop) {
+		log_error("stopping: an address could not be opened (listen-failure = stop)");
+		return 1;
+	}
+	if (!srv.listeners) {
+		log_error("no address to listen on: none of the %zu listen address(es) could be "
+			  "opened", cfg->n_listen);
 		return 1;
 	}
 	/* bound now, as root if need be; served once privileges are dropped */
@@ -320,9 +366,21 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 
-	if (!cl->foreground && !system_daemonize(err, sizeof err)) {
-		log_error("%s", err);
-		return 1;
+	if (!cl->foreground) {
+		bool to_stderr = strcmp(cfg->log_target, "stderr") == 0;
+		if (to_stderr)
+			log_info("going to the background: log = stderr goes to syslog from now on "
+				 "(set log = file:/PATH to choose, or run with -f)");
+		if (!system_daemonize(err, sizeof err)) {
+			log_error("%s", err);
+			return 1;
+		}
+		/* stderr is /dev/null now: lines written there would be lost */
+		log_daemonized();
+		if (to_stderr && !open_log(cfg, err, sizeof err)) {
+			log_error("%s", err);
+			return 1;
+		}
 	}
 	if (cfg->pidfile[0] && !system_write_pidfile(cfg->pidfile, err, sizeof err)) {
 		log_error("%s", err);
@@ -334,7 +392,8 @@ static int run(const command_line *cl, kmsd_config *cfg)
 		log_error("%s", err);
 		return 1;
 	}
-	if (cfg->user[0]) {
+	/* not root: start_check found it is that user already */
+	if (cfg->user[0] && geteuid() == 0) {
 		if (!system_drop_privileges(cfg->user, cfg->group, err, sizeof err)) {
 			log_error("%s", err);
 			return 1;
@@ -345,7 +404,13 @@ static int run(const command_line *cl, kmsd_config *cfg)
 	/* the store's writer is a thread: open it after daemonising */
 	if (use_store) {
 		store_options so = { .log = store_log };
-		srv.store = store_open_with(cfg->store, &so, err, sizeof err);
+		char spec[sizeof cfg->store + 512];
+		if (!store_spec_with_secret(cfg, spec, sizeof spec, err, sizeof err)) {
+			log_error("%s", err);
+			return 1;
+		}
+		srv.store = store_open_with(spec, &so, err, sizeof err);
+		explicit_bzero(spec, sizeof spec);
 		if (!srv.store) {
 			log_error("cannot open the client store: %s", err);
 			return 1;
@@ -467,6 +532,10 @@ static int check_config(const command_line *cl, kmsd_config *cfg)
 		return 1;
 	}
 	host_settings_free(&s.host);
+	if (!start_check(cfg, true, why, sizeof why)) {
+		fprintf(stderr, "kmsd: %s\n", why);
+		return 1;
+	}
 	if (!dns_publish_check(cfg, why, sizeof why)) {
 		fprintf(stderr, "kmsd: %s\n", why);
 		return 1;
@@ -488,12 +557,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kmsd: %s\n", err.message);
 		rc = 1;
 	} else if (rc == 0 && cl.check_only) {
+		for (const char *p = err.warnings; *p;) {
+			size_t n = strcspn(p, "\n");
+			fprintf(stderr, "kmsd: warning: %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
 		rc = check_config(&cl, &cfg);
 	} else if (rc == 0) {
 		if (cl.foreground)
 			cfg.foreground = true;
 		cl.foreground = cfg.foreground;
-		rc = run(&cl, &cfg);
+		rc = run(&cl, &cfg, &err);
 	}
 	if (parsed)
 		config_free(&cfg);

@@ -78,7 +78,7 @@ void workers_stop(server *srv);
 
 /* Listeners (listen.c). */
 listener *listener_open(const struct sockaddr *addr, socklen_t len, const char *name,
-			char *err, size_t err_len);
+			bool freebind, char *err, size_t err_len);
 /* Sockets passed by systemd (LISTEN_FDS); returns how many were adopted. */
 int listeners_from_systemd(listener **list, char *err, size_t err_len);
 void listener_close(listener *l);

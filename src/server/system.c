@@ -64,12 +64,6 @@ bool system_drop_privileges(const char *user, const char *group, char *err, size
 	return true;
 }
 
-bool system_user_is_root(const char *user)
-{
-	const struct passwd *pw = getpwnam(user);
-	return pw && pw->pw_uid == 0;
-}
-
 bool system_daemonize(char *err, size_t err_len)
 {
 	pid_t pid = fork();

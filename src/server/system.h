@@ -15,10 +15,6 @@ void system_notify(const char *state);
  * nothing of root. Returns false with a message on failure. */
 bool system_drop_privileges(const char *user, const char *group, char *err, size_t err_len);
 
-/* True if `user` names uid 0 (root by any name): dropping to it keeps
- * every privilege. */
-bool system_user_is_root(const char *user);
-
 /* As root, before dropping privileges: make sure the store's directory
  * exists and that `user` owns it and the database files, so the daemon can
  * write its store (and SQLite its journal files) afterwards. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/secret_file.h"
 #include "server/system.h"
 #include "web/web_private.h"
 
@@ -22,8 +23,11 @@
 #define HTTP_PER_ADDRESS 8        /* a browser opens up to 6 */
 #define HTTP_IDLE_TIMEOUT 15      /* seconds without a byte either way; web-timeout caps the total */
 
-bool web_read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len)
+bool web_read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len)
 {
+	char path[512];
+	if (!secret_path("web-token-file", value, path, sizeof path, err, err_len))
+		return false;
 	struct stat st;
 	char why[300];
 	int fd = system_open_regular(path, false, &st, why, sizeof why);

@@ -59,7 +59,7 @@ struct web {
 web *web_open_with_token(const kmsd_config *cfg, const char *token, char *err, size_t err_len);
 
 /* Read a token file (private to its owner, 16 characters at least). */
-bool web_read_token_file(const char *path, char *out, size_t cap, char *err, size_t err_len);
+bool web_read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len);
 
 /* A response under construction. */
 typedef struct web_reply {

@@ -4,10 +4,20 @@
 Starts kms-nullhost (canned answers, no parsing, no crypto) and kmsd with
 production settings (store off, then store on), drives each with kmsc bench
 at several concurrencies (a full TCP connect + bind + V6 request + close per
-activation), and reports activations/s, p50/p99 latency and kmsd / null
-ratios; kmsd's RSS idle, under load and with 10,000 idle connections; and
-instructions per activation (callgrind) for V4, V5 and V6. Checks the
-targets of issue 7 and exits 1 if one is missed.
+activation), and reports activations/s, p50/p99 latency, the server's CPU
+time per activation and kmsd / null ratios; kmsd's RSS idle, under load and
+with 10,000 idle connections; and instructions per activation (callgrind)
+for V4, V5 and V6.
+
+The servers run on one core and the load generator on another, so that the
+figures are the server's and not the generator's: activations/s on the
+server's core, and the server's user + system CPU time per activation read
+from /proc.
+
+Without --short it checks the targets and exits 1 if one is missed. With
+--short (the CI pass) it only proves the bench runs and prints its figures:
+on a shared machine a ratio wobbles by 20 % from run to run, so a timing
+figure never fails CI there.
 
     bench.py [--short] [--write BENCHMARKS.md]
 """
@@ -23,6 +33,23 @@ import tempfile
 import time
 
 BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
+
+# One core for the server under test, the others for the load generator.
+CPUS = sorted(os.sched_getaffinity(0))
+SERVER_CPUS = {CPUS[0]}
+LOAD_CPUS = set(CPUS[1:]) or SERVER_CPUS
+PINNED = len(CPUS) >= 2
+
+
+def pin(cpus):
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process and all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -50,25 +77,33 @@ def start_kmsd(port, store):
             # one load generator on one address: the flood limits would refuse it
             "-o", "rate-limit=0", "-o", "max-connections-per-address=0",
             "-o", "max-connections-per-prefix=0"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=pin(SERVER_CPUS))
     wait_port(port, proc)
     return proc
 
 
 def start_null(port):
-    proc = subprocess.Popen([os.path.join(BIN, "kms-nullhost"), str(port), str(os.cpu_count())],
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([os.path.join(BIN, "kms-nullhost"), str(port), "2"],
+                            stdout=subprocess.DEVNULL, preexec_fn=pin(SERVER_CPUS))
     wait_port(port, proc)
     return proc
 
 
-def bench(port, concurrency, seconds, null=False, version="-6"):
+def bench(port, pid, concurrency, seconds, null=False, version="-6"):
+    """One kmsc bench run on the load cores; adds the server's CPU time per
+    activation (microseconds) to kmsc's figures."""
     args = [os.path.join(BIN, "kmsc"), "bench", "-c", str(concurrency), "-d", str(seconds), version,
             "--json", "--timeout", "10", f"127.0.0.1:{port}"]
     if null:
         args.append("--no-verify")
-    out = subprocess.run(args, stdout=subprocess.PIPE, check=False).stdout
-    return json.loads(out)
+    before = cpu_seconds(pid)
+    out = subprocess.run(args, stdout=subprocess.PIPE, check=False, preexec_fn=pin(LOAD_CPUS)).stdout
+    used = cpu_seconds(pid) - before
+    r = json.loads(out)
+    done = r.get("activations") or r["per_second"] * seconds
+    r["cpu_us"] = used * 1e6 / done if done else 0.0
+    return r
 
 
 def rss_kib(pid):
@@ -130,11 +165,12 @@ def main():
         for c in levels:
             r = {"c": c}
             for name in ("null", "off", "on"):
-                r[name] = bench(ports[name], c, seconds, null=(name == "null"))
+                r[name] = bench(ports[name], procs[name].pid, c, seconds, null=(name == "null"))
             rows.append(r)
         # RSS under load: sample while a 1024-connection run is going
         load = subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-c", "1024", "-d", "2",
-                                 f"127.0.0.1:{ports['off']}"], stdout=subprocess.DEVNULL)
+                                 f"127.0.0.1:{ports['off']}"], stdout=subprocess.DEVNULL,
+                                preexec_fn=pin(LOAD_CPUS))
         time.sleep(1.0)
         rss_load = rss_kib(procs["off"].pid)
         load.wait()
@@ -145,16 +181,25 @@ def main():
             p.wait()
     instructions = instructions_per_activation()
 
-    lines = ["| concurrency | null /s | kmsd /s | ratio | kmsd+store /s | ratio | "
+    def ratio(a, b):
+        return a / b if b else 0.0
+
+    lines = [f"Server on CPU {sorted(SERVER_CPUS)}, load generator on CPU {sorted(LOAD_CPUS)}"
+             + ("" if PINNED else " (one core only: not separated)") + ".", "",
+             "| concurrency | null /s | kmsd /s | ratio | kmsd+store /s | ratio | "
+             "CPU µs/act null | kmsd | ratio | kmsd+store | ratio | "
              "p50 / p99 ms null | p50 / p99 ms kmsd | errors kmsd |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         n, off, on = r["null"], r["off"], r["on"]
-        ratio_off = off["per_second"] / n["per_second"] if n["per_second"] else 0
-        ratio_on = on["per_second"] / n["per_second"] if n["per_second"] else 0
-        r["ratio_off"], r["ratio_on"] = ratio_off, ratio_on
+        r["ratio_off"] = ratio(off["per_second"], n["per_second"])
+        r["ratio_on"] = ratio(on["per_second"], n["per_second"])
+        r["cpu_off"] = ratio(off["cpu_us"], n["cpu_us"])
+        r["cpu_on"] = ratio(on["cpu_us"], n["cpu_us"])
         lines.append(f"| {r['c']} | {n['per_second']:.0f} | {off['per_second']:.0f} | "
-                     f"{ratio_off:.2f} | {on['per_second']:.0f} | {ratio_on:.2f} | "
+                     f"{r['ratio_off']:.2f} | {on['per_second']:.0f} | {r['ratio_on']:.2f} | "
+                     f"{n['cpu_us']:.1f} | {off['cpu_us']:.1f} | {r['cpu_off']:.2f} | "
+                     f"{on['cpu_us']:.1f} | {r['cpu_on']:.2f} | "
                      f"{n['latency_ms']['p50']:.2f} / {n['latency_ms']['p99']:.2f} | "
                      f"{off['latency_ms']['p50']:.2f} / {off['latency_ms']['p99']:.2f} | "
                      f"{sum(off['errors'].values()) + sum(on['errors'].values())} |")
@@ -168,10 +213,12 @@ def main():
 
     by_c = {r["c"]: r for r in rows}
     for c in (64, 1024):
-        if by_c[c]["ratio_off"] < 0.80:
-            failures.append(f"kmsd at concurrency {c}: {by_c[c]['ratio_off']:.2f} of null (< 0.80)")
-        if by_c[c]["ratio_on"] < 0.65:
-            failures.append(f"kmsd+store at concurrency {c}: {by_c[c]['ratio_on']:.2f} of null (< 0.65)")
+        if by_c[c]["cpu_off"] > 1.10:
+            failures.append(f"kmsd at concurrency {c}: {by_c[c]['cpu_off']:.2f} x null's CPU "
+                            "per activation (> 1.10)")
+        if by_c[c]["cpu_on"] > 1.25:
+            failures.append(f"kmsd+store at concurrency {c}: {by_c[c]['cpu_on']:.2f} x null's CPU "
+                            "per activation (> 1.25)")
     p99_null, p99_kmsd = by_c[64]["null"]["latency_ms"]["p99"], by_c[64]["off"]["latency_ms"]["p99"]
     if p99_kmsd > 2 * max(p99_null, 0.5):
         failures.append(f"p99 at concurrency 64: {p99_kmsd:.2f} ms > 2 x null {p99_null:.2f} ms")
@@ -200,21 +247,27 @@ whole client visit: TCP connect, bind, one V6 request, verification of the
 answer by kmsc, close. The null server (`tests/tools/nullhost.c`) answers
 with canned bytes, no parsing or crypto: it is what this machine, its kernel
 and the load generator allow, and kmsd's figures are ratios to it measured
-in the same run. Absolute numbers are for orientation only; the load
-generator runs on the same cores.
+in the same run. The servers run on one core and the load generator on
+the other, so the rates are what one server core does, and the CPU time per
+activation (user + system, from /proc) is the server's own. Absolute
+numbers are for orientation only.
 
 {report}
 
-Targets: kmsd >= 0.80 of the null server at concurrency 64 and 1024 with the
-store off, >= 0.65 with the SQLite store on; p99 at concurrency 64 at most
-twice the null server's; RSS under 8 MiB idle and under 64 MiB with 10,000
-idle connections.
+Targets (checked by `make bench`, printed only by `make bench-short`): at
+concurrency 64 and 1024, kmsd's CPU time per activation at most 1.10 x the
+null server's with the store off and 1.25 x with the SQLite store on; p99 at
+concurrency 64 at most twice the null server's; no errors; RSS under 8 MiB
+idle and under 64 MiB with 10,000 idle connections.
 
 Reproduce: `make bench` (about two minutes; `make bench-short` is the CI
 pass). `tests/bench/bench.py --write BENCHMARKS.md` rewrites this file.
 """)
     if failures:
         print("\nmissed targets:\n  " + "\n  ".join(failures))
+        if args.short:
+            print("bench: figures printed; targets are checked by `make bench`, not in --short")
+            return 0
         return 1
     print("\nbench: all targets met")
     return 0

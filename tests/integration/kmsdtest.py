@@ -13,6 +13,16 @@ BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../
 VECTORS = os.environ.get("KMSD_VECTORS", os.path.join(os.path.dirname(__file__), "../vectors"))
 
 
+
+class Skip(Exception):
+    """A test that cannot run on this machine raises this: run.py reports it
+    as skipped, never as passed."""
+
+
+def skip(why):
+    raise Skip(why)
+
+
 def vector_names():
     return sorted(n[:-8] for n in os.listdir(VECTORS) if n.endswith(".c2s.bin") and not n.startswith("windows10-real"))
 

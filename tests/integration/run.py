@@ -1,50 +1,143 @@
 #!/usr/bin/env python3
-"""Integration test runner: imports every tests/integration/test_*.py,
-runs each test_* function, and closes with "N passed, N failed".
+"""Integration test runner: runs each test_* function of every
+tests/integration/test_*.py and closes with "N passed, N failed, N skipped".
 
 Tests start the real binaries (KMSD_BIN names their directory) on loopback
-with ephemeral ports and temporary directories. Usage:
+with ephemeral ports and temporary directories, so test files run in
+parallel, each in a process of its own (KMSD_TEST_JOBS, default 3: the
+tests spend most of their time waiting on daemons, not on a core). A file
+that sets SERIAL (its commands use the documented fixed port 1688, say)
+runs in one lane with the other such files, one after the other, while the
+rest share the other lanes. A test that cannot run here raises
+kmsdtest.Skip and is reported as skipped, never as passed.
+
+Usage:
     run.py [NAME-FILTER]
 """
 import importlib.util
 import os
+import subprocess
 import sys
+import threading
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+MODULE_TIMEOUT = float(os.environ.get("KMSD_TEST_MODULE_TIMEOUT", "900"))
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(HERE, name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_module(name, flt):
+    """Run one file's tests in this process; the last line is the tally."""
+    from kmsdtest import Skip
+    module = load(name)
+    counts = [0, 0, 0]
+    for attr in sorted(dir(module)):
+        fn = getattr(module, attr)
+        if not (attr.startswith("test_") and callable(fn)):
+            continue
+        full = f"{name[:-3]}.{attr}"
+        if flt and flt not in full:
+            continue
+        start = time.monotonic()
+        try:
+            fn()
+        except Skip as why:
+            counts[2] += 1
+            print(f"skip {full}: {why}")
+        except Exception:  # a failed assert or anything unexpected
+            counts[1] += 1
+            print(f"FAIL {full}")
+            traceback.print_exc(file=sys.stdout)
+        else:
+            counts[0] += 1
+            print(f"ok   {full} ({time.monotonic() - start:.2f}s)")
+        sys.stdout.flush()
+    print("#tally %d %d %d" % tuple(counts))
+    return counts
+
+
+def is_serial(name):
+    with open(os.path.join(HERE, name)) as f:
+        return any(line.startswith("SERIAL =") for line in f)
 
 
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--module":
+        run_module(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "")
+        return 0
     flt = sys.argv[1] if len(sys.argv) > 1 else ""
-    passed = failed = 0
-    for name in sorted(os.listdir(HERE)):
-        if not (name.startswith("test_") and name.endswith(".py")):
-            continue
-        spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(HERE, name))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for attr in sorted(dir(module)):
-            fn = getattr(module, attr)
-            if not (attr.startswith("test_") and callable(fn)):
-                continue
-            full = f"{name[:-3]}.{attr}"
-            if flt and flt not in full:
-                continue
-            start = time.monotonic()
-            try:
-                fn()
-            except Exception:  # a failed assert or anything unexpected
-                failed += 1
-                print(f"FAIL {full}")
-                traceback.print_exc(file=sys.stdout)
-            else:
-                passed += 1
-                print(f"ok   {full} ({time.monotonic() - start:.2f}s)")
+    names = sorted(n for n in os.listdir(HERE) if n.startswith("test_") and n.endswith(".py"))
+    if flt:
+        names = [n for n in names if any(flt in f"{n[:-3]}.{a}" for a in dir_of(n))]
+    jobs = max(1, int(os.environ.get("KMSD_TEST_JOBS", "3")))
+    serial = [n for n in names if is_serial(n)]
+    parallel = [n for n in names if n not in serial]
+    totals = [0, 0, 0]
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def one(name):
+        try:
+            p = subprocess.run([sys.executable, os.path.abspath(__file__), "--module", name, flt],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=MODULE_TIMEOUT, check=False)
+            out = p.stdout.decode(errors="replace")
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace") + \
+                f"FAIL {name[:-3]}: no result within {MODULE_TIMEOUT:.0f} s\n#tally 0 1 0\n"
+        lines = out.splitlines()
+        tally = [l for l in lines if l.startswith("#tally ")]
+        counts = [int(x) for x in tally[-1].split()[1:]] if tally else [0, 1, 0]
+        if not tally:
+            lines.append(f"FAIL {name[:-3]}: the test file stopped without a result")
+        with lock:
+            for line in lines:
+                if not line.startswith("#tally "):
+                    print(line)
             sys.stdout.flush()
-    print(f"integration: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+            for i in range(3):
+                totals[i] += counts[i]
+
+    queue = list(parallel)
+    qlock = threading.Lock()
+
+    def lane_parallel():
+        while True:
+            with qlock:
+                if not queue:
+                    return
+                name = queue.pop(0)
+            one(name)
+
+    def lane_serial():
+        for name in serial:
+            one(name)
+        lane_parallel()  # then help with what is left
+
+    lanes = [threading.Thread(target=lane_serial)] + \
+        [threading.Thread(target=lane_parallel) for _ in range(jobs - 1)]
+    for t in lanes:
+        t.start()
+    for t in lanes:
+        t.join()
+    print(f"integration wall time: {time.monotonic() - started:.1f} s with {jobs} lane(s)")
+    print(f"integration: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    return 1 if totals[1] or not (totals[0] or totals[2]) else 0
+
+
+def dir_of(name):
+    try:
+        return [a for a in dir(load(name)) if a.startswith("test_")]
+    except Exception:  # a file that does not even import runs, and fails, in its lane
+        return [""]
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from test_docs import doc_blocks, run_lines
 from test_kmsc import start_dnsmasq
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+# its commands use the documented port 1688 and build/run: one such file at a time
+SERIAL = True
 DOC = "administration.md"
 
 KEY = r"[0-9A-Z]{5}(-[0-9A-Z]{5}){4}"

@@ -19,10 +19,18 @@ def raise_fd_limit(n):
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n)), hard))
 
 
-def open_from(source, port):
+def bound_socket(source):
+    """A client socket from `source`. SO_REUSEADDR: its port must not keep
+    a test in another lane from listening on 0.0.0.0 with that number."""
     s = socket.socket()
-    s.setblocking(False)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((source, 0))
+    return s
+
+
+def open_from(source, port):
+    s = bound_socket(source)
+    s.setblocking(False)
     s.connect_ex(("127.0.0.1", port))
     return s
 
@@ -64,9 +72,8 @@ def activate(port, source="127.0.0.1"):
     """One whole client visit on a new connection: seconds it took."""
     parts = pdus(read_vector("vlmcsd-win10-ent-v6-ndr32.c2s.bin"))
     start = time.monotonic()
-    s = socket.socket()
+    s = bound_socket(source)
     s.settimeout(5)
-    s.bind((source, 0))
     s.connect(("127.0.0.1", port))
     for p in parts[:-1]:
         s.sendall(p)
@@ -150,9 +157,8 @@ def test_colliding_addresses_cannot_pass_the_rate_limit():
     with Kmsd("rate-limit=10", flood_limits=True) as d:
         start, got = time.monotonic(), 0
         for i in range(100):
-            s = socket.socket()
+            s = bound_socket(first if i % 2 else other)
             s.settimeout(2)
-            s.bind((first if i % 2 else other, 0))
             s.connect(("127.0.0.1", d.port))
             try:
                 s.sendall(bind)

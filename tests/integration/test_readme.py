@@ -4,13 +4,16 @@ clash with other tests)."""
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import time
 
-from kmsdtest import BIN, free_port, replay, run
+from kmsdtest import BIN, VECTORS, free_port, replay, run, skip
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+# its commands use the documented port 1688 and build/run: one such file at a time
+SERIAL = True
 
 
 def readme():
@@ -28,8 +31,8 @@ def readme_commands(word):
             if l.startswith("build/kmsc ") and l.split()[1] in word]
 
 
-def run_readme_line(line):
-    p = subprocess.run(shlex.split(line), cwd=ROOT, stdout=subprocess.PIPE,
+def run_readme_line(line, prefix=()):
+    p = subprocess.run([*prefix, *shlex.split(line)], cwd=ROOT, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=120)
     assert p.returncode == 0, (line, p.stdout.decode(errors="replace"))
     return p.stdout.decode(errors="replace")
@@ -82,35 +85,53 @@ def test_make_deps_run_starts_a_working_host_and_ctrl_c_stops_it():
 
 
 def test_check_config_command():
-    assert "build/kmsd -t -c contrib/kmsd.conf" in readme()
-    p = subprocess.run(["build/kmsd", "-t", "-c", "contrib/kmsd.conf"], cwd=ROOT,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    cmd = "build/kmsd -t -c contrib/kmsd.conf -o user=nobody"
+    assert cmd in readme()
+    if os.geteuid() != 0:
+        skip("only root can switch to nobody, and -t checks that")
+    p = subprocess.run(cmd.split(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert p.returncode == 0, p.stdout
-    p = subprocess.run(["build/kmsd", "-t", "-v", "-c", "contrib/kmsd.conf"], cwd=ROOT,
+    p = subprocess.run(cmd.replace("-t", "-t -v").split(), cwd=ROOT,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert b"listen = 0.0.0.0:1688" in p.stdout, p.stdout
+    # as root without a user to drop to, -t says no, as the start would
+    p = subprocess.run(["build/kmsd", "-t", "-c", "contrib/kmsd.conf"], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode == 1 and b"refusing to run as root" in p.stdout, p.stdout
 
 
 def test_foreground_command_as_written():
     cmd = "build/kmsd -f -c contrib/kmsd.conf -l 127.0.0.1:1688 -o user=nobody"
     assert cmd in readme()
     if os.geteuid() != 0:
-        return  # dropping to nobody needs root
+        skip("dropping to nobody needs root")
     # the README's kmsd logs to its terminal; here a file stands in for it,
     # so the log never waits on an unread pipe
     log = open(os.path.join(ROOT, "build", "readme-foreground.log"), "w+b")
-    proc = subprocess.Popen(cmd.split(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    # port 1688 and the default store /var/lib/kmsd of its own, in a network
+    # and mount namespace, so nothing else on this machine is in the way
+    inside = []
+    if shutil.which("unshare") and shutil.which("nsenter"):
+        script = ("mount --make-rprivate / && mkdir -p /var/lib/kmsd && "
+                  "mount -t tmpfs -o mode=0755 kmsd-state /var/lib/kmsd && ip link set lo up && "
+                  f"exec {cmd}")
+        proc = subprocess.Popen(["unshare", "-m", "-n", "sh", "-c", script], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT)
+        inside = ["nsenter", "-t", str(proc.pid), "-m", "-n", "-w"]  # -w: its cwd
+    else:
+        proc = subprocess.Popen(cmd.split(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
         while b"ready" not in open(log.name, "rb").read():
             assert time.monotonic() < deadline and proc.poll() is None, open(log.name).read()
             time.sleep(0.05)
-        rc, out = replay(1688, "vlmcsd-win7-ent-v4")
+        rc, out = run(*inside, os.path.join(BIN, "kms-replay"), "127.0.0.1", "1688",
+                      os.path.join(VECTORS, "vlmcsd-win7-ent-v4.c2s.bin"))
         assert rc == 0, out
         lines = readme_commands(("activate", "gvlk", "products", "srv-record", "bench"))
         assert len(lines) == 5
         for line in lines:
-            run_readme_line(line)
+            run_readme_line(line, inside)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)

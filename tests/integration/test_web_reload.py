@@ -55,9 +55,24 @@ def public_web(port):
     return f"store = none\nweb = yes\nweb-listen = 0.0.0.0:{port}\nweb-token = {TOKEN}\n"
 
 
+def public_kmsd(avoid=()):
+    """(kmsd with a token-protected web on 0.0.0.0, its web port). Tests in
+    other lanes pick ports at the same moment: one taken in between is
+    retried with another."""
+    for _ in range(5):
+        public, kms = [p for p in ports(2 + len(avoid)) if p not in avoid][:2]
+        try:
+            return Kmsd(config_text=public_web(public), port=kms), public
+        except AssertionError as e:
+            if "Address already in use" not in str(e):
+                raise
+    raise AssertionError("no free port pair for the web and KMS listeners")
+
+
 def test_reload_to_loopback_without_token_closes_the_public_listener():
-    public, local, kms = ports(3)
-    with Kmsd(config_text=public_web(public), port=kms) as d:
+    d, public = public_kmsd()
+    local = [p for p in ports(3) if p not in (public, d.port)][0]
+    with d:
         assert status(public) == 401 and status(public, token=TOKEN) == 200
         assert reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{local}\n")
         assert status(public) is None, "the old public listener still answers"
@@ -65,8 +80,8 @@ def test_reload_to_loopback_without_token_closes_the_public_listener():
 
 
 def test_reload_turning_the_web_off_closes_its_listeners():
-    public, kms = ports(2)
-    with Kmsd(config_text=public_web(public), port=kms) as d:
+    d, public = public_kmsd()
+    with d:
         assert status(public, token=TOKEN) == 200
         assert reload_with(d, "store = none\nweb = no\n")
         assert status(public) is None and status(public, token=TOKEN) is None
@@ -76,16 +91,16 @@ def test_reload_turning_the_web_off_closes_its_listeners():
 
 
 def test_reload_removing_the_token_of_a_public_listener_is_refused_whole():
-    public, kms = ports(2)
-    with Kmsd(config_text=public_web(public), port=kms) as d:
+    d, public = public_kmsd()
+    with d:
         assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 0.0.0.0:{public}\n"
                                   "hwid = 0102030405060708\n")
         assert status(public) == 401 and status(public, token=TOKEN) == 200
 
 
 def test_reload_changes_the_token_with_the_listeners_in_place():
-    public, kms = ports(2)
-    with Kmsd(config_text=public_web(public), port=kms) as d:
+    d, public = public_kmsd()
+    with d:
         new = "another-token-0123456789"
         assert reload_with(d, public_web(public).replace(TOKEN, new))
         assert status(public, token=TOKEN) == 401 and status(public, token=new) == 200
@@ -96,8 +111,8 @@ def test_reload_to_an_address_that_cannot_be_bound_is_refused_whole():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
-        public, kms = [p for p in ports(3) if p != busy][:2]
-        with Kmsd(config_text=public_web(public), port=kms) as d:
+        d, public = public_kmsd(avoid=(busy,))
+        with d:
             assert not reload_with(d, f"store = none\nweb = yes\nweb-listen = 127.0.0.1:{busy}\n")
             assert "web-listen 127.0.0.1:" in d.log()
             assert status(public) == 401 and status(public, token=TOKEN) == 200
@@ -105,6 +120,9 @@ def test_reload_to_an_address_that_cannot_be_bound_is_refused_whole():
 
 def slow_client(port, source):
     s = socket.socket()
+    # a client port must not keep a test in another lane from listening
+    # on 0.0.0.0 with the same number
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((source, 0))
     s.connect(("127.0.0.1", port))
     s.setblocking(False)

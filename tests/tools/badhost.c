@@ -6,7 +6,9 @@
  * damages its answer the way FAULT says, so tests can check that kmsc names
  * exactly the check a broken host fails. FAULT is one of: none, version,
  * epid, cmid, time, mac, padding, iv, hash, xored-ivs, hmac, size, refuse,
- * fault. The ePID and HwId are those of a recorded vlmcsd answer. Serves
+ * fault, drop-ndr64 (close the connection on any NDR64 request) and
+ * vlmcsd-ndr64 (close it, as vlmcsd -N1 does, when an NDR64 request's body
+ * is longer than 24 + 260 bytes). The ePID and HwId are those of a recorded vlmcsd answer. Serves
  * connections one at a time until killed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -142,6 +144,10 @@ static void serve(int fd)
 				if (rpc_request_decode(in, pdu_len, &r) != RPC_OK)
 					return;
 				rpc_syntax_kind s = rpc_contexts_syntax(&ctx, r.context_id);
+				if (s == RPC_SYNTAX_NDR64 &&
+				    (is("drop-ndr64") ||
+				     (is("vlmcsd-ndr64") && pdu_len - RPC_HEADER_LEN > 24 + 260)))
+					return;
 				if (is("fault") || rpc_stub_decode(s, r.stub, r.stub_len, &msg, &msg_len) != RPC_OK) {
 					rpc_fault_encode(r.hdr.call_id, r.context_id, RPC_NCA_UNK_IF, out,
 							 sizeof out, &len);

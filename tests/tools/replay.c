@@ -100,6 +100,29 @@ int main(int argc, char **argv)
 			if (rpc_request_decode(pdu, pdu_len, &r) != RPC_OK)
 				return 4;
 			syntaxes[0] = rpc_contexts_syntax(&contexts, r.context_id);
+			if (syntaxes[0] == RPC_SYNTAX_UNKNOWN && r.context_id == 0) {
+				/* the recording host took this context and ours rejects
+				 * it (NDR64 won): move it to NDR32 with an alter_context
+				 * first, as vlmcs itself does against such a host */
+				uint8_t alter[256];
+				size_t alter_len;
+				rpc_client_options ndr32 = { .ndr32 = true };
+				rpc_bind b;
+				rpc_bind_ack ack;
+				if (rpc_bind_encode(RPC_ALTER_CONTEXT, 1, &ndr32, alter, sizeof alter,
+						    &alter_len) != RPC_OK ||
+				    rpc_bind_decode(alter, alter_len, &b) != RPC_OK)
+					return 4;
+				rpc_bind_negotiate(&b, &host, &contexts, &ack);
+				memmove(stream + off + alter_len, stream + off, len - off);
+				memcpy(stream + off, alter, alter_len);
+				len += alter_len;
+				off += alter_len;
+				pdu = stream + off;
+				syntaxes[0] = rpc_contexts_syntax(&contexts, r.context_id);
+				if (rpc_request_decode(pdu, pdu_len, &r) != RPC_OK)
+					return 4;
+			}
 			if (rpc_stub_decode(syntaxes[0], r.stub, r.stub_len, &msg, &msg_len) != RPC_OK ||
 			    kms_request_decode(msg, msg_len, &req, &rs) != KMS_OK)
 				return 4;

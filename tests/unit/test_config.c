@@ -230,7 +230,7 @@ TEST(config_dns_errors)
 	expect_error("dns-server = [::1\n", "is not ADDRESS");
 	expect_error("dns-server = 10.0.0.1:0\n", "is not ADDRESS");
 	expect_error("dns-server = 10.0.0.1:x\n", "is not ADDRESS");
-	expect_error("dns-ttl = 10s\n", "dns-ttl: \"10s\" is out of range");
+	expect_error("dns-ttl = 9s\n", "dns-ttl: \"9s\" is out of range");
 	expect_error("dns-priority = 65536\n", "out of range");
 	expect_error("dns-weight = -1\n", "out of range");
 	expect_error("dns-port = 0\n", "out of range");
@@ -335,6 +335,57 @@ TEST(config_web_settings_and_the_token_rule)
 	expect_error("web-listen = 127.0.0.1:1\nweb-listen = 127.0.0.1:2\nweb-listen = 127.0.0.1:3\n"
 		     "web-listen = 127.0.0.1:4\nweb-listen = 127.0.0.1:5\n",
 		     "test.conf:5: web-listen: too many web-listen addresses");
+}
+
+TEST(config_byte_order_mark_is_skipped)
+{
+	kmsd_config cfg;
+	config_error err;
+	CHECK(load(&cfg, "\xEF\xBB\xBF" "count = real\n", &err));
+	CHECK(cfg.count_real);
+	/* only at the start of the file */
+	expect_error("count = real\n\xEF\xBB\xBF" "lcid = 1033\n", "test.conf:2:");
+}
+
+TEST(config_repeated_keys)
+{
+	kmsd_config cfg;
+	config_error err;
+	/* a single setting twice: an error naming both lines */
+	expect_error("count = real\n# later\ncount = always\n",
+		     "test.conf:3: count: also set on line 1");
+	/* list lines add up; the same line twice is a warning naming both */
+	CHECK(load(&cfg, "listen = 127.0.0.1:1688\nlisten = 127.0.0.2:1688\n"
+			 "listen = 127.0.0.1:1688\n", &err));
+	CHECK_EQ(cfg.n_listen, 2);
+	CHECK(strstr(err.warnings, "test.conf:3: listen: the same line as line 1") != NULL);
+	CHECK(load(&cfg, "allow = 10.0.0.0/8\nallow = 10.1.0.0/16\n", &err));
+	CHECK_STR(err.warnings, "");
+	/* the command line overrides the file: not a repeat */
+	CHECK(load(&cfg, "count = real\n", &err));
+	CHECK(config_apply_option(&cfg, "count=always", "-o", 1, &err));
+	CHECK(!cfg.count_real);
+}
+
+TEST(config_listen_log_and_secret_settings)
+{
+	kmsd_config cfg;
+	config_error err;
+	config_defaults(&cfg);
+	CHECK(!cfg.listen_failure_stop && !cfg.listen_freebind);
+	CHECK(load(&cfg, "listen-failure = stop\nlisten-freebind = yes\nlog-facility = local3\n"
+			 "store-password-file = credential:store-password\n"
+			 "web-token-file = credential:web-token\n"
+			 "dns-tsig-secret-file = /etc/kmsd/tsig.secret\n", &err));
+	CHECK(cfg.listen_failure_stop && cfg.listen_freebind);
+	CHECK_EQ(cfg.log_facility, 19 << 3); /* LOG_LOCAL3 */
+	CHECK_STR(cfg.store_password_file, "credential:store-password");
+	CHECK_STR(cfg.web_token_file, "credential:web-token");
+	expect_error("listen-failure = maybe\n", "not warn or stop");
+	expect_error("log-facility = kern\n", "not daemon, user, auth or local0");
+	expect_error("web-token-file = token\n", "not an absolute path or credential:NAME");
+	expect_error("store-password-file = credential:a/b\n", "one file name");
+	expect_error("dns-tsig-secret-file = credential:\n", "one file name");
 }
 
 TEST(config_flood_limits_and_web_timeout)

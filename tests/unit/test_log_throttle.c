@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -31,7 +32,7 @@ TEST(log_throttle_bounds_repeated_warnings)
 	CHECK(fd >= 0);
 	close(fd);
 	snprintf(target, sizeof target, "file:%s", path);
-	CHECK(log_open(target, LOG_LEVEL_INFO, err, sizeof err));
+	CHECK(log_open(target, LOG_LEVEL_INFO, LOG_DAEMON, err, sizeof err));
 	static log_throttle t;
 	for (int i = 0; i < 1000; i++)
 		log_throttled(&t, LOG_LEVEL_WARNING, "bad thing %d", i);
@@ -41,6 +42,6 @@ TEST(log_throttle_bounds_repeated_warnings)
 	log_throttled(&t, LOG_LEVEL_WARNING, "bad thing again");
 	CHECK_EQ(count_lines(path, "bad thing", last, sizeof last), LOG_THROTTLE_LINES + 1);
 	CHECK(strstr(last, "bad thing again (990 more like it were not logged)") != NULL);
-	log_open("stderr", LOG_LEVEL_INFO, err, sizeof err);
+	log_open("stderr", LOG_LEVEL_INFO, LOG_DAEMON, err, sizeof err);
 	unlink(path);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store/store_uri.h"
 #include "store/store.h"
 
 static void temp_db(char *spec, size_t len, char *path, size_t path_len)
@@ -291,4 +292,29 @@ TEST(store_locked_file_is_an_error_not_a_hang)
 	CHECK(strstr(err, "locked") != NULL);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db);
+}
+
+TEST(store_uri_syntax)
+{
+	char why[256];
+	CHECK(store_uri_check("none", why, sizeof why));
+	CHECK(store_uri_check("sqlite:/var/lib/kmsd/clients.db", why, sizeof why));
+	CHECK(store_uri_check("postgresql://kmsd:s%40cret@db.example.com:5432/kmsd?sslmode=require",
+			      why, sizeof why));
+	CHECK(store_uri_check("postgres://[2001:db8::1]:5432/kmsd", why, sizeof why));
+	CHECK(store_uri_check("postgresql:///kmsd?host=/run/postgresql", why, sizeof why));
+	CHECK(!store_uri_check("sqlite:clients.db", why, sizeof why));
+	CHECK(strstr(why, "absolute path") != NULL);
+	CHECK(!store_uri_check("postgresql://db:99999/kmsd", why, sizeof why));
+	CHECK(strstr(why, "port") != NULL);
+	CHECK(!store_uri_check("postgresql://db:5432/kmsd?sslmode", why, sizeof why));
+	CHECK(!store_uri_check("postgresql://us er@db/kmsd", why, sizeof why));
+	CHECK(!store_uri_check("postgresql://[::1/kmsd", why, sizeof why));
+	CHECK(!store_uri_check("postgresql://db/k%4", why, sizeof why));
+	char out[256];
+	CHECK(store_uri_with_password("postgresql://kmsd@db/kmsd", "p@ss word", out, sizeof out));
+	CHECK_STR(out, "postgresql://kmsd@db/kmsd?password=p%40ss%20word");
+	CHECK(store_uri_with_password("postgresql://db/kmsd?sslmode=require", "x", out, sizeof out));
+	CHECK_STR(out, "postgresql://db/kmsd?sslmode=require&password=x");
+	CHECK(store_uri_check(out, why, sizeof why));
 }

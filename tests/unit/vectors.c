@@ -44,10 +44,21 @@ bool conversation_load(const char *name, conversation *c)
 	if (!c->c2s || !c->s2c)
 		return false;
 
-	/* the client's side, as the host sees it */
+	/* the client's side, as the recording host saw it: NDR64 taken only
+	 * if its bind_ack or alter_context_resp accepted NDR64 */
 	rpc_contexts contexts = { 0 };
-	rpc_host_options host = { .ndr64 = true, .btfn = true };
+	rpc_host_options host = { .ndr64 = false, .btfn = true };
 	size_t off = 0, len;
+	while (off < c->s2c_len && rpc_frame(c->s2c + off, c->s2c_len - off, &len) == RPC_OK) {
+		rpc_bind_ack ack;
+		if (rpc_bind_ack_decode(c->s2c + off, len, &ack) == RPC_OK)
+			for (int r = 0; r < ack.n_results; r++)
+				host.ndr64 |= ack.results[r].result == RPC_RESULT_ACCEPT &&
+					      rpc_syntax_classify(&ack.results[r].transfer, NULL) ==
+						      RPC_SYNTAX_NDR64;
+		off += len;
+	}
+	off = 0;
 	while (off < c->c2s_len && rpc_frame(c->c2s + off, c->c2s_len - off, &len) == RPC_OK) {
 		const uint8_t *pdu = c->c2s + off;
 		if (pdu[2] == RPC_BIND || pdu[2] == RPC_ALTER_CONTEXT) {
