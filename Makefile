@@ -5,6 +5,8 @@
 #   make            build kmsd and kmsc into build/
 #   make test       the whole test suite (unit, integration, sanitizers)
 #   make run        build and start kmsd in the foreground on port 1688
+#   make deb        the Debian package into build/deb/ (ARCH=arm64|armhf cross)
+#   make cross ARCH=arm64|armhf   cross build, unit tests under qemu-user
 #
 # Output goes to $(O) (default build/). SAN=1 builds with ASan+UBSan into
 # build/san/ so both trees can coexist.
@@ -40,10 +42,17 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # store (src/store/pg_lib.c), so it is not linked.
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 PQ_LIBS   := -ldl
-CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(O)/gen $(PQ_CFLAGS)
+# libxml2 reads product data: at build time (tools/gen-products) and, for
+# product-data = PATH and kmsc --product-data, at run time
+# (src/kms/product_data.c, the same parser).
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0)
+XML_LIBS   := $(shell pkg-config --libs libxml-2.0)
+# 64-bit file offsets and inode numbers on 32-bit targets (armhf): without
+# it readdir() and stat() fail with EOVERFLOW on large filesystems.
+CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc -I$(O)/gen $(PQ_CFLAGS) $(XML_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS  += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LIBS     := -lcrypto -lpthread $(PQ_LIBS)
+LIBS     := -lcrypto -lpthread $(PQ_LIBS) $(XML_LIBS)
 # libkmsserver's own: ldns builds and signs the DNS updates (dns_update.c)
 SERVER_LIBS := -lldns
 
@@ -103,12 +112,15 @@ $(O)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The product table is generated from the public data file at build time.
-# The generator is a host tool: never sanitized, built with libxml2.
+# The generator is a host tool: never sanitized, built with libxml2, and
+# compiled by BUILD_CC for the build machine when CC cross-compiles.
+BUILD_CC ?= cc
 GEN_TOOL := build/tools/gen-products
-$(GEN_TOOL): tools/gen-products.c src/base/guid.c src/base/guid.h
+$(GEN_TOOL): tools/gen-products.c src/kms/product_data.c src/kms/product_data.h src/base/guid.c src/base/guid.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $$(pkg-config --cflags libxml-2.0) \
-	    -o $@ tools/gen-products.c src/base/guid.c $$(pkg-config --libs libxml-2.0)
+	$(BUILD_CC) -std=c11 -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $$(pkg-config --cflags libxml-2.0) \
+	    -o $@ tools/gen-products.c src/kms/product_data.c src/base/guid.c \
+	    $$(pkg-config --libs libxml-2.0)
 
 $(O)/gen/products.gen.c: $(GEN_TOOL) $(KMSDB)
 	@mkdir -p $(@D)
@@ -284,6 +296,65 @@ install: all
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
+# ---- Debian package and cross builds -------------------------------------
+# make deb [ARCH=arm64|armhf]: dpkg-buildpackage -b on a copy of the tree
+# (so nothing lands beside the repository), packages in build/deb/.
+# make cross ARCH=arm64|armhf: kmsd, kmsc and the unit tests built with
+# Debian's cross toolchain into build/cross-ARCH/, the unit tests and a
+# smoke activation (native kmsc against the cross kmsd) run under qemu-user.
+# qemu finds the target's libraries in the multiarch folders (no -L: with
+# the cross toolchain's separate libc, dlopen()ing libpq hangs).
+ARCH ?=
+CROSS_TRIPLET_arm64 := aarch64-linux-gnu
+CROSS_TRIPLET_armhf := arm-linux-gnueabihf
+CROSS_QEMU_arm64    := qemu-aarch64-static
+CROSS_QEMU_armhf    := qemu-arm-static
+TRIPLET = $(CROSS_TRIPLET_$(ARCH))
+CROSS_O = build/cross-$(ARCH)
+
+deb:
+	rm -rf build/deb/src && mkdir -p build/deb/src/kmsd
+	tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C build/deb/src/kmsd
+	cd build/deb/src/kmsd && dpkg-buildpackage -b -us -uc $(if $(ARCH),-a$(ARCH))
+	mv build/deb/src/*.deb build/deb/src/*.changes build/deb/src/*.buildinfo build/deb/
+	rm -rf build/deb/src
+	@ls build/deb/*.deb
+
+cross:
+	@test -n "$(TRIPLET)" || { echo "make cross: ARCH=arm64 or ARCH=armhf"; exit 1; }
+	$(MAKE) O=$(CROSS_O) CC=$(TRIPLET)-gcc AR=$(TRIPLET)-ar all $(CROSS_O)/unit-tests
+	KMSD_VECTORS=$(VECTORS) $(CROSS_QEMU_$(ARCH)) $(CROSS_O)/unit-tests
+	$(MAKE) all
+	KMSD_BIN=$(abspath $(O)) KMSD_CROSS_BIN=$(abspath $(CROSS_O)) KMSD_CROSS_QEMU=$(CROSS_QEMU_$(ARCH)) \
+	    python3 tests/integration/run.py test_cross
+
+# Both architectures and their packages (lintian-clean), as CI runs them
+# after make test (.ci/run).
+cross-all:
+	for a in $(CROSS_ARCHS); do \
+	    $(MAKE) cross ARCH=$$a && $(MAKE) deb ARCH=$$a && \
+	    lintian --fail-on error,warning build/deb/kmsd_*_$$a.changes || exit 1; \
+	done
+
+# The cross toolchains, qemu-user and the target architectures' -dev
+# libraries (multiarch). libldns-dev's documentation differs between
+# architectures, which dpkg refuses for a Multi-Arch: same package: it is
+# left out (path-exclude). libpq-dev is not multiarch: the native headers
+# serve (see debian/control); libpq5 is there for the unit tests that
+# load it, as a PostgreSQL store does.
+CROSS_ARCHS    := arm64 armhf
+CROSS_PACKAGES := qemu-user-static gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
+                  $(foreach a,$(CROSS_ARCHS),$(foreach p,libc6-dev libssl-dev libxml2-dev libsqlite3-dev libmicrohttpd-dev libldns-dev libpq5,$(p):$(a)))
+
+cross-deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	for a in $(CROSS_ARCHS); do $$SUDO dpkg --add-architecture $$a; done; \
+	if ! dpkg -s $(CROSS_PACKAGES) >/dev/null 2>&1; then \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	        -o Dpkg::Options::=--path-exclude=/usr/share/doc/libldns-dev/* $(CROSS_PACKAGES); \
+	fi
+
 # ---- setup ---------------------------------------------------------------
 
 # `make deps`: what building and running kmsd need, nothing more (also all
@@ -299,7 +370,8 @@ BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-d
 # so the packages' own services must not start (see test-deps).
 TEST_PACKAGES  := clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy git \
                   dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils \
-                  postgresql util-linux iproute2 nftables systemd tshark
+                  postgresql util-linux iproute2 nftables systemd tshark \
+                  debhelper lintian fakeroot dpkg-dev
 # The units a test package could enable and start on a systemd machine.
 TEST_SERVICES  := named bind9 postgresql prometheus dnsmasq nftables
 APT_GET     ?= apt-get
@@ -354,4 +426,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test tsan static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean fuzz fuzz-build fuzz-short fuzz-long
+.PHONY: all unit integration test tsan static layers lint tidy bench bench-short soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean deb cross cross-all cross-deps fuzz fuzz-build fuzz-short fuzz-long

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "client/activate.h"
+#include "crypto/crypto.h"
 
 static const char usage[] =
 	"usage: kmsc activate [options] [HOST[:PORT]]\n"
@@ -19,8 +20,12 @@ static const char usage[] =
 	"  -4, -5, -6             KMS protocol version (default: the product's)\n"
 	"      --ndr32, --ndr64   offer only this transfer syntax (default both)\n"
 	"      --no-btfn          do not offer bind-time feature negotiation\n"
-	"      --cmid GUID        client machine id (default random, new per request)\n"
+	"      --cmid GUID|random client machine id (default one stable id for this\n"
+	"                         machine, from /etc/machine-id, so repeated probes\n"
+	"                         count once; random: a new one per request)\n"
 	"      --workstation NAME (at most 63 characters; default a random name)\n"
+	"      --app-id GUID      application id to send instead of the product's\n"
+	"      --kms-id GUID      KMS counted id to send instead of the product's\n"
 	"      --n-policy N       clients the product needs (default the product's)\n"
 	"      --time T           client time, 'YYYY-MM-DD HH:MM:SS' UTC or Unix seconds\n"
 	"      --license-status N (default 2, out-of-box grace)\n"
@@ -33,8 +38,10 @@ static const char usage[] =
 	"                         IPv6 as [ADDR]:PORT\n"
 	"      --json             one JSON object per request\n"
 	"  -v, --verbose          hex dumps of the PDUs, the SRV targets in order\n"
-	"Exit status: 0 every answer valid, 1 a check failed, 2 usage, 3 the host\n"
-	"refused (HRESULT, RPC fault, bind rejected), 4 network or protocol failure.\n";
+	"Exit status: 0 every answer valid and enough to activate, 1 a check failed,\n"
+	"2 usage, 3 the host refused (HRESULT, RPC fault, bind rejected), 4 network\n"
+	"or protocol failure, 5 a valid answer whose count is below the N policy\n"
+	"(the client would not activate yet).\n";
 
 static bool parse_time(const char *text, int64_t *out)
 {
@@ -50,6 +57,38 @@ static bool parse_time(const char *text, int64_t *out)
 		return true;
 	}
 	return false;
+}
+
+/* This machine's client machine id: a name-based UUID (version 8, from
+ * SHA-256) of /etc/machine-id, so every probe from one machine is one
+ * machine to the host, and the machine id itself is not disclosed. Falls
+ * back to D-Bus's copy, then to the host name. */
+static void machine_cmid(kms_guid *out)
+{
+	static const char *const files[] = { "/etc/machine-id", "/var/lib/dbus/machine-id" };
+	char seed[300] = "kmsc activate\n";
+	size_t used = strlen(seed);
+	bool found = false;
+	for (size_t i = 0; i < sizeof files / sizeof files[0] && !found; i++) {
+		FILE *f = fopen(files[i], "re");
+		if (!f)
+			continue;
+		size_t n = fread(seed + used, 1, 64, f);
+		fclose(f);
+		found = n >= 32;
+		if (found)
+			used += n;
+	}
+	if (!found && gethostname(seed + used, sizeof seed - used - 1) == 0)
+		used += strlen(seed + used);
+	uint8_t digest[32];
+	if (!sha256(seed, used, digest))
+		memset(digest, 0x5a, sizeof digest);
+	memcpy(out->b, digest, 16);
+	/* version 8 (Data3's top nibble; Data3 is little-endian on the wire) and
+	 * the RFC 4122 variant */
+	out->b[7] = (uint8_t)((out->b[7] & 0x0f) | 0x80);
+	out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
 }
 
 /* A whole decimal number in [min, max]; no trailing junk, no overflow. */
@@ -76,13 +115,15 @@ static int parse_options(int argc, char **argv, activate_options *o)
 		{ "stub-padding", required_argument, NULL, 'Q' },
 		{ "domain", required_argument, NULL, 'D' },  { "dns-server", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },          { "verbose", no_argument, NULL, 'v' },
+		{ "app-id", required_argument, NULL, 'A' }, { "kms-id", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },          { 0 }
 	};
 	const char *product = "73111121-5638-40f6-bc11-f1d7b0d64300";
 	int opt;
 	long long v = 0;
 	*o = (activate_options){ .rpc = { true, true, true }, .n_policy = -1, .license_status = 2,
-				 .count = 1, .timeout_ms = 10000 };
+				 .count = 1, .timeout_ms = 10000, .fixed_cmid = true };
+	machine_cmid(&o->cmid);
 	while ((opt = getopt_long(argc, argv, "p:456n:vjh", longopts, NULL)) != -1) {
 		bool ok = true;
 		switch (opt) {
@@ -91,7 +132,14 @@ static int parse_options(int argc, char **argv, activate_options *o)
 		case 'N': o->rpc.ndr64 = false; o->rpc.ndr32 = true; break;
 		case 'M': o->rpc.ndr32 = false; o->rpc.ndr64 = true; break;
 		case 'B': o->rpc.btfn = false; break;
-		case 'C': ok = o->fixed_cmid = guid_parse(optarg, &o->cmid); break;
+		case 'C':
+			if (strcmp(optarg, "random") == 0)
+				o->fixed_cmid = false;
+			else
+				ok = o->fixed_cmid = guid_parse(optarg, &o->cmid);
+			break;
+		case 'A': ok = o->fixed_app_id = guid_parse(optarg, &o->app_id); break;
+		case 'K': ok = o->fixed_kms_id = guid_parse(optarg, &o->kms_id); break;
 		case 'W':
 			ok = strlen(optarg) < KMS_WORKSTATION_UNITS;
 			snprintf(o->workstation, sizeof o->workstation, "%s", optarg);
@@ -163,6 +211,13 @@ static int find_targets(int argc, char **argv, const activate_options *o, srv_ta
 	return n;
 }
 
+/* Which of two exit codes is worse: a count below the threshold is a
+ * valid answer, better than any failure. */
+static int severity(int rc)
+{
+	return rc == EXIT_BELOW ? 1 : rc == EXIT_VALID ? 0 : rc + 1;
+}
+
 int cmd_activate(int argc, char **argv)
 {
 	activate_options o;
@@ -213,7 +268,9 @@ int cmd_activate(int argc, char **argv)
 		else
 			report_text(&o, &s, &x);
 		rc = outcome_exit_code(x.outcome);
-		if (rc > worst)
+		if (rc == EXIT_VALID && x.got.count < x.sent.n_policy)
+			rc = EXIT_BELOW;
+		if (severity(rc) > severity(worst))
 			worst = rc;
 		if (rc == EXIT_NETWORK)
 			break;

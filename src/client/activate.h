@@ -18,6 +18,8 @@ typedef struct activate_options {
 	rpc_client_options rpc;
 	kms_guid cmid;
 	bool fixed_cmid;
+	kms_guid app_id, kms_id;      /* sent instead of the product's when set */
+	bool fixed_app_id, fixed_kms_id;
 	char workstation[128];
 	long n_policy;                /* -1: the product's */
 	int64_t time;                 /* 0: now */

@@ -46,7 +46,9 @@ typedef struct bench {
 	bool stopping;                 /* the duration is over: finish what is in flight */
 	double duration;
 	uint64_t limit;                /* activations to do, 0: until duration */
+	uint64_t machines;             /* distinct client machine ids sent, in turn */
 	uint64_t started, done, errors[ERR_KINDS];
+	uint64_t sent;                 /* requests sent, for choosing the machine */
 	uint32_t *latency_us;
 	size_t n_latency, cap_latency;
 	uint8_t bind[512];
@@ -113,9 +115,17 @@ static bool send_request(bench *b, slot *s)
 	uint8_t rnd[32], msg[KMS_V5_REQUEST_LEN], pdu[512];
 	size_t msg_len, pdu_len;
 	random_bytes(rnd, sizeof rnd);
-	memcpy(r.cmid.b, rnd, 16);
+	/* machine i of --machines: the same ids every run, so benches add at
+	 * most that many clients to a host's store and count */
+	uint64_t machine = b->sent++ % b->machines;
+	memcpy(r.cmid.b, "kmsc-bench\x00\x00", 12);
+	memcpy(r.cmid.b + 12, &(uint32_t){ (uint32_t)machine }, 4);
+	r.cmid.b[7] = (uint8_t)((r.cmid.b[7] & 0x0f) | 0x80);
+	r.cmid.b[8] = (uint8_t)((r.cmid.b[8] & 0x3f) | 0x80);
+	char name[48];
+	snprintf(name, sizeof name, "bench-%llu.kmsc.example", (unsigned long long)machine);
 	r.client_time = kms_filetime_from_unix((int64_t)time(NULL));
-	kms_utf8_to_utf16("bench.kmsc.example", r.workstation, KMS_WORKSTATION_UNITS);
+	kms_utf8_to_utf16(name, r.workstation, KMS_WORKSTATION_UNITS);
 	if (kms_request_encode(&r, rnd + 16, msg, sizeof msg, &msg_len, &s->secret) != KMS_OK ||
 	    rpc_request_encode(2, s->context, 0, s->syntax, msg, msg_len, pdu, sizeof pdu,
 			       &pdu_len) != RPC_OK)
@@ -281,11 +291,16 @@ static int exit_code(const bench *b)
 
 static const char usage[] =
 	"usage: kmsc bench [options] HOST[:PORT]\n"
+	"Load a KMS host and measure it. Every request is a client to the host: it\n"
+	"is counted and recorded in its store like any other (as one of --machines\n"
+	"machines, bench-N.kmsc.example; remove them with kmsc forget --bench).\n"
 	"  -c, --concurrency N   connections in flight (default 8)\n"
 	"  -d, --duration S      seconds to run (default 10)\n"
 	"  -N, --requests N      stop after N activations instead\n"
 	"  -4, -5, -6            protocol version (default: the product's)\n"
 	"  -p, --product P       product (default Windows 10/11 Enterprise)\n"
+	"  -m, --machines N      distinct client machines to send as, in turn; the\n"
+	"                        same ids each run (default 10, at most 10^9)\n"
 	"      --keepalive       many requests per connection instead of one\n"
 	"      --timeout S       per-activation timeout (default 5)\n"
 	"      --json            the summary as JSON\n"
@@ -300,12 +315,14 @@ int cmd_bench(int argc, char **argv)
 		{ "requests", required_argument, NULL, 'N' },    { "product", required_argument, NULL, 'p' },
 		{ "keepalive", no_argument, NULL, 'k' },         { "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
-		{ "no-verify", no_argument, NULL, 'V' },         { 0 }
+		{ "no-verify", no_argument, NULL, 'V' },         { "machines", required_argument, NULL, 'm' },
+		{ 0 }
 	};
-	bench b = { .concurrency = 8, .duration = 10, .timeout_ms = 5000, .verify = true };
+	bench b = { .concurrency = 8, .duration = 10, .timeout_ms = 5000, .verify = true,
+		    .machines = 10 };
 	const char *product = "73111121-5638-40f6-bc11-f1d7b0d64300";
 	int opt;
-	while ((opt = getopt_long(argc, argv, "c:d:N:p:456h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:d:N:p:m:456h", longopts, NULL)) != -1) {
 		char *end = NULL;
 		switch (opt) {
 		case 'c': b.concurrency = (int)strtol(optarg, &end, 10); break;
@@ -315,6 +332,11 @@ int cmd_bench(int argc, char **argv)
 			end = optarg[0] == '-' ? optarg : end; /* strtoull would wrap it */
 			break;
 		case 'p': product = optarg; break;
+		case 'm':
+			b.machines = strtoull(optarg, &end, 10);
+			if (optarg[0] == '-' || b.machines < 1 || b.machines > 1000000000)
+				end = optarg;
+			break;
 		case '4': case '5': case '6': b.version = opt - '0'; break;
 		case 'k': b.keepalive = true; break;
 		case 't': b.timeout_ms = (int)(strtod(optarg, &end) * 1000); break;

@@ -19,6 +19,8 @@ enum kmsc_exit {
 	EXIT_USAGE = 2,
 	EXIT_REFUSED = 3,      /* the host answered with an HRESULT or a fault */
 	EXIT_NETWORK = 4,      /* no connection, timeout, malformed PDUs */
+	EXIT_BELOW = 5,        /* a valid answer, but its count is below the client's N
+				* policy: the client would get 0xC004F038, not activate */
 };
 
 int cmd_activate(int argc, char **argv);
@@ -28,7 +30,9 @@ int cmd_srv_record(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_clients(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
 
 /* ---- products (products_cmd.c) ---- */
 

@@ -157,9 +157,9 @@ static void build_request(const activate_options *o, kms_request *r)
 	r->major = (uint16_t)(o->version ? o->version : g->protocol);
 	r->license_status = o->license_status;
 	r->binding_expiration = 43200;
-	r->app_id = sku_app(o->sku)->id;
+	r->app_id = o->fixed_app_id ? o->app_id : sku_app(o->sku)->id;
 	r->sku_id = o->sku->id;
-	r->kms_id = g->id;
+	r->kms_id = o->fixed_kms_id ? o->kms_id : g->id;
 	if (o->fixed_cmid)
 		r->cmid = o->cmid;
 	else

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "kms/product_data.h"
 
 static const char usage[] =
 	"usage: kmsc COMMAND [options]\n"
 	"  activate [HOST[:PORT]]   act as a KMS client and check the host's answers\n"
+	"  ping [HOST[:PORT]]       bind only (no request): is the host answering?\n"
 	"  bench HOST[:PORT]        load the host: activations/s and latency\n"
 	"  products [FILTER]        list the products KMS can activate\n"
 	"  gvlk PRODUCT             a product's volume key and the client commands\n"
@@ -16,7 +18,10 @@ static const char usage[] =
 	"  clients                  the clients in kmsd's store\n"
 	"  stats                    clients per product group against the thresholds\n"
 	"  prune --older-than AGE   forget clients not seen for AGE\n"
-	"kmsc COMMAND --help describes each; kmsc --version prints the version.\n";
+	"  forget                   remove clients by machine id, workstation or product\n"
+	"kmsc COMMAND --help describes each; kmsc --version prints the version.\n"
+	"kmsc --product-data FILE COMMAND ... uses the products of FILE (a\n"
+	"KmsDataBase.xml, as kmsd.conf's product-data) instead of the built-in ones.\n";
 
 static const char srv_usage[] =
 	"usage: kmsc srv-record [--domain D] [--ttl T] [--priority P] [--weight W] HOST PORT\n"
@@ -79,8 +84,52 @@ int cmd_srv_record(int argc, char **argv)
 	return EXIT_VALID;
 }
 
+/* kmsc --product-data FILE: the table of FILE for the command that follows. */
+static bool use_product_data(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *xml = NULL;
+	size_t len = 0, cap = 0;
+	while (f) {
+		if (len + 65536 + 1 > cap) {
+			char *bigger = realloc(xml, cap = cap * 2 + 65536 + 1);
+			if (!bigger)
+				break;
+			xml = bigger;
+		}
+		size_t n = fread(xml + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (!f || !xml || (f && ferror(f))) {
+		fprintf(stderr, "kmsc: cannot read %s\n", path);
+		if (f)
+			fclose(f);
+		free(xml);
+		return false;
+	}
+	fclose(f);
+	char err[256];
+	kms_product_data *d = kms_product_data_read(xml, len, NULL, NULL, err, sizeof err);
+	free(xml);
+	if (!d) {
+		fprintf(stderr, "kmsc: %s: %s\n", path, err);
+		return false;
+	}
+	kms_products_use(kms_product_data_table(d)); /* kept until kmsc exits */
+	return true;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "--product-data") == 0) {
+		if (!use_product_data(argv[2]))
+			return EXIT_USAGE;
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
@@ -102,6 +151,8 @@ int main(int argc, char **argv)
 		{ "products", cmd_products }, { "gvlk", cmd_gvlk },
 		{ "srv-record", cmd_srv_record }, { "clients", cmd_clients },
 		{ "stats", cmd_stats },           { "prune", cmd_prune },
+		{ "forget", cmd_forget },
+		{ "ping", cmd_ping },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(cmd, commands[i].name) == 0) {

@@ -6,24 +6,22 @@
 #include <strings.h>
 
 #include "client/client.h"
+#include "kms/match.h"
 
-static const kms_products *t = &kms_product_table;
+/* the table in use (kmsc --product-data may replace the built-in one) */
+#define TABLE (&kms_product_table)
 
 const kms_group *sku_group(const kms_sku *s)
 {
-	return &t->groups[s->group];
+	return &TABLE->groups[s->group];
 }
 
 const kms_app *sku_app(const kms_sku *s)
 {
-	return &t->apps[sku_group(s)->app];
+	return &TABLE->apps[sku_group(s)->app];
 }
 
-static bool matches(const kms_sku *s, const char *filter)
-{
-	return !filter || strcasestr(s->name, filter) || strcasestr(sku_group(s)->name, filter) ||
-	       strcasestr(sku_app(s)->name, filter);
-}
+#define SHOWN_MAX 64
 
 const kms_sku *product_select(const char *text)
 {
@@ -31,58 +29,92 @@ const kms_sku *product_select(const char *text)
 	char *end;
 	unsigned long n = strtoul(text, &end, 10);
 	if (*text && !*end) {
-		if (n >= 1 && n <= t->n_skus)
-			return &t->skus[n - 1];
+		if (n >= 1 && n <= TABLE->n_skus)
+			return &TABLE->skus[n - 1];
 		fprintf(stderr, "kmsc: no product number %s (1 to %zu, see kmsc products)\n", text,
-			t->n_skus);
+			TABLE->n_skus);
 		return NULL;
 	}
 	if (guid_parse(text, &id)) {
-		const kms_sku *s = kms_sku_find(t, &id);
+		const kms_sku *s = kms_sku_find(TABLE, &id);
 		if (!s)
 			fprintf(stderr, "kmsc: no SKU with id %s\n", text);
 		return s;
 	}
-	const kms_sku *found = NULL;
-	int count = 0;
-	for (size_t i = 0; i < t->n_skus; i++) {
-		if (strcasecmp(t->skus[i].name, text) == 0)
-			return &t->skus[i];
-		if (strcasestr(t->skus[i].name, text)) {
-			found = &t->skus[i];
-			count++;
-		}
-	}
-	if (count == 1)
-		return found;
+	for (size_t i = 0; i < TABLE->n_skus; i++)
+		if (strcasecmp(TABLE->skus[i].name, text) == 0)
+			return &TABLE->skus[i];
+	const kms_sku *found[SHOWN_MAX];
+	size_t count = kms_skus_named(TABLE, text, found, SHOWN_MAX);
+	if (count == 1 || (count > 1 && kms_name_rank(found[0]->name, text) <
+					   kms_name_rank(found[1]->name, text)))
+		return found[0];
 	if (count == 0) {
 		fprintf(stderr, "kmsc: no product matches \"%s\" (see kmsc products)\n", text);
 		return NULL;
 	}
-	fprintf(stderr, "kmsc: \"%s\" matches %d products; be more precise or use the number:\n",
+	fprintf(stderr, "kmsc: \"%s\" matches %zu products; be more precise or use the number:\n",
 		text, count);
-	for (size_t i = 0; i < t->n_skus; i++)
-		if (strcasestr(t->skus[i].name, text))
-			fprintf(stderr, "  %4zu  %s\n", i + 1, t->skus[i].name);
+	for (size_t i = 0; i < count && i < SHOWN_MAX; i++)
+		fprintf(stderr, "  %4zu  %s\n", (size_t)(found[i] - TABLE->skus) + 1, found[i]->name);
 	return NULL;
 }
 
+/* Editions people look for first: not N, not preview, usable with KMS. */
+static int edition_order(const kms_sku *s)
+{
+	return (kms_name_rank(s->name, "N") >= 0 ? 1 : 0) +
+	       (TABLE->groups[s->group].preview || kms_name_rank(s->name, "Preview") >= 0 ? 2 : 0) +
+	       (kms_sku_kms_capable(TABLE, s) ? 0 : 4);
+}
+
+/* kmsc products --groups: each product group as serve names it, with its
+ * SKUs, the plain editions first, so a group's name says what it holds. */
+static int list_groups(const char *filter)
+{
+	int shown = 0;
+	for (size_t g = 0; g < TABLE->n_groups; g++) {
+		const kms_group *grp = &TABLE->groups[g];
+		bool any = !filter || kms_name_rank(grp->name, filter) >= 0;
+		for (size_t i = 0; i < TABLE->n_skus && !any; i++)
+			any = TABLE->skus[i].group == g && kms_sku_listed(TABLE, &TABLE->skus[i], filter);
+		if (!any)
+			continue;
+		printf("%s%s (%s, N %u%s%s)\n", shown++ ? "\n" : "", grp->name,
+		       TABLE->apps[grp->app].name, grp->n_policy, grp->retail ? ", retail" : "",
+		       grp->preview ? ", preview" : "");
+		for (int order = 0; order < 8; order++)
+			for (size_t i = 0; i < TABLE->n_skus; i++)
+				if (TABLE->skus[i].group == g && edition_order(&TABLE->skus[i]) == order)
+					printf("  %4zu  %s\n", i + 1, TABLE->skus[i].name);
+	}
+	if (!shown)
+		fprintf(stderr, "kmsc: no product group matches \"%s\"\n", filter);
+	return shown ? EXIT_VALID : EXIT_CHECKS;
+}
+
 static const char products_usage[] =
-	"usage: kmsc products [--json] [FILTER]\n"
+	"usage: kmsc products [--json | --groups] [FILTER]\n"
 	"List the products kmsd knows: number, SKU, application, KMS product group,\n"
 	"the client count the group needs (N policy) and its KMS protocol version.\n"
-	"FILTER keeps the rows whose SKU, group or application name contains it.\n";
+	"FILTER keeps the rows whose SKU or group name has every word of it (any\n"
+	"case; 10 and 11 match 10/11), e.g. \"Windows 11 Pro\" or \"Office 2021\".\n"
+	"--groups lists the product groups instead (the names serve takes), each\n"
+	"with its SKUs, the editions that are not N or preview first.\n";
 
 int cmd_products(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "json", no_argument, NULL, 'j' }, { "groups", no_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
 	};
-	bool json = false;
+	bool json = false, groups = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jgh", longopts, NULL)) != -1) {
 		if (opt == 'j')
 			json = true;
+		else if (opt == 'g')
+			groups = true;
 		else {
 			fputs(products_usage, opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? EXIT_VALID : EXIT_USAGE;
@@ -93,15 +125,17 @@ int cmd_products(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *filter = optind < argc ? argv[optind] : NULL;
+	if (groups)
+		return list_groups(filter);
 	int shown = 0;
 	if (json)
 		printf("[");
 	else
 		printf("%4s  %-52s %-10s %-44s %3s %s\n", "#", "product", "app", "KMS group", "N",
 		       "protocol");
-	for (size_t i = 0; i < t->n_skus; i++) {
-		const kms_sku *s = &t->skus[i];
-		if (!matches(s, filter))
+	for (size_t i = 0; i < TABLE->n_skus; i++) {
+		const kms_sku *s = &TABLE->skus[i];
+		if (filter && !kms_sku_listed(TABLE, s, filter))
 			continue;
 		const kms_group *g = sku_group(s);
 		char sku_id[GUID_TEXT_LEN], group_id[GUID_TEXT_LEN];
@@ -156,20 +190,80 @@ static bool is_office(const kms_sku *s)
 }
 
 static const char gvlk_usage[] =
-	"usage: kmsc gvlk [--host HOST[:PORT]] PRODUCT\n"
+	"usage: kmsc gvlk [--host HOST[:PORT]] [--json] PRODUCT\n"
 	"Print the product's GVLK (the public volume key that makes it a KMS client)\n"
-	"and the commands that install it and point the client at a KMS host.\n";
+	"and the commands that install it and point the client at a KMS host.\n"
+	"PRODUCT is words of its name (\"Windows 11 Pro\", \"Office 2021\": a bare\n"
+	"Office year is Professional Plus), a number from kmsc products or a SKU id;\n"
+	"other editions the words match are listed below. Editions that cannot use\n"
+	"KMS (Home, retail-only) get a note instead of commands, and exit status 1.\n";
+
+static void print_commands(const kms_sku *s, const char *host, const char *port, bool host_given)
+{
+	if (!host_given)
+		printf("(kms.example.com stands for your KMS host; or give --host)\n");
+	bool v6 = strchr(host, ':') != NULL;
+	if (is_office(s)) {
+		const char *dir = office_folder(s);
+		const char *ospp = "cscript \"C:\\Program Files\\Microsoft Office\\";
+		printf("%s%s\\ospp.vbs\" /inpkey:%s\n", ospp, dir, s->gvlk);
+		printf("%s%s\\ospp.vbs\" /sethst:%s\n", ospp, dir, host);
+		printf("%s%s\\ospp.vbs\" /setprt:%s\n", ospp, dir, port);
+		printf("%s%s\\ospp.vbs\" /act\n", ospp, dir);
+	} else {
+		printf("slmgr /ipk %s\n", s->gvlk);
+		printf(v6 ? "slmgr /skms [%s]:%s\n" : "slmgr /skms %s:%s\n", host, port);
+		printf("slmgr /ato\n");
+	}
+}
+
+/* Why an edition cannot be a KMS client, or NULL when it can. */
+static const char *no_kms_reason(const kms_sku *s)
+{
+	if (!s->gvlk)
+		return "no GVLK is published for this product";
+	if (sku_group(s)->retail)
+		return "this edition cannot use KMS (a retail or Home edition: Microsoft's KMS "
+		       "hosts refuse it); upgrade to a volume edition such as Pro or Enterprise";
+	return NULL;
+}
+
+static void json_sku(const kms_sku *s)
+{
+	char id[GUID_TEXT_LEN];
+	guid_format(&s->id, id);
+	printf("{\"number\": %zu, \"name\": ", (size_t)(s - TABLE->skus) + 1);
+	json_string(stdout, s->name);
+	printf(", \"sku_id\": \"%s\", \"kms_group\": ", id);
+	json_string(stdout, sku_group(s)->name);
+	printf(", \"gvlk\": ");
+	if (s->gvlk)
+		json_string(stdout, s->gvlk);
+	else
+		printf("null");
+	const char *why = no_kms_reason(s);
+	printf(", \"kms\": %s, \"note\": ", why ? "false" : "true");
+	if (why)
+		json_string(stdout, why);
+	else
+		printf("null");
+	printf("}");
+}
 
 int cmd_gvlk(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, 'H' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "host", required_argument, NULL, 'H' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },       { 0 }
 	};
 	const char *host_arg = NULL;
+	bool json = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "H:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "H:jh", longopts, NULL)) != -1) {
 		if (opt == 'H') {
 			host_arg = optarg;
+		} else if (opt == 'j') {
+			json = true;
 		} else {
 			fputs(gvlk_usage, opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? EXIT_VALID : EXIT_USAGE;
@@ -187,26 +281,43 @@ int cmd_gvlk(int argc, char **argv)
 		fprintf(stderr, "kmsc: \"%s\" is not HOST[:PORT]\n", host_arg);
 		return EXIT_USAGE;
 	}
+	/* the other editions the same words name, best first */
+	const kms_sku *others[SHOWN_MAX];
+	size_t n_others = kms_skus_named(TABLE, argv[optind], others, SHOWN_MAX);
+	if (n_others > SHOWN_MAX)
+		n_others = SHOWN_MAX;
+	const char *why = no_kms_reason(s);
+	if (json) {
+		printf("{\"product\": ");
+		json_sku(s);
+		printf(", \"others\": [");
+		for (size_t i = 0, k = 0; i < n_others; i++) {
+			if (others[i] == s)
+				continue;
+			printf("%s", k++ ? ", " : "");
+			json_sku(others[i]);
+		}
+		printf("]}\n");
+		return why ? EXIT_CHECKS : EXIT_VALID;
+	}
 	printf("%s\n", s->name);
-	if (!s->gvlk) {
-		printf("no GVLK is published for this product\n");
-		return EXIT_CHECKS;
-	}
-	printf("GVLK: %s\n\n", s->gvlk);
-	if (!host_arg)
-		printf("(kms.example.com stands for your KMS host; or give --host)\n");
-	bool v6 = strchr(host, ':') != NULL;
-	if (is_office(s)) {
-		const char *dir = office_folder(s);
-		const char *ospp = "cscript \"C:\\Program Files\\Microsoft Office\\";
-		printf("%s%s\\ospp.vbs\" /inpkey:%s\n", ospp, dir, s->gvlk);
-		printf("%s%s\\ospp.vbs\" /sethst:%s\n", ospp, dir, host);
-		printf("%s%s\\ospp.vbs\" /setprt:%s\n", ospp, dir, port);
-		printf("%s%s\\ospp.vbs\" /act\n", ospp, dir);
+	if (why) {
+		if (s->gvlk)
+			printf("GVLK: %s\n", s->gvlk);
+		printf("Note: %s\n", why);
 	} else {
-		printf("slmgr /ipk %s\n", s->gvlk);
-		printf(v6 ? "slmgr /skms [%s]:%s\n" : "slmgr /skms %s:%s\n", host, port);
-		printf("slmgr /ato\n");
+		printf("GVLK: %s\n\n", s->gvlk);
+		print_commands(s, host, port, host_arg != NULL);
 	}
-	return EXIT_VALID;
+	bool heading = false;
+	for (size_t i = 0; i < n_others; i++) {
+		if (others[i] == s)
+			continue;
+		if (!heading)
+			printf("\nOther editions these words match (kmsc gvlk NUMBER):\n");
+		heading = true;
+		printf("  %4zu  %-48s %s\n", (size_t)(others[i] - TABLE->skus) + 1, others[i]->name,
+		       no_kms_reason(others[i]) ? "(no KMS)" : others[i]->gvlk);
+	}
+	return why ? EXIT_CHECKS : EXIT_VALID;
 }

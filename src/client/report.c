@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "base/escape.h"
+
 static const char *syntax_name(rpc_syntax_kind k)
 {
 	return k == RPC_SYNTAX_NDR64 ? "NDR64" : "NDR32";
@@ -54,15 +56,27 @@ static bool epid_looks_real(const char *e)
 	return strspn(e, "0123456789") == 7 && !e[7];
 }
 
-/* Things a client accepts but an administrator should know; up to 3. */
-static int notes(const exchange *x, const char *epid, const char *out[3])
+/* The most a real host reports: 2 x the highest N of the request's pool
+ * (PROTOCOL.md section 5), 2 x N for an application we do not know. */
+static uint64_t pool_cap(const kms_request *r)
+{
+	const kms_app *app = kms_app_find(&kms_product_table, &r->app_id);
+	return app ? kms_app_max_count(&kms_product_table, app) : 2ull * r->n_policy;
+}
+
+/* Things a client accepts but an administrator should know; up to 4. */
+static int notes(const exchange *x, const char *epid, const char *out[4])
 {
 	int n = 0;
 	uint64_t count = x->got.count, want = x->sent.n_policy;
-	if (count > 2 * want)
-		out[n++] = "count is above 2 x N policy, which no real host reports";
+	if (count > pool_cap(&x->sent) && count > 2 * want)
+		out[n++] = "count is above 2 x the pool's highest N policy, which no real host reports";
 	else if (count > want && count < 2 * want)
 		out[n++] = "count is between N and 2 x N: unusual, some tools flag it";
+	if (!kms_interval_valid(x->got.activation_interval))
+		out[n++] = "activation interval outside Microsoft's range (15 to 43200 minutes)";
+	if (!kms_interval_valid(x->got.renewal_interval))
+		out[n++] = "renewal interval outside Microsoft's range (15 to 43200 minutes)";
 	if (!epid_looks_real(epid))
 		out[n++] = "the ePID does not have the shape real hosts send";
 	return n;
@@ -86,7 +100,9 @@ static void print_sent(const activate_options *o, const session *s, const exchan
 	format_filetime(r->client_time, when, sizeof when);
 	printf("  client machine id   %s\n  client time         %s UTC\n", id, when);
 	kms_utf16_to_utf8(r->workstation, KMS_WORKSTATION_UNITS, text, sizeof text);
-	printf("  workstation         %s\n  N policy            %u\n", text, r->n_policy);
+	char shown[TEXT_ESCAPED_MAX(sizeof text)];
+	text_escape(shown, sizeof shown, text);
+	printf("  workstation         %s\n  N policy            %u\n", shown, r->n_policy);
 	printf("  license status      %u\n", r->license_status);
 }
 
@@ -143,7 +159,7 @@ void report_text(const activate_options *o, const session *s, const exchange *x)
 		       failed ? "fail" : "pass", failed ? "  " : "",
 		       failed ? check_failure((enum kms_check)c, x->sent.major) : "");
 	}
-	const char *note[3];
+	const char *note[4];
 	for (int i = 0, n = notes(x, epid, note); i < n; i++)
 		printf("Note: %s\n", note[i]);
 	uint32_t count = x->got.count, want = x->sent.n_policy;
@@ -198,7 +214,7 @@ static void json_checks(const exchange *x, const char *epid)
 		if (x->verdict.failed & (1u << c))
 			printf("%s\"%s\"", k++ ? ", " : "", kms_check_name((enum kms_check)c));
 	printf("], \"notes\": [");
-	const char *note[3];
+	const char *note[4];
 	for (int i = 0, n = notes(x, epid, note); i < n; i++) {
 		printf("%s", i ? ", " : "");
 		json_string(stdout, note[i]);

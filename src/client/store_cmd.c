@@ -4,8 +4,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/escape.h"
 #include "client/client.h"
 #include "kms/kms.h"
+#include "kms/match.h"
 #include "store/store.h"
 
 #define DEFAULT_DB "/var/lib/kmsd/clients.db"
@@ -124,12 +126,31 @@ static bool print_client(void *ctx, const store_client *c)
 		       c->protocol_minor, c->license_status, first, last,
 		       (unsigned long long)c->requests, c->last_result, c->last_count);
 	} else {
-		printf("%-19s %-24.24s %-22.22s %-36.36s %8llu  %s\n", last, c->workstation,
+		/* names come from clients: no control character reaches the terminal */
+		char ws[TEXT_ESCAPED_MAX(sizeof c->workstation)];
+		text_escape(ws, sizeof ws, c->workstation);
+		printf("%-19s %-24.24s %-22.22s %-36.36s %8llu  %s\n", last, ws,
 		       c->address, product, (unsigned long long)c->requests,
 		       c->last_result ? "refused" : "answered");
 	}
 	l->rows++;
 	return true;
+}
+
+/* --product: the words of one product group (kms/match.h) or a KMS id. */
+static bool group_arg(const char *text, kms_guid *out)
+{
+	size_t n;
+	const kms_group *g = kms_group_select(&kms_product_table, text, &n);
+	if (g) {
+		*out = g->id;
+		return true;
+	}
+	if (guid_parse(text, out))
+		return true; /* a KMS id the table lacks: a new product */
+	fprintf(stderr, "kmsc: \"%s\" %s (see kmsc products)\n", text,
+		n ? "matches several product groups equally well" : "names no product group");
+	return false;
 }
 
 static const char clients_usage[] =
@@ -157,27 +178,11 @@ int cmd_clients(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "d:p:s:S:l:jch", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': db = optarg; break;
-		case 'p': {
-			const kms_group *match = NULL;
-			int n = 0;
-			const kms_products *t = &kms_product_table;
-			if (guid_parse(optarg, &kms_id)) {
-				q.kms_id = &kms_id;
-				break;
-			}
-			for (size_t i = 0; i < t->n_groups; i++)
-				if (strcasestr(t->groups[i].name, optarg)) {
-					match = &t->groups[i];
-					n++;
-				}
-			if (n != 1) {
-				fprintf(stderr, "kmsc: \"%s\" matches %d product groups\n", optarg, n);
+		case 'p':
+			if (!group_arg(optarg, &kms_id))
 				return EXIT_USAGE;
-			}
-			kms_id = match->id;
 			q.kms_id = &kms_id;
 			break;
-		}
 		case 's':
 			if (!parse_since(optarg, &q.since)) {
 				fprintf(stderr, "kmsc: \"%s\" is not a date or an age like 30d\n", optarg);
@@ -307,6 +312,65 @@ int cmd_stats(int argc, char **argv)
 		fprintf(stderr, "kmsc: %s\n", store_error(s));
 	store_close(s);
 	return ok ? EXIT_VALID : EXIT_NETWORK;
+}
+
+static const char forget_usage[] =
+	"usage: kmsc forget [--db STORE] [--cmid GUID] [--workstation PATTERN]\n"
+	"                   [--product P] [--bench]\n"
+	"Remove clients from kmsd's store: those matching every condition given\n"
+	"(at least one). PATTERN matches the whole workstation name, any case,\n"
+	"with * and ?; --product takes the words of a product group or KMS id;\n"
+	"--bench is --workstation 'bench-*.kmsc.example' (kmsc bench's machines).\n"
+	"A running kmsd drops them from its count at its next reload (SIGHUP,\n"
+	"systemctl reload kmsd).\n";
+
+int cmd_forget(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },   { "cmid", required_argument, NULL, 'C' },
+		{ "workstation", required_argument, NULL, 'W' },
+		{ "product", required_argument, NULL, 'p' }, { "bench", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },       { 0 }
+	};
+	const char *db = DEFAULT_DB;
+	store_forget_filter f = { 0 };
+	kms_guid cmid, kms_id;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "d:C:W:p:bh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': db = optarg ? optarg : db; break;
+		case 'C':
+			if (!guid_parse(optarg, &cmid)) {
+				fprintf(stderr, "kmsc: \"%s\" is not a GUID\n", optarg);
+				return EXIT_USAGE;
+			}
+			f.cmid = &cmid;
+			break;
+		case 'W': f.workstation = optarg; break;
+		case 'b': f.workstation = "bench-*.kmsc.example"; break;
+		case 'p':
+			if (!group_arg(optarg, &kms_id))
+				return EXIT_USAGE;
+			f.kms_id = &kms_id;
+			break;
+		case 'h': fputs(forget_usage, stdout); return EXIT_VALID;
+		default: fputs(forget_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (!f.cmid && !f.workstation && !f.kms_id)) {
+		fputs(forget_usage, stderr);
+		return EXIT_USAGE;
+	}
+	store *s = open_db(db, false);
+	if (!s)
+		return EXIT_NETWORK;
+	long n = store_forget(s, &f);
+	if (n < 0)
+		fprintf(stderr, "kmsc: %s\n", store_error(s));
+	else
+		printf("forgot %ld clients; reload kmsd to drop them from its count\n", n);
+	store_close(s);
+	return n < 0 ? EXIT_NETWORK : EXIT_VALID;
 }
 
 static const char prune_usage[] =

@@ -29,6 +29,42 @@ static const kms_build *pick_build(const kms_products *t, const kms_csvlk *c, in
 	return n ? allowed[next_draw(rnd) % n] : NULL;
 }
 
+/* ndr64: 1 the build must accept NDR64, 0 must not, -1 either. */
+static bool host_may_run(const kms_products *t, const kms_build *b, const kms_csvlk *const *keys,
+			 size_t n_keys, int ndr64, int64_t now)
+{
+	if (!b || !b->use_for_epid || (ndr64 >= 0 && b->ndr64 != (ndr64 == 1)) ||
+	    b->release_date > now)
+		return false;
+	for (size_t i = 0; i < n_keys; i++)
+		if (!kms_csvlk_allows_build(t, keys[i], b))
+			return false;
+	return true;
+}
+
+const kms_build *kms_host_build(const kms_products *t, const kms_csvlk *const *keys, size_t n_keys,
+				bool ndr64, uint32_t build, int64_t now, uint64_t random)
+{
+	/* a host without NDR64 looks older than 2012 when every key allows
+	 * such a build; none does once a modern key is served */
+	if (build) {
+		const kms_build *b = kms_build_find(t, build);
+		return host_may_run(t, b, keys, n_keys, ndr64 ? 1 : -1, now) ? b : NULL;
+	}
+	const kms_build *allowed[32];
+	size_t n = 0;
+	for (int pass = 0; pass < 2 && n == 0; pass++) {
+		int want = ndr64 ? 1 : pass == 0 ? 0 : -1;
+		for (size_t i = 0; i < t->n_epid_builds && n < 32; i++) {
+			const kms_build *b = &t->builds[t->epid_builds[i]];
+			if (host_may_run(t, b, keys, n_keys, want, now))
+				allowed[n++] = b;
+		}
+	}
+	uint64_t rnd = random;
+	return n ? allowed[next_draw(&rnd) % n] : NULL;
+}
+
 bool kms_epid_generate(const kms_products *t, const kms_csvlk *c, uint32_t build, uint32_t lcid,
 		       int64_t now, uint64_t random, char out[KMS_EPID_TEXT_MAX])
 {

@@ -70,6 +70,15 @@ typedef struct kms_request_secret {
 	uint8_t decrypted_iv[16];     /* V5/V6: the IV block decrypted under the version key */
 } kms_request_secret;
 
+/* The activation and renewal intervals Microsoft's host can be set to
+ * (slmgr /sai, /sri): 15 minutes to 30 days. */
+#define KMS_INTERVAL_MIN 15u
+#define KMS_INTERVAL_MAX 43200u
+static inline bool kms_interval_valid(uint32_t minutes)
+{
+	return minutes >= KMS_INTERVAL_MIN && minutes <= KMS_INTERVAL_MAX;
+}
+
 /* What the host answers. */
 typedef struct kms_answer {
 	const char *epid;             /* ASCII, at most KMS_EPID_MAX_UNITS - 1 characters */

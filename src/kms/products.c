@@ -1,6 +1,20 @@
 /* Lookups in the generated product table (see products.h). */
 #include "kms/products.h"
 
+#include <stdatomic.h>
+
+static _Atomic(const kms_products *) current_table = &kms_builtin_products;
+
+const kms_products *kms_products_current(void)
+{
+	return atomic_load_explicit(&current_table, memory_order_acquire);
+}
+
+void kms_products_use(const kms_products *t)
+{
+	atomic_store_explicit(&current_table, t ? t : &kms_builtin_products, memory_order_release);
+}
+
 /* Every entry type starts with its GUID, so one binary search over the
  * sorted index arrays serves the four tables. */
 _Static_assert(offsetof(kms_app, id) == 0, "kms_app must start with its id");
@@ -78,4 +92,37 @@ bool kms_csvlk_activates(const kms_products *t, const kms_csvlk *c, const kms_gr
 		if (t->activates[(size_t)c->first_activate + i] == group)
 			return true;
 	return false;
+}
+
+uint32_t kms_app_max_count(const kms_products *t, const kms_app *app)
+{
+	uint32_t highest = 0;
+	for (size_t i = 0; i < t->n_groups; i++)
+		if (&t->apps[t->groups[i].app] == app && t->groups[i].n_policy > highest)
+			highest = t->groups[i].n_policy;
+	return 2 * (highest ? highest : 25);
+}
+
+static bool activates_app(const kms_products *t, const kms_csvlk *c, const kms_app *app)
+{
+	for (size_t i = 0; i < c->n_activate; i++)
+		if (&t->apps[t->groups[t->activates[(size_t)c->first_activate + i]].app] == app)
+			return true;
+	return false;
+}
+
+const kms_csvlk *kms_app_newest_csvlk(const kms_products *t, const kms_app *app)
+{
+	const kms_csvlk *best = NULL;
+	for (size_t i = 0; i < t->n_csvlks; i++) {
+		const kms_csvlk *c = &t->csvlks[i];
+		if (!activates_app(t, c, app))
+			continue;
+		bool plain = !c->lab && !c->preview;
+		bool best_plain = best && !best->lab && !best->preview;
+		if (!best || (plain && !best_plain) ||
+		    (plain == best_plain && c->release_date > best->release_date))
+			best = c;
+	}
+	return best;
 }

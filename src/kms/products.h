@@ -93,8 +93,18 @@ typedef struct kms_products {
 	const uint16_t *epid_builds;  size_t n_epid_builds;
 } kms_products;
 
-/* The table generated from the data file. */
-extern const kms_products kms_product_table;
+/* The table generated from the data file and compiled in. */
+extern const kms_products kms_builtin_products;
+
+/* The table in use: the one compiled in until kms_products_use gives
+ * another (product-data = PATH, read with kms/product_data.h). A table
+ * given must stay valid for the rest of the process: answers in flight
+ * and the host's settings may still point into the one it replaces.
+ * This pointer is the kms layer's one global besides the cipher keys:
+ * written at start and reload, read everywhere. */
+const kms_products *kms_products_current(void);
+void kms_products_use(const kms_products *t);
+#define kms_product_table (*kms_products_current())
 
 /* Lookups by GUID, O(log n). NULL when unknown. */
 const kms_app *kms_app_find(const kms_products *t, const kms_guid *id);
@@ -109,6 +119,16 @@ const kms_build *kms_build_find(const kms_products *t, uint32_t build);
  * a use_for_epid build whose position is not in c->invalid_builds and whose
  * release is not before the CSVLK's. */
 bool kms_csvlk_allows_build(const kms_products *t, const kms_csvlk *c, const kms_build *b);
+
+/* The most machines a host counts in an application's pool: twice the
+ * highest N policy of its groups (Microsoft's host caches that many), so
+ * 50 for Windows and 10 for each Office pool. */
+uint32_t kms_app_max_count(const kms_products *t, const kms_app *app);
+
+/* The host key a product newer than the table is answered with: the most
+ * recently released non-lab, non-preview CSVLK activating a group of the
+ * application (any such CSVLK if all are lab or preview). NULL if none. */
+const kms_csvlk *kms_app_newest_csvlk(const kms_products *t, const kms_app *app);
 
 /* True when the CSVLK lists the group among those it activates. */
 bool kms_csvlk_activates(const kms_products *t, const kms_csvlk *c, const kms_group *g);

@@ -1,10 +1,13 @@
 #include "server/client_count.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_POOLS 16
+/* Windows, Office 2010, Office 2013+ in the data file, with room for a few
+ * more applications in a product-data file; plus the bucket of unknowns */
+#define MAX_POOLS 8
 
 typedef struct entry {
 	kms_guid cmid;
@@ -15,6 +18,7 @@ typedef struct entry {
 
 typedef struct pool {
 	kms_guid app;
+	size_t capacity;              /* 2 x the highest N of the pool */
 	pthread_mutex_t lock;
 	entry **buckets;
 	size_t n_buckets;             /* power of two */
@@ -22,35 +26,46 @@ typedef struct pool {
 	entry *oldest, *newest;
 } pool;
 
+/* The pools are fixed when the counter is made, so finding one takes no
+ * lock and no request can add one; pools[n_pools] is the bucket every
+ * unknown application id shares. */
 struct client_count {
-	pthread_mutex_t pools_lock;   /* guards n_pools growth only */
-	pool pools[MAX_POOLS];
+	pool pools[MAX_POOLS + 1];
 	int n_pools;
-	int64_t window;
-	size_t capacity;
+	_Atomic int64_t window; /* set by a reload while workers count */
 };
 
-client_count *client_count_new(int64_t window_seconds, size_t capacity)
+static void pool_init(pool *p, const kms_guid *app, size_t capacity)
+{
+	if (app)
+		p->app = *app;
+	p->capacity = capacity ? capacity : 1;
+	pthread_mutex_init(&p->lock, NULL);
+}
+
+client_count *client_count_new(const kms_products *t, int64_t window_seconds,
+			       size_t other_capacity)
 {
 	client_count *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	pthread_mutex_init(&c->pools_lock, NULL);
-	c->window = window_seconds;
-	c->capacity = capacity ? capacity : 1;
+	atomic_init(&c->window, window_seconds);
+	for (size_t i = 0; i < t->n_apps && c->n_pools < MAX_POOLS; i++, c->n_pools++)
+		pool_init(&c->pools[c->n_pools], &t->apps[i].id, kms_app_max_count(t, &t->apps[i]));
+	pool_init(&c->pools[c->n_pools], NULL, other_capacity);
 	return c;
 }
 
 void client_count_set_window(client_count *c, int64_t window_seconds)
 {
-	c->window = window_seconds;
+	atomic_store_explicit(&c->window, window_seconds, memory_order_relaxed);
 }
 
 void client_count_free(client_count *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < c->n_pools; i++) {
+	for (int i = 0; i <= c->n_pools; i++) {
 		pool *p = &c->pools[i];
 		for (entry *e = p->oldest, *next; e; e = next) {
 			next = e->newer;
@@ -59,7 +74,6 @@ void client_count_free(client_count *c)
 		free(p->buckets);
 		pthread_mutex_destroy(&p->lock);
 	}
-	pthread_mutex_destroy(&c->pools_lock);
 	free(c);
 }
 
@@ -71,28 +85,12 @@ static size_t bucket_of(const pool *p, const kms_guid *cmid)
 	return (size_t)(h ^ (h >> 29)) & (p->n_buckets - 1);
 }
 
-static pool *find_pool(client_count *c, const kms_guid *app, int create)
+static pool *find_pool(client_count *c, const kms_guid *app)
 {
-	int n = __atomic_load_n(&c->n_pools, __ATOMIC_ACQUIRE);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < c->n_pools; i++)
 		if (guid_cmp(&c->pools[i].app, app) == 0)
 			return &c->pools[i];
-	if (!create)
-		return NULL;
-
-	pool *found = NULL;
-	pthread_mutex_lock(&c->pools_lock);
-	for (int i = 0; i < c->n_pools && !found; i++)
-		if (guid_cmp(&c->pools[i].app, app) == 0)
-			found = &c->pools[i];
-	if (!found && c->n_pools < MAX_POOLS) {
-		found = &c->pools[c->n_pools];
-		found->app = *app;
-		pthread_mutex_init(&found->lock, NULL);
-		__atomic_store_n(&c->n_pools, c->n_pools + 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&c->pools_lock);
-	return found;
+	return &c->pools[c->n_pools];
 }
 
 static void unlink_order(pool *p, entry *e)
@@ -165,11 +163,9 @@ static int grow(pool *p)
 uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_guid *cmid,
 			      int64_t now)
 {
-	pool *p = find_pool(c, app, 1);
-	if (!p)
-		return 0;
+	pool *p = find_pool(c, app);
 	pthread_mutex_lock(&p->lock);
-	expire(p, now - c->window, c->capacity);
+	expire(p, now - atomic_load_explicit(&c->window, memory_order_relaxed), p->capacity);
 	if (p->n_entries >= p->n_buckets && grow(p) < 0) {
 		pthread_mutex_unlock(&p->lock);
 		return 0;
@@ -192,7 +188,7 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 	/* keep last-seen order even if the clock stepped back */
 	e->last_seen = p->newest && p->newest->last_seen > now ? p->newest->last_seen : now;
 	append_newest(p, e);
-	expire(p, now - c->window, c->capacity);
+	expire(p, now - atomic_load_explicit(&c->window, memory_order_relaxed), p->capacity);
 	uint32_t n = (uint32_t)p->n_entries;
 	pthread_mutex_unlock(&p->lock);
 	return n;
@@ -200,12 +196,48 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 
 uint32_t client_count_get(client_count *c, const kms_guid *app, int64_t now)
 {
-	pool *p = find_pool(c, app, 0);
-	if (!p)
-		return 0;
+	pool *p = find_pool(c, app);
 	pthread_mutex_lock(&p->lock);
-	expire(p, now - c->window, c->capacity);
+	expire(p, now - atomic_load_explicit(&c->window, memory_order_relaxed), p->capacity);
 	uint32_t n = (uint32_t)p->n_entries;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+bool client_count_forget(client_count *c, const kms_guid *cmid)
+{
+	bool found = false;
+	for (int i = 0; i <= c->n_pools; i++) {
+		pool *p = &c->pools[i];
+		pthread_mutex_lock(&p->lock);
+		entry *e = p->n_buckets ? p->buckets[bucket_of(p, cmid)] : NULL;
+		while (e && guid_cmp(&e->cmid, cmid) != 0)
+			e = e->hash_next;
+		if (e) {
+			unlink_order(p, e);
+			remove_from_hash(p, e);
+			free(e);
+			p->n_entries--;
+			found = true;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	return found;
+}
+
+void client_count_clear(client_count *c)
+{
+	for (int i = 0; i <= c->n_pools; i++) {
+		pool *p = &c->pools[i];
+		pthread_mutex_lock(&p->lock);
+		for (entry *e = p->oldest, *next; e; e = next) {
+			next = e->newer;
+			free(e);
+		}
+		p->oldest = p->newest = NULL;
+		p->n_entries = 0;
+		if (p->n_buckets)
+			memset(p->buckets, 0, p->n_buckets * sizeof(entry *));
+		pthread_mutex_unlock(&p->lock);
+	}
 }

@@ -11,15 +11,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "base/guid.h"
+#include "kms/products.h"
 
 typedef struct client_count client_count;
 
-/* `capacity` bounds each pool: beyond it the longest-unseen machine is
- * forgotten. A host reports at most 2 x N and N is at most max-n-policy, so
- * a capacity of 2 x max-n-policy keeps every answer exact while random
- * CMIDs from a hostile client cannot grow memory without bound. */
-client_count *client_count_new(int64_t window_seconds, size_t capacity);
+/* One pool per application of `t`, each holding at most 2 x the highest N
+ * policy of the application's groups (kms_app_max_count: 50 for Windows,
+ * 10 for each Office pool), which is what a Microsoft host caches: beyond
+ * it the longest-unseen machine is forgotten. Every application id not in
+ * `t` shares one more bucket of `other_capacity` machines, so requests
+ * naming random applications can neither add pools nor touch a real one. */
+client_count *client_count_new(const kms_products *t, int64_t window_seconds,
+			       size_t other_capacity);
 void client_count_free(client_count *c);
 void client_count_set_window(client_count *c, int64_t window_seconds);
 
@@ -31,5 +37,12 @@ uint32_t client_count_observe(client_count *c, const kms_guid *app, const kms_gu
 
 /* Distinct clients of a pool in the window at `now`, without recording. */
 uint32_t client_count_get(client_count *c, const kms_guid *app, int64_t now);
+
+/* Drop a machine from every pool. True if it was counted. */
+bool client_count_forget(client_count *c, const kms_guid *cmid);
+
+/* Forget every machine (before rebuilding from the store at reload, so
+ * clients removed with kmsc forget leave the count). */
+void client_count_clear(client_count *c);
 
 #endif

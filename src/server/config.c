@@ -26,13 +26,13 @@ void config_defaults(kmsd_config *cfg)
 	value_listen("0.0.0.0:1688", cfg, why);
 	value_listen("[::]:1688", cfg, why);
 	cfg->listen_origin = CONFIG_DEFAULT;
-	static const uint8_t hwid[8] = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 };
-	memcpy(cfg->hwid, hwid, sizeof hwid);
+	cfg->hwid_auto = true;
 	cfg->lcid = 1033;
 	cfg->activation_interval = 120;
 	cfg->renewal_interval = 10080;
 	cfg->count_window = 30 * DAY;
-	cfg->scope = KMS_SERVE_KNOWN;
+	cfg->activity_retention = 30 * DAY;
+	cfg->scope = KMS_SERVE_ALL;
 	cfg->max_time_skew = 4 * 3600;
 	cfg->max_n_policy = 1000;
 	cfg->ndr64 = cfg->btfn = true;
@@ -163,8 +163,10 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		cfg->n_epids++;
 		return true;
 	}
-	if (strcmp(key, "hwid") == 0)
-		return value_hwid(v, cfg->hwid, why);
+	if (strcmp(key, "hwid") == 0) {
+		cfg->hwid_auto = strcmp(v, "auto") == 0;
+		return cfg->hwid_auto || value_hwid(v, cfg->hwid, why);
+	}
 	if (strcmp(key, "lcid") == 0) {
 		if (!value_integer(v, 1, 99999, &n, why))
 			return false;
@@ -197,9 +199,11 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	}
 	if (strcmp(key, "count-window") == 0)
 		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->count_window, why);
+	if (strcmp(key, "activity-retention") == 0)
+		return value_duration(v, DAY, DAY, 365 * DAY, &cfg->activity_retention, why);
 	if (strcmp(key, "serve") == 0) {
-		if (strcmp(v, "all") == 0) {
-			cfg->scope = KMS_SERVE_KNOWN;
+		if (strcmp(v, "all") == 0 || strcmp(v, "known") == 0) {
+			cfg->scope = strcmp(v, "all") == 0 ? KMS_SERVE_ALL : KMS_SERVE_KNOWN;
 			cfg->n_served = 0;
 			return true;
 		}
@@ -222,6 +226,8 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		return value_bool(v, &cfg->refuse_retail, why);
 	if (strcmp(key, "refuse-preview") == 0)
 		return value_bool(v, &cfg->refuse_preview, why);
+	if (strcmp(key, "product-data") == 0)
+		return copy_text(cfg->product_data, sizeof cfg->product_data, v, why);
 	if (strcmp(key, "client-time-check") == 0)
 		return value_bool(v, &cfg->client_time_check, why);
 	if (strcmp(key, "max-time-skew") == 0)
@@ -632,15 +638,19 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		fprintf(out, "epid = %s %s\n", id, cfg->epids[i].epid);
 	}
 	fprintf(out, "hwid = ");
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8 && !cfg->hwid_auto; i++)
 		fprintf(out, "%02X", cfg->hwid[i]);
-	fprintf(out, "\nlcid = %u\nhost-build = %u\n", cfg->lcid, cfg->host_build);
+	fprintf(out, "%s\nlcid = %u\nhost-build = %u\n", cfg->hwid_auto ? "auto" : "", cfg->lcid,
+		cfg->host_build);
 	fprintf(out, "activation-interval = %um\nrenewal-interval = %um\n",
 		cfg->activation_interval, cfg->renewal_interval);
 	fprintf(out, "count = %s\ncount-window = %llds\n", cfg->count_real ? "real" : "always",
 		(long long)cfg->count_window);
-	if (cfg->scope == KMS_SERVE_KNOWN)
+	fprintf(out, "activity-retention = %llds\n", (long long)cfg->activity_retention);
+	if (cfg->scope == KMS_SERVE_ALL)
 		fprintf(out, "serve = all\n");
+	else if (cfg->scope == KMS_SERVE_KNOWN)
+		fprintf(out, "serve = known\n");
 	else if (cfg->scope == KMS_SERVE_ANY)
 		fprintf(out, "serve = unknown\n");
 	for (size_t i = 0; i < cfg->n_served; i++) {
@@ -650,6 +660,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	}
 	fprintf(out, "refuse-retail = %s\nrefuse-preview = %s\n", yes_no(cfg->refuse_retail),
 		yes_no(cfg->refuse_preview));
+	if (cfg->product_data[0])
+		fprintf(out, "product-data = %s\n", cfg->product_data);
 	fprintf(out, "client-time-check = %s\nmax-time-skew = %llds\nmax-n-policy = %u\n",
 		yes_no(cfg->client_time_check), (long long)cfg->max_time_skew, cfg->max_n_policy);
 	fprintf(out, "ndr64 = %s\nbtfn = %s\n", yes_no(cfg->ndr64), yes_no(cfg->btfn));

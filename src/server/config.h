@@ -53,6 +53,7 @@ typedef struct kmsd_config {
 	config_epid epids[CONFIG_MAX_EPIDS];
 	size_t n_epids;
 	uint8_t hwid[8];
+	bool hwid_auto;                   /* hwid = auto: generated per host and kept */
 	uint32_t lcid;
 	uint32_t host_build;              /* 0: each key picks an allowed build */
 	uint32_t activation_interval;     /* minutes */
@@ -60,10 +61,12 @@ typedef struct kmsd_config {
 
 	bool count_real;
 	int64_t count_window;             /* seconds */
+	int64_t activity_retention;       /* seconds of the store's activity log (web history) */
 	kms_product_scope scope;
 	kms_guid served[CONFIG_MAX_SERVED];
 	size_t n_served;
 	bool refuse_retail, refuse_preview;
+	char product_data[256];           /* a KmsDataBase.xml replacing the built-in table; "" none */
 	bool client_time_check;
 	int64_t max_time_skew;            /* seconds */
 	uint32_t max_n_policy;

@@ -1,5 +1,7 @@
 #include "server/config_values.h"
 
+#include "kms/match.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -195,44 +197,27 @@ bad:
 	return false;
 }
 
-static bool contains_nocase(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return true;
-	return false;
-}
-
 bool value_group(const char *v, kms_guid *out, char *why)
 {
 	const kms_products *t = &kms_product_table;
+	/* any KMS id, known or not (a product-data file may bring it) */
 	if (guid_parse(v, out))
 		return true;
-	const kms_group *match = NULL;
-	int matches = 0;
-	for (size_t i = 0; i < t->n_groups; i++) {
-		if (strcasecmp(t->groups[i].name, v) == 0) {
-			*out = t->groups[i].id; /* an exact name wins */
-			return true;
-		}
-		if (contains_nocase(t->groups[i].name, v)) {
-			match = &t->groups[i];
-			matches++;
-		}
-	}
-	if (matches == 1) {
-		*out = match->id;
+	size_t matched;
+	const kms_group *g = kms_group_select(t, v, &matched);
+	if (g) {
+		*out = g->id;
 		return true;
 	}
-	if (matches == 0) {
+	if (matched == 0) {
 		snprintf(why, WHY_LEN, "no product group matches \"%s\" (see kmsc products)", v);
-	} else {
-		int n = snprintf(why, WHY_LEN, "\"%s\" matches %d product groups:", v, matches);
-		for (size_t i = 0; i < t->n_groups && n > 0 && n < WHY_LEN; i++)
-			if (contains_nocase(t->groups[i].name, v))
-				n += snprintf(why + n, WHY_LEN - (size_t)n, " \"%s\"", t->groups[i].name);
+		return false;
 	}
+	const kms_group *all[8];
+	size_t n = kms_groups_named(t, v, all, 8);
+	int at = snprintf(why, WHY_LEN, "\"%s\" matches %zu product groups:", v, n);
+	for (size_t i = 0; i < n && i < 8 && at > 0 && at < WHY_LEN; i++)
+		at += snprintf(why + at, WHY_LEN - (size_t)at, " \"%s\"", all[i]->name);
 	return false;
 }
 

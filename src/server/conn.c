@@ -4,11 +4,13 @@
  * log line saying what was wrong. */
 #include "server/conn.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/bytes.h"
+#include "base/escape.h"
 #include "kms/products.h"
 #include "server/log.h"
 #include "server/log_throttle.h"
@@ -125,28 +127,66 @@ static enum conn_verdict on_bind(conn *c, server *srv, const snapshot *s, const 
 	return CONN_KEEP;
 }
 
+/* KMS ids answered although the table does not know them (products newer
+ * than it): each is logged once, so an administrator learns of it without
+ * a line per request. Bounded: past NEW_IDS_MAX ids nothing more is noted. */
+#define NEW_IDS_MAX 64
+static kms_guid new_ids[NEW_IDS_MAX];
+static size_t n_new_ids;
+static pthread_mutex_t new_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool first_time_new(const kms_guid *id)
+{
+	bool first = true;
+	pthread_mutex_lock(&new_ids_lock);
+	for (size_t i = 0; i < n_new_ids && first; i++)
+		first = guid_cmp(&new_ids[i], id) != 0;
+	if (first && n_new_ids < NEW_IDS_MAX)
+		new_ids[n_new_ids++] = *id;
+	else
+		first = false;
+	pthread_mutex_unlock(&new_ids_lock);
+	return first;
+}
+
 static void log_activation(const conn *c, const host_activation *a)
 {
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
-	char ws[200], cmid[GUID_TEXT_LEN];
-	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, ws, sizeof ws);
-	guid_format(&a->req.cmid, cmid);
-	const char *product = a->decision.sku ? a->decision.sku->name
-			    : a->decision.group ? a->decision.group->name : "unknown product";
 	if (a->decode_error != KMS_OK) {
 		log_throttled(&invalid_request_lines, LOG_LEVEL_WARNING,
 			      "rejected request from %s: %s; answered 0x%08X", c->peer,
 			      kms_strerror(a->decode_error), a->status);
-	} else if (a->status) {
-		log_info("refused %s workstation=\"%s\" product=\"%s\" v%u.%u cmid=%s: %s; answered 0x%08X",
-			 c->peer, ws, product, a->req.major, a->req.minor, cmid,
-			 a->decision.reason ? a->decision.reason : "refused", a->status);
-	} else {
-		log_info("activated %s workstation=\"%s\" product=\"%s\" v%u.%u cmid=%s count=%u/%u",
-			 c->peer, ws, product, a->req.major, a->req.minor, cmid,
-			 a->decision.count, a->req.n_policy);
+		return;
 	}
+	char raw[200], ws[TEXT_ESCAPED_MAX(sizeof raw)], cmid[GUID_TEXT_LEN], kms_id[GUID_TEXT_LEN];
+	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, raw, sizeof raw);
+	text_escape(ws, sizeof ws, raw);
+	guid_format(&a->req.cmid, cmid);
+	guid_format(&a->req.kms_id, kms_id);
+	const kms_decision *d = &a->decision;
+	const char *product = d->sku ? d->sku->name : d->group ? d->group->name : "unknown product";
+	/* the group as `serve` spells it, or the KMS id it does not know */
+	char group[160];
+	if (d->group)
+		snprintf(group, sizeof group, "group=\"%s\"", d->group->name);
+	else
+		snprintf(group, sizeof group, "kms_id=%s", kms_id);
+	if (a->status) {
+		log_info("refused %s workstation=\"%s\" product=\"%s\" %s v%u.%u cmid=%s: %s; "
+			 "answered 0x%08X", c->peer, ws, product, group, a->req.major, a->req.minor,
+			 cmid, d->reason ? d->reason : "refused", a->status);
+		return;
+	}
+	if (d->new_product && first_time_new(&a->req.kms_id))
+		log_info("new product: KMS id %s of application %s is not in the product data; "
+			   "answered with the application's newest host key (serve = known "
+			   "refuses such ids)", kms_id, d->app ? d->app->name : "unknown");
+	/* the client activates only once the count reaches its N policy */
+	bool enough = d->count >= a->req.n_policy;
+	log_info("%s %s workstation=\"%s\" product=\"%s\" %s v%u.%u cmid=%s %scount=%u/%u",
+		 enough ? "activated" : "answered", c->peer, ws, product, group, a->req.major,
+		 a->req.minor, cmid, enough ? "" : "below threshold ", d->count, a->req.n_policy);
 }
 
 static uint64_t monotonic_ns(void)
@@ -156,16 +196,16 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void count_answer(server *srv, const conn *c, const host_activation *a, bool answered,
-			 int64_t now, uint64_t started_ns)
+static void count_answer(server *srv, const conn *c, const kms_products *t,
+			 const host_activation *a, bool answered, int64_t now, uint64_t started_ns)
 {
 	metrics_activation m;
 	memset(&m, 0, sizeof m);
 	m.time = now;
 	snprintf(m.address, sizeof m.address, "%s", c->peer);
-	m.group = a->decision.group ? (uint16_t)(a->decision.group - kms_product_table.groups)
+	m.group = a->decision.group ? (uint16_t)(a->decision.group - t->groups)
 				    : KMS_NO_INDEX;
-	m.sku = a->decision.sku ? (uint16_t)(a->decision.sku - kms_product_table.skus) : KMS_NO_INDEX;
+	m.sku = a->decision.sku ? (uint16_t)(a->decision.sku - t->skus) : KMS_NO_INDEX;
 	m.status = a->status;
 	if (a->decode_error != KMS_OK) {
 		m.result = RESULT_INVALID;
@@ -183,12 +223,13 @@ static void count_answer(server *srv, const conn *c, const host_activation *a, b
 }
 
 /* Queue the client for the store; never waits for the disk. */
-static void record_client(server *srv, const conn *c, const host_activation *a, uint32_t count)
+static void record_client(server *srv, const conn *c, const kms_products *t,
+			  const host_activation *a, uint32_t count)
 {
 	store_record r;
 	memset(&r, 0, sizeof r);
 	r.cmid = a->req.cmid;
-	r.app_id = *host_pool(&a->req);
+	r.app_id = *host_pool(t, &a->req);
 	r.kms_id = a->req.kms_id;
 	r.sku_id = a->req.sku_id;
 	kms_utf16_to_utf8(a->req.workstation, KMS_WORKSTATION_UNITS, r.workstation,
@@ -281,7 +322,7 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 	log_activation(c, &act);
 	atomic_fetch_add_explicit(n ? &srv->activations : &srv->refusals, 1, memory_order_relaxed);
 	if (srv->store && act.decode_error == KMS_OK)
-		record_client(srv, c, &act, n ? act.decision.count : 0);
+		record_client(srv, c, s->host.table, &act, n ? act.decision.count : 0);
 
 	size_t pdu_len;
 	e = rpc_response_encode(req.hdr.call_id, req.context_id, syntax, n ? out + at : NULL, n,
@@ -296,7 +337,7 @@ static enum conn_verdict on_request(conn *c, server *srv, const snapshot *s, con
 		return CONN_CLOSE;
 	}
 	c->out_len += pdu_len;
-	count_answer(srv, c, &act, n != 0, now, started_ns);
+	count_answer(srv, c, s->host.table, &act, n != 0, now, started_ns);
 
 	c->requests++;
 	if (s->max_requests && c->requests >= s->max_requests) {

@@ -5,25 +5,35 @@
 
 #include "crypto/crypto.h"
 
-bool host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, uint32_t lcid,
-			 int64_t now)
+uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bool ndr64,
+			     uint32_t lcid, int64_t now)
 {
-	const kms_products *t = &kms_product_table;
+	/* the table in use now: the settings keep it, so a reload that reads
+	 * another product-data file never mixes one table's indices with the
+	 * other's ePIDs */
+	const kms_products *t = s->table = kms_products_current();
 	free(s->epids);
 	s->epids = calloc(t->n_csvlks, sizeof *s->epids);
 	if (!s->epids)
-		return false;
+		return 0;
+	/* one host, one OS: the build every key it can answer with allows */
+	const kms_csvlk *served[256];
+	size_t n_served = kms_served_csvlks(t, served, 256);
+	const kms_build *host = kms_host_build(t, served, n_served, ndr64, build, now, seed);
+	if (!host)
+		return 0;
 	for (size_t i = 0; i < t->n_csvlks; i++) {
 		/* each CSVLK gets its own draw from the seed and its id */
 		uint64_t r = seed;
 		for (int k = 0; k < 16; k++)
 			r = (r ^ t->csvlks[i].id.b[k]) * 0x100000001B3ull;
 		const kms_csvlk *c = &t->csvlks[i];
-		if (!(build && kms_epid_generate(t, c, build, lcid, now, r, s->epids[i])) &&
+		/* a key no answer uses may not fit the host's build: any of its own */
+		if (!kms_epid_generate(t, c, host->build, lcid, now, r, s->epids[i]) &&
 		    !kms_epid_generate(t, c, 0, lcid, now, r, s->epids[i]))
-			return false;
+			return 0;
 	}
-	return true;
+	return host->build;
 }
 
 void host_settings_free(host_settings *s)
@@ -32,10 +42,10 @@ void host_settings_free(host_settings *s)
 	s->epids = NULL;
 }
 
-const kms_guid *host_pool(const kms_request *req)
+const kms_guid *host_pool(const kms_products *t, const kms_request *req)
 {
-	const kms_group *g = kms_group_find(&kms_product_table, &req->kms_id);
-	return g ? &kms_product_table.apps[g->app].id : &req->app_id;
+	const kms_group *g = kms_group_find(t, &req->kms_id);
+	return g ? &t->apps[g->app].id : &req->app_id;
 }
 
 const char *host_epid_for(const host_settings *s, const kms_decision *d)
@@ -46,7 +56,7 @@ const char *host_epid_for(const host_settings *s, const kms_decision *d)
 	for (size_t i = 0; i < s->n_overrides; i++)
 		if (d->app && guid_cmp(&s->overrides[i].id, &d->app->id) == 0)
 			return s->overrides[i].epid;
-	const kms_products *t = &kms_product_table;
+	const kms_products *t = s->table;
 	const kms_csvlk *c = kms_csvlk_for(t, d);
 	return c ? s->epids[c - t->csvlks] : NULL;
 }
@@ -80,20 +90,24 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 		return 0;
 	}
 
-	const kms_products *t = &kms_product_table;
+	const kms_products *t = s->table;
 	kms_policy policy = s->policy;
 	policy.listed = s->listed;
 
-	/* machines are counted in both modes: `always` answers as if the pool
-	 * were full, but the dashboard still shows who is really there */
-	uint32_t pool_count = 0;
-	if (counter)
-		pool_count = client_count_observe(counter, host_pool(&act->req), &act->req.cmid, now);
-
-	act->decision = kms_decide(t, &policy, &act->req, pool_count, now);
+	/* no refusal depends on the count: decide first, and count only a
+	 * client that is answered (PROTOCOL.md section 5) */
+	act->decision = kms_decide(t, &policy, &act->req, 0, now);
 	if (act->decision.hresult) {
 		act->status = act->decision.hresult;
 		return 0;
+	}
+	/* machines are counted in both modes: `always` answers as if the pool
+	 * were full, but the dashboard still shows who is really there */
+	if (counter) {
+		uint32_t pool_count =
+			client_count_observe(counter, host_pool(t, &act->req), &act->req.cmid, now);
+		act->decision.count = kms_count_to_report(t, &policy, &act->req, act->decision.app,
+							  pool_count);
 	}
 
 	act->epid = host_epid_for(s, &act->decision);

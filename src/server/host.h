@@ -25,6 +25,7 @@ typedef struct host_epid_override {
 } host_epid_override;
 
 typedef struct host_settings {
+	const kms_products *table;     /* the product table these settings were made for */
 	kms_policy policy;
 	kms_guid listed[HOST_MAX_LISTED];
 	uint32_t activation_interval;  /* minutes */
@@ -33,16 +34,19 @@ typedef struct host_settings {
 	rpc_host_options rpc;
 	host_epid_override overrides[HOST_MAX_EPID_OVERRIDES];
 	size_t n_overrides;
+	uint32_t build;                /* the host OS build every ePID carries */
 	/* generated ePIDs, one per CSVLK of the product table */
 	char (*epids)[KMS_EPID_TEXT_MAX];
 } host_settings;
 
 /* Generate the per-CSVLK ePIDs from a host seed, so they are stable for a
- * host across restarts without being the same on every host. `build` 0
- * lets each CSVLK pick an allowed build. Returns false on allocation
- * failure or if a CSVLK has no usable build. */
-bool host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, uint32_t lcid,
-			 int64_t now);
+ * host across restarts without being the same on every host. Every ePID
+ * the host can answer with carries one build (kms_host_build): `build`,
+ * or with 0 one drawn from the seed among those every served key allows
+ * and that match `ndr64`. Returns that build, 0 on allocation failure or
+ * when no build fits. */
+uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bool ndr64,
+			     uint32_t lcid, int64_t now);
 void host_settings_free(host_settings *s);
 
 /* What happened to one request, for the log line and the store. */
@@ -61,8 +65,9 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 
 /* The application pool a request counts in: its product group's
  * application, which a real host uses even if the client's app id field
- * disagrees; the request's own app id for unknown groups. */
-const kms_guid *host_pool(const kms_request *req);
+ * disagrees; the request's own app id for unknown groups (the counter puts
+ * every unknown application in one bounded bucket). */
+const kms_guid *host_pool(const kms_products *t, const kms_request *req);
 
 /* The ePID answered for a decision (for display and the store too). */
 const char *host_epid_for(const host_settings *s, const kms_decision *d);

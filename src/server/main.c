@@ -201,6 +201,53 @@ static bool open_log(const kmsd_config *cfg, char *err, size_t err_len)
 /* The SRV record publisher (dns-publish), its own thread. */
 static dns_publisher *publisher;
 
+typedef struct seen_list {
+	struct seen_row {
+		kms_guid app, cmid;
+		int64_t last_seen;
+	} *rows;
+	size_t n, cap;
+	bool failed;
+} seen_list;
+
+static void collect_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
+{
+	seen_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 4096;
+		struct seen_row *rows = realloc(l->rows, cap * sizeof *rows);
+		if (!rows) {
+			l->failed = true;
+			return;
+		}
+		l->rows = rows;
+		l->cap = cap;
+	}
+	l->rows[l->n++] = (struct seen_row){ *app, *cmid, last_seen };
+}
+
+/* Rebuild the count from the store, so clients removed with kmsc forget
+ * (or pruned) leave it; those answered meanwhile are counted again. The
+ * count is replaced only once the store has been read whole: a database
+ * away at reload leaves it as it was. */
+static void recount(server *srv, int64_t window)
+{
+	if (!srv->store || !srv->counter)
+		return;
+	store_flush(srv->store); /* those answered just now are in it too */
+	seen_list l = { 0 };
+	if (!store_load_seen(srv->store, time(NULL) - window, collect_seen, &l) || l.failed) {
+		log_warning("reload: cannot reload clients from the store (%s); the count is kept",
+			    l.failed ? "out of memory" : store_error(srv->store));
+	} else {
+		client_count_clear(srv->counter);
+		for (size_t i = 0; i < l.n; i++)
+			client_count_observe(srv->counter, &l.rows[i].app, &l.rows[i].cmid,
+					     l.rows[i].last_seen);
+	}
+	free(l.rows);
+}
+
 static void reload(server *srv, web **http, const command_line *cl, kmsd_config *current)
 {
 	system_notify("RELOADING=1");
@@ -252,6 +299,7 @@ static void reload(server *srv, web **http, const command_line *cl, kmsd_config 
 
 	snapshot *old = atomic_exchange(&srv->settings, s);
 	client_count_set_window(srv->counter, next.count_window);
+	recount(srv, next.count_window);
 	workers_sync(srv);
 	settings_free(old);
 	*http = web_apply_reload(*http, srv, &next, s, &plan, KMSD_VERSION);
@@ -403,7 +451,7 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 
 	/* the store's writer is a thread: open it after daemonising */
 	if (use_store) {
-		store_options so = { .log = store_log };
+		store_options so = { .log = store_log, .activity_retention = cfg->activity_retention };
 		char spec[sizeof cfg->store + 512];
 		if (!store_spec_with_secret(cfg, spec, sizeof spec, err, sizeof err)) {
 			log_error("%s", err);
@@ -422,7 +470,8 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 		return 1;
 	}
 	atomic_store(&srv.settings, s);
-	srv.counter = client_count_new(cfg->count_window, 2 * (size_t)cfg->max_n_policy);
+	srv.counter = client_count_new(&kms_product_table, cfg->count_window,
+				       2 * (size_t)cfg->max_n_policy);
 	/* a random key per process: nobody can pick addresses that share a
 	 * set in the table (room for four entries per allowed connection) */
 	uint8_t peers_key[SIPHASH_KEY_LEN];

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
+#include "server/product_file.h"
 #include "server/system.h"
 
 /* The seed generated ePIDs come from: kept in the store once chosen. */
@@ -20,15 +22,37 @@ static uint64_t epid_seed(store *st)
 	return seed;
 }
 
+/* hwid = auto: made on the first start and kept in the store's identity;
+ * without a store, derived from this machine's id (stable across
+ * restarts, different between machines). */
+static void host_hwid(uint8_t out[KMS_HWID_LEN], store *st)
+{
+	char text[32];
+	uint64_t h = system_host_seed() ^ 0x6877696400000000ull; /* "hwid" */
+	if (st && store_identity_get(st, "hwid", text, sizeof text) && strlen(text) == 16) {
+		h = strtoull(text, NULL, 16);
+	} else if (st) {
+		uint64_t fresh;
+		if (random_bytes(&fresh, sizeof fresh))
+			h = fresh;
+		snprintf(text, sizeof text, "%016llX", (unsigned long long)h);
+		store_identity_set(st, "hwid", text);
+	} else {
+		h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull;
+	}
+	for (int i = 0; i < KMS_HWID_LEN; i++)
+		out[i] = (uint8_t)(h >> (56 - 8 * i));
+}
+
 /* Prefer ePIDs the store remembers for the same key, build and LCID. */
 static void persist_epids(host_settings *h, const kmsd_config *cfg, store *st)
 {
-	const kms_products *t = &kms_product_table;
+	const kms_products *t = h->table;
 	for (size_t i = 0; st && i < t->n_csvlks; i++) {
 		char name[96], id[GUID_TEXT_LEN], stored[KMS_EPID_TEXT_MAX];
 		kms_epid_fields f;
 		guid_format(&t->csvlks[i].id, id);
-		snprintf(name, sizeof name, "epid/%s/%u/%u", id, cfg->host_build, cfg->lcid);
+		snprintf(name, sizeof name, "epid/%s/%u/%u", id, h->build, cfg->lcid);
 		if (store_identity_get(st, name, stored, sizeof stored) && kms_epid_parse(stored, &f))
 			memcpy(h->epids[i], stored, sizeof stored);
 		else
@@ -40,6 +64,9 @@ bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s,
 		    size_t err_len)
 {
 	host_settings *h = &s->host;
+	/* the product table first: the ePIDs and served ids come from it */
+	if (!product_file_use(cfg->product_data, err, err_len))
+		return false;
 	kms_policy_defaults(&h->policy);
 	h->policy.count_mode = cfg->count_real ? KMS_COUNT_REAL : KMS_COUNT_ALWAYS;
 	h->policy.scope = cfg->scope;
@@ -53,7 +80,10 @@ bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s,
 
 	h->activation_interval = cfg->activation_interval;
 	h->renewal_interval = cfg->renewal_interval;
-	memcpy(h->hwid, cfg->hwid, sizeof h->hwid);
+	if (cfg->hwid_auto)
+		host_hwid(h->hwid, st);
+	else
+		memcpy(h->hwid, cfg->hwid, sizeof h->hwid);
 	h->rpc.ndr64 = cfg->ndr64;
 	h->rpc.btfn = cfg->btfn;
 	for (size_t i = 0; i < cfg->n_epids && i < HOST_MAX_EPID_OVERRIDES; i++) {
@@ -62,9 +92,14 @@ bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s,
 	}
 	h->n_overrides = cfg->n_epids < HOST_MAX_EPID_OVERRIDES ? cfg->n_epids : HOST_MAX_EPID_OVERRIDES;
 
-	if (!host_generate_epids(h, epid_seed(st), cfg->host_build, cfg->lcid, now)) {
-		snprintf(err, err_len, "cannot generate ePIDs (host-build %u, lcid %u)",
-			 cfg->host_build, cfg->lcid);
+	h->build = host_generate_epids(h, epid_seed(st), cfg->host_build, cfg->ndr64, cfg->lcid, now);
+	if (!h->build) {
+		if (cfg->host_build)
+			snprintf(err, err_len, "host-build %u cannot be this host's OS: it must allow "
+				 "every host key served and %s NDR64 (ndr64 = %s)", cfg->host_build,
+				 cfg->ndr64 ? "accept" : "not accept", cfg->ndr64 ? "yes" : "no");
+		else
+			snprintf(err, err_len, "cannot generate ePIDs (lcid %u)", cfg->lcid);
 		host_settings_free(h);
 		return false;
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/activity_private.h"
 #include "store/pg_private.h"
 
 #define SCHEMA_LOCK 0x6b6d7364 /* "kmsd": the advisory lock of migrations */
@@ -32,6 +33,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_last_seen ON clients (last_seen);"
 	"CREATE INDEX clients_stored_at ON clients (stored_at);"
 	"CREATE TABLE identity (name text PRIMARY KEY, value text NOT NULL);",
+
+	/* 2 -> 3: when the client was last answered (counted) */
+	"ALTER TABLE clients ADD COLUMN counted_seen bigint;"
+	"UPDATE clients SET counted_seen = last_seen WHERE last_result = 0;"
+	"CREATE INDEX clients_counted ON clients (counted_seen);",
 };
 
 /* libpq's messages end in a newline and may span lines: one log line. */
@@ -209,6 +215,8 @@ static bool migrate(void *db, char *err, size_t err_len)
 			goto fail;
 		}
 	}
+	if (!pg_activity_schema(pc, err, err_len))
+		goto fail;
 	snprintf(sql, sizeof sql, "DELETE FROM kmsd_schema; INSERT INTO kmsd_schema VALUES (%d);"
 		 " COMMIT", STORE_SCHEMA_VERSION);
 	if (version < STORE_SCHEMA_VERSION)
@@ -236,4 +244,5 @@ const store_backend store_pg_backend = {
 	.clients = pg_clients,
 	.group_stats = pg_group_stats,
 	.prune = pg_prune,
+	.forget = pg_forget,
 };

@@ -93,5 +93,6 @@ bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *er
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total);
 bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long pg_prune(store *s, int64_t before);
+long pg_forget(store *s, const store_forget_filter *f);
 
 #endif

@@ -84,9 +84,10 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 	snprintf(offset, sizeof offset, "%zu", q->offset);
 	const char *const params[] = { q->kms_id ? kms : NULL, q->app_id ? app : NULL, since,
 				       q->search, q->limit ? limit : NULL, offset };
-	char sql[1024], why[256];
-
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
+	char sql[8192], why[256], answer[6144];
+	if (!store_answer_sql(q, true, answer, sizeof answer))
+		return fail(s, "listing clients", "too many product groups");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s%s", where, answer);
 	PGresult *r = pg_run(s->db, sql, 4, params, why, sizeof why);
 	if (!r)
 		return fail(s, "listing clients", why);
@@ -94,8 +95,8 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 		*total = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 
-	snprintf(sql, sizeof sql, "SELECT %s FROM clients%s ORDER BY %s LIMIT $5::bigint"
-		 " OFFSET $6::bigint", columns, where, order);
+	snprintf(sql, sizeof sql, "SELECT %s FROM clients%s%s ORDER BY %s LIMIT $5::bigint"
+		 " OFFSET $6::bigint", columns, where, answer, order);
 	r = pg_run(s->db, sql, 6, params, why, sizeof why);
 	if (!r)
 		return fail(s, "listing clients", why);
@@ -116,7 +117,8 @@ bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	const char *const params[] = { text };
 	PGresult *r = pg_run(s->db, "SELECT encode(app_id, 'hex'), encode(kms_id, 'hex'),"
 			     " count(DISTINCT cmid), max(last_seen) FROM clients"
-			     " WHERE last_seen >= $1 GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
+			     " WHERE last_seen >= $1 AND last_result = 0"
+			     " GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
 			     1, params, why, sizeof why);
 	if (!r)
 		return fail(s, "counting clients", why);
@@ -142,6 +144,43 @@ long pg_prune(store *s, int64_t before)
 			     sizeof why);
 	if (!r) {
 		fail(s, "pruning", why);
+		return -1;
+	}
+	long n = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+/* A forget pattern (* and ?) as a LIKE pattern with \\ escaping. */
+static void like_pattern(const char *glob, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = glob; *p && o + 3 < cap; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			out[o++] = '\\', out[o++] = *p;
+		else
+			out[o++] = *p == '*' ? '%' : *p == '?' ? '_' : *p;
+	}
+	out[o] = '\0';
+}
+
+long pg_forget(store *s, const store_forget_filter *f)
+{
+	char cmid[PG_GUID_TEXT], kms[PG_GUID_TEXT], like[600], why[256];
+	if (f->cmid)
+		pg_guid_param(f->cmid, cmid);
+	if (f->kms_id)
+		pg_guid_param(f->kms_id, kms);
+	if (f->workstation)
+		like_pattern(f->workstation, like, sizeof like);
+	const char *const params[] = { f->cmid ? cmid : NULL, f->workstation ? like : NULL,
+				       f->kms_id ? kms : NULL };
+	PGresult *r = pg_run(s->db, "DELETE FROM clients WHERE ($1::bytea IS NULL OR cmid = $1::bytea)"
+			     " AND ($2::text IS NULL OR lower(workstation) LIKE lower($2::text))"
+			     " AND ($3::bytea IS NULL OR kms_id = $3::bytea)", 3, params, why,
+			     sizeof why);
+	if (!r) {
+		fail(s, "forgetting clients", why);
 		return -1;
 	}
 	long n = strtol(PQcmdTuples(r), NULL, 10);

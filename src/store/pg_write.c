@@ -8,18 +8,24 @@
 
 #include "store/pg_private.h"
 
+/* the request goes to the activity log in the same statement */
 static const char upsert_sql[] =
-	"INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
+	"WITH logged AS (INSERT INTO activity (time, cmid, app_id, kms_id, sku_id, workstation,"
+	" address, license_status, protocol, result, count)"
+	" VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11))"
+	" INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
 	" license_status, protocol, first_seen, last_seen, requests, last_result, last_count,"
-	" stored_at)"
+	" stored_at, counted_seen)"
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10, $11,"
-	" extract(epoch FROM now())::bigint)"
+	" extract(epoch FROM now())::bigint, CASE WHEN $10::bigint = 0 THEN $9::bigint END)"
 	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
 	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
 	" license_status = excluded.license_status, protocol = excluded.protocol,"
 	" last_seen = greatest(c.last_seen, excluded.last_seen), requests = c.requests + 1,"
 	" last_result = excluded.last_result, last_count = excluded.last_count,"
-	" stored_at = excluded.stored_at";
+	" stored_at = excluded.stored_at,"
+	" counted_seen = CASE WHEN excluded.last_result = 0"
+	" THEN greatest(c.counted_seen, excluded.counted_seen) ELSE c.counted_seen END";
 
 void store_utf8_clean(char *dst, size_t cap, const char *src)
 {
@@ -157,8 +163,10 @@ bool pg_changed(void *db, int64_t stored_since, int64_t *db_now, store_seen_fn f
 	char since[24];
 	snprintf(since, sizeof since, "%lld", (long long)stored_since);
 	const char *const params[] = { since };
-	r = pg_run(pc, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), last_seen FROM clients"
-		   " WHERE stored_at >= $1 ORDER BY last_seen", 1, params, err, err_len);
+	/* a row whose last request was refused brings no machine to count */
+	r = pg_run(pc, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), counted_seen FROM clients"
+		   " WHERE stored_at >= $1 AND last_result = 0 AND counted_seen IS NOT NULL"
+		   " ORDER BY counted_seen", 1, params, err, err_len);
 	return r && each_seen(r, fn, ctx);
 }
 
@@ -168,8 +176,8 @@ bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *er
 	char text[24];
 	snprintf(text, sizeof text, "%lld", (long long)since);
 	const char *const params[] = { text };
-	PGresult *r = pg_run(db, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), last_seen"
-			     " FROM clients WHERE last_seen >= $1 ORDER BY last_seen", 1, params,
+	PGresult *r = pg_run(db, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), counted_seen"
+			     " FROM clients WHERE counted_seen >= $1 ORDER BY counted_seen", 1, params,
 			     err, err_len);
 	return r && each_seen(r, fn, ctx);
 }

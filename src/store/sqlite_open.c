@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/activity_private.h"
 #include "store/sqlite_private.h"
 
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -35,6 +36,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX clients_pool ON clients (app_id, last_seen);"
 	"CREATE INDEX clients_last_seen ON clients (last_seen);"
 	"CREATE TABLE identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+
+	/* 2 -> 3: when the client was last answered (counted): a refused
+	 * request is history, not a machine of the pool */
+	"ALTER TABLE clients ADD COLUMN counted_seen INTEGER;"
+	"UPDATE clients SET counted_seen = last_seen WHERE last_result = 0;"
+	"CREATE INDEX clients_counted ON clients (counted_seen);",
 };
 
 void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len)
@@ -106,6 +113,10 @@ static bool migrate(void *conn, char *err, size_t err_len)
 			return false;
 		}
 	}
+	if (!sqlite_activity_schema(db, err, err_len)) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return false;
+	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, err_len, "committing the schema: %s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
@@ -140,4 +151,5 @@ const store_backend store_sqlite_backend = {
 	.clients = sqlite_clients,
 	.group_stats = sqlite_group_stats,
 	.prune = sqlite_prune,
+	.forget = sqlite_forget,
 };

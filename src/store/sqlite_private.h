@@ -19,5 +19,6 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 		    size_t *total);
 bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long sqlite_prune(store *s, int64_t before);
+long sqlite_forget(store *s, const store_forget_filter *f);
 
 #endif

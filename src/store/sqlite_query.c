@@ -66,8 +66,9 @@ bool sqlite_load_seen(void *conn, int64_t since, store_seen_fn fn, void *ctx, ch
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, last_seen FROM clients"
-				    " WHERE last_seen >= ?1 ORDER BY last_seen", -1, &st, NULL);
+	/* only answered requests count: refused ones stay as history */
+	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, counted_seen FROM clients"
+				    " WHERE counted_seen >= ?1 ORDER BY counted_seen", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, since);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -103,15 +104,19 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 		order = "workstation COLLATE NOCASE, last_seen DESC";
 	else if (q->order && strcmp(q->order, "requests") == 0)
 		order = "requests DESC, last_seen DESC";
-	char sql[1024];
+	char sql[8192], answer[6144];
 	sqlite3_stmt *st;
+	if (!store_answer_sql(q, false, answer, sizeof answer)) {
+		snprintf(s->error, sizeof s->error, "listing clients: too many product groups");
+		return false;
+	}
 
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 0)
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s%s", where, answer);
 		else
-			snprintf(sql, sizeof sql, "SELECT %s FROM clients%s ORDER BY %s LIMIT ?5 OFFSET ?6",
-				 columns, where, order);
+			snprintf(sql, sizeof sql, "SELECT %s FROM clients%s%s ORDER BY %s LIMIT ?5 OFFSET ?6",
+				 columns, where, answer, order);
 		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 			return fail(s, "listing clients");
 		if (q->kms_id)
@@ -161,7 +166,8 @@ bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(DISTINCT cmid), max(last_seen)"
-			       " FROM clients WHERE last_seen >= ?1 GROUP BY app_id, kms_id"
+			       " FROM clients WHERE last_seen >= ?1 AND last_result = 0"
+			       " GROUP BY app_id, kms_id"
 			       " ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "counting clients");
 	sqlite3_bind_int64(st, 1, since);
@@ -192,6 +198,30 @@ long sqlite_prune(store *s, int64_t before)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		fail(s, "pruning");
+		return -1;
+	}
+	return (long)sqlite3_changes(s->db);
+}
+
+long sqlite_forget(store *s, const store_forget_filter *f)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM clients WHERE (?1 IS NULL OR cmid = ?1)"
+			       " AND (?2 IS NULL OR lower(workstation) GLOB lower(?2))"
+			       " AND (?3 IS NULL OR kms_id = ?3)", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "forgetting clients");
+		return -1;
+	}
+	if (f->cmid)
+		sqlite3_bind_blob(st, 1, f->cmid->b, 16, SQLITE_STATIC);
+	if (f->workstation)
+		sqlite3_bind_text(st, 2, f->workstation, -1, SQLITE_STATIC);
+	if (f->kms_id)
+		sqlite3_bind_blob(st, 3, f->kms_id->b, 16, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, "forgetting clients");
 		return -1;
 	}
 	return (long)sqlite3_changes(s->db);

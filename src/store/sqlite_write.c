@@ -1,17 +1,21 @@
 /* The SQLite backend's batch: one transaction, one upsert per record. */
 #include <stdio.h>
 
+#include "store/activity_private.h"
 #include "store/sqlite_private.h"
 
 static const char upsert_sql[] =
 	"INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address, license_status,"
-	" protocol, first_seen, last_seen, requests, last_result, last_count)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11)"
+	" protocol, first_seen, last_seen, requests, last_result, last_count, counted_seen)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11,"
+	" CASE WHEN ?10 = 0 THEN ?9 END)"
 	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
 	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
 	" license_status = excluded.license_status, protocol = excluded.protocol,"
 	" last_seen = max(last_seen, excluded.last_seen), requests = requests + 1,"
-	" last_result = excluded.last_result, last_count = excluded.last_count";
+	" last_result = excluded.last_result, last_count = excluded.last_count,"
+	" counted_seen = CASE WHEN excluded.last_result = 0"
+	" THEN max(coalesce(counted_seen, 0), excluded.counted_seen) ELSE counted_seen END";
 
 static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
 {
@@ -47,6 +51,7 @@ enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_
 		return STORE_REFUSED;
 	}
 	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && write_all(st, batch, n) &&
+		  sqlite_activity_write(db, batch, n) &&
 		  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
 	if (!ok) {
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/activity_private.h"
 #include "store/store_private.h"
 
 void store_health(store *s, bool ok, const char *why)
@@ -160,7 +161,19 @@ bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 
 long store_prune(store *s, int64_t before)
 {
-	return store_usable(s) ? s->be->prune(s, before) : -1;
+	long n = store_usable(s) ? s->be->prune(s, before) : -1;
+	if (n >= 0 && store_activity_prune(s, before) < 0)
+		n = -1;
+	return n;
+}
+
+long store_forget(store *s, const store_forget_filter *f)
+{
+	if (!f->cmid && !f->workstation && !f->kms_id) {
+		snprintf(s->error, sizeof s->error, "forget needs a machine id, a workstation or a product");
+		return -1;
+	}
+	return store_usable(s) ? s->be->forget(s, f) : -1;
 }
 
 void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor)

@@ -71,6 +71,7 @@ typedef struct store_options {
 	void (*log)(void *ctx, bool error, const char *message);
 	void *log_ctx;
 	bool read_only;                  /* queries only (the web side) */
+	int64_t activity_retention;      /* seconds of activity log kept; 0: 30 days (activity.h) */
 } store_options;
 
 /* store_open for the daemon. With a shared database that cannot be
@@ -109,7 +110,8 @@ void store_writer_stats_get(store *s, store_writer_stats *out);
 bool store_identity_get(store *s, const char *name, char *value, size_t len);
 bool store_identity_set(store *s, const char *name, const char *value);
 
-/* Clients seen at or after `since`, for rebuilding in-memory counts. */
+/* Clients answered (counted) at or after `since`, for rebuilding in-memory
+ * counts; refused requests are kept as history but count for nothing. */
 typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
@@ -122,6 +124,20 @@ bool store_follow(store *s, int64_t window, store_seen_fn fn, void *ctx);
 
 /* ---- queries ---------------------------------------------------------- */
 
+/* A client's last answer, for filtering (answer_filter.c). */
+enum store_answer {
+	STORE_ANSWER_ANY,
+	STORE_ANSWER_ACTIVATED,          /* answered, count at or above its group's N */
+	STORE_ANSWER_BELOW,              /* answered, count below its group's N */
+	STORE_ANSWER_REFUSED,            /* an HRESULT */
+};
+
+/* A product group's N, which the store does not know. */
+typedef struct store_threshold {
+	kms_guid kms_id;
+	uint32_t n_policy;
+} store_threshold;
+
 typedef struct store_query {
 	const kms_guid *kms_id;          /* NULL: any */
 	const kms_guid *app_id;          /* NULL: any */
@@ -129,13 +145,17 @@ typedef struct store_query {
 	const char *search;              /* substring of workstation/address; NULL: any */
 	const char *order;               /* "last_seen" (default, newest first), "workstation", "requests" */
 	size_t limit, offset;            /* limit 0: no limit */
+	enum store_answer answer;        /* STORE_ANSWER_ANY: any */
+	const store_threshold *thresholds; /* for answer: each group's N; others count as 0 */
+	size_t n_thresholds;
 } store_query;
 
 typedef bool (*store_client_fn)(void *ctx, const store_client *c); /* false stops */
 bool store_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,
 		   size_t *total);
 
-/* Distinct clients per (application, KMS id) seen at or after `since`. */
+/* Distinct clients per (application, KMS id) seen at or after `since`
+ * whose last request was answered (a refused group is not activating). */
 typedef struct store_group_stat {
 	kms_guid app_id, kms_id;
 	uint64_t clients;
@@ -146,6 +166,17 @@ bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 
 /* Delete clients not seen since `before`; returns how many, -1 on error. */
 long store_prune(store *s, int64_t before);
+
+/* Which clients kmsc forget removes: every given condition must hold (at
+ * least one must be given). `workstation` is a case-insensitive pattern,
+ * `*` any run of characters, `?` one. */
+typedef struct store_forget_filter {
+	const kms_guid *cmid;
+	const char *workstation;
+	const kms_guid *kms_id;
+} store_forget_filter;
+/* Delete the matching clients; returns how many, -1 on error. */
+long store_forget(store *s, const store_forget_filter *f);
 
 /* The last error message of a query on this handle. */
 const char *store_error(store *s);

@@ -11,7 +11,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went: written, refused (dropped and counted as an error), or
@@ -53,6 +53,7 @@ typedef struct store_backend {
 			size_t *total);
 	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
 	long (*prune)(store *s, int64_t before);
+	long (*forget)(store *s, const store_forget_filter *f);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
@@ -92,6 +93,7 @@ struct store {
 	bool stop;
 	bool writer_down;               /* flush does not wait through an outage */
 	store_writer_stats stats;
+	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
 
 	/* the follower (sync.c): rows other hosts wrote */
 	pthread_t sync;
@@ -116,6 +118,10 @@ void store_identity_flush(store *s, void *db);
 bool store_writer_start(store *s, char *err, size_t err_len);
 void store_writer_stop(store *s);
 void store_sync_stop(store *s);
+
+/* The answer= filter of a client query as " AND ..." (answer_filter.c);
+ * false if it does not fit in cap. */
+bool store_answer_sql(const store_query *q, bool postgres, char *out, size_t cap);
 
 /* "6.0" as stored in the protocol column; 0.0 for anything else. */
 void store_protocol_parse(const char *text, uint16_t *major, uint16_t *minor);

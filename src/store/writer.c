@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/activity_private.h"
 #include "store/store_private.h"
 
 #define BATCH_MAX 4096
@@ -123,6 +124,8 @@ static void *writer_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		enum store_write res = s->be->write_batch(s->writer_db, batch, n, why, sizeof why);
 		double ms = ms_since(&t0);
+		if (res == STORE_WRITTEN)
+			store_activity_trim(s, s->writer_db, (int64_t)time(NULL));
 		if (res == STORE_LOST) {
 			s->be->disconnect(s->writer_db);
 			s->writer_db = NULL;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kms/match.h"
 #include "kms/products.h"
 #include "web/web_private.h"
 
@@ -63,7 +64,22 @@ void web_api_status(web *w, const web_request *r, web_reply *out)
 		json_key(b, web_pools[i].key);
 		buf_json_string(b, id.epids[i]);
 	}
-	buf_puts(b, "}, \"listen\": [");
+	buf_puts(b, "}, \"epids_by_group\": [");
+	const kms_products *pt = &kms_product_table;
+	for (size_t g = 0, n = 0; g < id.n_groups; g++) {
+		const kms_group *grp = &pt->groups[g];
+		if (grp->retail || !id.group_epids[g][0])
+			continue;
+		size_t pool = web_pool_of(&pt->apps[grp->app].id);
+		buf_puts(b, n++ ? ",\n  {" : "\n  {");
+		json_guid(b, "kms_id", &grp->id);
+		buf_puts(b, ", \"product_group\": ");
+		buf_json_string(b, grp->name);
+		buf_printf(b, ", \"pool\": \"%s\", \"epid\": ", pool < 3 ? web_pools[pool].key : "other");
+		buf_json_string(b, id.group_epids[g]);
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "], \"listen\": [");
 	for (size_t i = 0; i < id.n_listen; i++) {
 		buf_puts(b, i ? ", " : "");
 		buf_json_string(b, id.listen[i]);
@@ -126,7 +142,7 @@ bool web_read_clients_params(const web_request *r, web_clients_params *p, web_pa
 	return true;
 }
 
-static bool client_json(void *ctx, const store_client *c)
+bool web_client_json(void *ctx, const store_client *c)
 {
 	buf *b = ctx;
 	size_t pool = web_pool_of(&c->app_id);
@@ -175,7 +191,7 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 	buf_puts(&rows, "[");
 	size_t total = 0;
 	pthread_mutex_lock(&w->lock);
-	bool ok = store_clients(w->store, &q, client_json, &rows, &total);
+	bool ok = store_clients(w->store, &q, web_client_json, &rows, &total);
 	if (!ok) {
 		char message[300];
 		snprintf(message, sizeof message, "store query failed: %s", store_error(w->store));
@@ -228,8 +244,7 @@ void web_api_products(web *w, const web_request *r, web_reply *out)
 	for (size_t i = 0; i < t->n_skus; i++) {
 		const kms_sku *s = &t->skus[i];
 		const kms_group *g = &t->groups[s->group];
-		if (pw.filter && *pw.filter && !strcasestr(s->name, pw.filter) &&
-		    !strcasestr(g->name, pw.filter))
+		if (pw.filter && *pw.filter && !kms_sku_listed(t, s, pw.filter))
 			continue;
 		size_t pool = web_pool_of(&t->apps[g->app].id);
 		buf_puts(b, shown++ ? ",\n  {" : "\n  {");

@@ -14,34 +14,33 @@ static bool client_row(void *ctx, const store_client *c)
 {
 	rows *r = ctx;
 	buf *b = r->b;
-	char cmid[GUID_TEXT_LEN], seen[32], first[32];
+	char cmid[GUID_TEXT_LEN], host[64];
 	guid_format(&c->cmid, cmid);
-	web_format_time(c->last_seen, seen);
-	web_format_time(c->first_seen, first);
+	web_address_host(c->address, host);
 	const kms_sku *sku = kms_sku_find(&kms_product_table, &c->sku_id);
 	const kms_group *g = kms_group_find(&kms_product_table, &c->kms_id);
-	buf_puts(b, "<tr><td>");
-	buf_html(b, c->workstation);
-	buf_puts(b, "</td><td>");
-	buf_html(b, c->address);
-	buf_puts(b, "</td><td>");
+	buf_printf(b, "<tr><td class=\"long\" data-label=\"Workstation\"><a href=\"/clients/%s\">", cmid);
+	buf_html(b, c->workstation[0] ? c->workstation : "(no name)");
+	buf_puts(b, "</a></td><td data-label=\"Address\">");
+	buf_html(b, host);
+	buf_puts(b, "</td><td data-label=\"Product\">");
 	buf_html(b, sku ? sku->name : g ? g->name : "unknown");
-	buf_printf(b, "</td><td>%u.%u</td><td class=\"n\">%llu</td><td>%s</td><td>%s</td><td>",
-		   c->protocol_major, c->protocol_minor, (unsigned long long)c->requests, seen, first);
-	if (c->last_result)
-		buf_printf(b, "<span class=\"bad\">0x%08X</span>", c->last_result);
-	else
-		buf_printf(b, "<span class=\"ok\">count %u</span>", c->last_count);
-	buf_printf(b, "</td><td><code>%s</code></td></tr>\n", cmid);
+	buf_printf(b, "</td><td data-label=\"Protocol\">%u.%u</td><td class=\"n\" data-label=\"Requests\">"
+		   "%llu</td><td class=\"t\" data-label=\"Last seen\">", c->protocol_major,
+		   c->protocol_minor, (unsigned long long)c->requests);
+	web_time_cell(b, c->last_seen);
+	buf_puts(b, "</td><td class=\"t\" data-label=\"First seen\">");
+	web_time_cell(b, c->first_seen);
+	buf_puts(b, "</td><td data-label=\"Last answer\">");
+	web_answer_text(b, c->last_result, c->last_count, g ? g->n_policy : 0);
+	buf_printf(b, "</td><td data-label=\"CMID\"><code class=\"small\">%s</code></td></tr>\n", cmid);
 	r->n++;
 	return !buf_failed(b);
 }
 
-/* A link to this page with the same filters and a different sort/page. */
-static void page_link(buf *b, const web_clients_params *p, const char *product, const char *sort,
-		      size_t page)
+/* The filters of a link: search, pool or group, last answer. */
+static void filters(buf *b, const web_clients_params *p, const char *product)
 {
-	buf_printf(b, "/clients?sort=%s&amp;page=%zu&amp;limit=%zu", sort, page, p->limit);
 	if (p->search[0]) {
 		buf_puts(b, "&amp;q=");
 		buf_url(b, p->search);
@@ -50,6 +49,16 @@ static void page_link(buf *b, const web_clients_params *p, const char *product, 
 		buf_puts(b, "&amp;product=");
 		buf_url(b, product);
 	}
+	if (p->result)
+		buf_printf(b, "&amp;result=%s", p->result);
+}
+
+/* A link to this page with the same filters and a different sort/page. */
+static void page_link(buf *b, const web_clients_params *p, const char *product, const char *sort,
+		      size_t page)
+{
+	buf_printf(b, "/clients?sort=%s&amp;page=%zu&amp;limit=%zu", sort, page, p->limit);
+	filters(b, p, product);
 }
 
 typedef struct product_walk {
@@ -65,15 +74,46 @@ static bool find_product(void *ctx, const char *name, const char *value)
 
 static void search_form(buf *b, const web_clients_params *p, const char *product)
 {
+	const kms_products *t = &kms_product_table;
 	buf_puts(b, "<form method=\"get\" action=\"/clients\"><input type=\"search\" name=\"q\" "
-		 "placeholder=\"workstation or address\" maxlength=\"64\" value=\"");
+		 "placeholder=\"workstation or address\" maxlength=\"64\" aria-label=\"search\" "
+		 "value=\"");
 	buf_html(b, p->search);
-	buf_puts(b, "\"><select name=\"product\"><option value=\"\">all pools</option>");
+	buf_puts(b, "\"><select name=\"product\" aria-label=\"pool or product group\">"
+		 "<option value=\"\">all pools and groups</option><optgroup label=\"Pools\">");
 	for (size_t i = 0; i < 3; i++)
 		buf_printf(b, "<option value=\"%s\"%s>%s</option>", web_pools[i].key,
 			   strcmp(product, web_pools[i].key) == 0 ? " selected" : "", web_pools[i].label);
-	buf_printf(b, "</select><input type=\"hidden\" name=\"sort\" value=\"%s\">"
-		   "<button type=\"submit\">Search</button></form>\n", p->sort);
+	buf_puts(b, "</optgroup><optgroup label=\"Product groups\">");
+	for (size_t g = 0; g < t->n_groups; g++) {
+		char id[GUID_TEXT_LEN];
+		guid_format(&t->groups[g].id, id);
+		buf_printf(b, "<option value=\"%s\"%s>", id,
+			   strcasecmp(product, id) == 0 ? " selected" : "");
+		buf_html(b, t->groups[g].name);
+		buf_puts(b, "</option>");
+	}
+	buf_puts(b, "</optgroup></select><select name=\"result\" aria-label=\"last answer\">"
+		 "<option value=\"\">any answer</option>");
+	static const char *const kinds[][2] = { { "activated", "activated" },
+						{ "below_threshold", "below threshold" },
+						{ "refused", "refused" } };
+	for (size_t i = 0; i < 3; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", kinds[i][0],
+			   p->result && strcmp(p->result, kinds[i][0]) == 0 ? " selected" : "",
+			   kinds[i][1]);
+	/* a select as well as the column links: a phone shows no column heads */
+	static const char *const sorts[][2] = { { "last_seen", "newest first" },
+						{ "workstation", "by workstation" },
+						{ "requests", "most requests first" } };
+	buf_puts(b, "</select><select name=\"sort\" aria-label=\"sort\">");
+	for (size_t i = 0; i < 3; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", sorts[i][0],
+			   strcmp(p->sort, sorts[i][0]) == 0 ? " selected" : "", sorts[i][1]);
+	buf_printf(b, "</select><button type=\"submit\">Filter</button> <a class=\"csv\" id=\"csv\" "
+		   "href=\"/clients.csv?sort=%s", p->sort);
+	filters(b, p, product);
+	buf_puts(b, "\">Download CSV</a></form>\n");
 }
 
 void web_clients_page(web *w, const web_request *r, web_reply *out)
@@ -88,7 +128,7 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	r->each_param(r, find_product, &pw);
 	buf *b = &out->body;
 	out->content_type = "text/html; charset=utf-8";
-	web_page_begin(b, w, "Clients", "clients", 0);
+	web_page_begin(b, w, "Clients", "clients", 30);
 	buf_puts(b, "<section class=\"wide\"><h2>Clients</h2>");
 	search_form(b, &p, pw.value);
 	if (!w->store) {
@@ -101,9 +141,9 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	static const struct {
 		const char *sort, *label;
 	} heads[] = { { "workstation", "Workstation" }, { NULL, "Address" }, { NULL, "Product" },
-		      { NULL, "V" }, { "requests", "Requests" }, { "last_seen", "Last seen (UTC)" },
+		      { NULL, "Protocol" }, { "requests", "Requests" }, { "last_seen", "Last seen" },
 		      { NULL, "First seen" }, { NULL, "Last answer" }, { NULL, "CMID" } };
-	buf_puts(b, "<div class=\"scroll\"><table id=\"clients\"><tr>");
+	buf_puts(b, "<table id=\"clients\" class=\"stack early\"><tr class=\"head\">");
 	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
 		const char *cls = strcmp(heads[i].label, "Requests") == 0 ? " class=\"n\"" : "";
 		if (!heads[i].sort) {
@@ -122,8 +162,8 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
 	pthread_mutex_unlock(&w->lock);
 	if (!rs.n)
-		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted\">no clients match</td></tr>");
-	buf_puts(b, "</table></div>");
+		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted empty\">no clients match</td></tr>");
+	buf_puts(b, "</table>");
 	if (!ok)
 		buf_puts(b, "<p class=\"bad\">The store query failed; see the kmsd log.</p>");
 	size_t page = p.offset / p.limit + 1, pages = total ? (total + p.limit - 1) / p.limit : 1;

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "kms/match.h"
 #include "kms/products.h"
 
 const web_pool web_pools[3] = {
@@ -87,8 +88,8 @@ bool web_parse_minutes(const char *v, int *out)
 	return true;
 }
 
-/* product=: a KMS id, a pool name, or a fragment of exactly one product
- * group's name. */
+/* product=: a KMS id, a pool name, or words naming one product group
+ * (kms/match.h, the rule kmsd.conf's serve uses too). */
 static bool parse_product(web_clients_params *p, const char *v, web_param_error *err)
 {
 	for (size_t i = 0; i < 3; i++) {
@@ -103,22 +104,13 @@ static bool parse_product(web_clients_params *p, const char *v, web_param_error 
 		p->has_kms_id = true;
 		return true;
 	}
-	const kms_products *t = &kms_product_table;
-	const kms_group *found = NULL;
-	for (size_t i = 0; i < t->n_groups && !found; i++)
-		if (strcasecmp(t->groups[i].name, v) == 0)
-			found = &t->groups[i];
-	for (size_t i = 0; i < t->n_groups && !found; i++) {
-		if (!strcasestr(t->groups[i].name, v))
-			continue;
-		for (size_t j = i + 1; j < t->n_groups; j++)
-			if (strcasestr(t->groups[j].name, v))
-				return fail(err, "product", v, "matches more than one product group");
-		found = &t->groups[i];
-	}
+	size_t matched;
+	const kms_group *found = kms_group_select(&kms_product_table, v, &matched);
+	if (!found && matched)
+		return fail(err, "product", v, "matches more than one product group equally well");
 	if (!found)
 		return fail(err, "product", v, "is not windows, office2010, office2013, a KMS id or "
-			    "part of one product group's name");
+			    "the words of a product group or product");
 	p->kms_id = found->id;
 	p->has_kms_id = true;
 	return true;
@@ -175,8 +167,20 @@ bool web_clients_param(web_clients_params *p, const char *name, const char *v, i
 		p->page = (size_t)n;
 		return true;
 	}
+	if (strcmp(name, "result") == 0) {
+		static const char *const kinds[] = { "activated", "below_threshold", "refused" };
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(v, kinds[i]) == 0) {
+				p->result = kinds[i];
+				return true;
+			}
+		}
+		if (!*v)
+			return true;
+		return fail(err, name, v, "is not activated, below_threshold or refused");
+	}
 	return fail(err, name, name, "is not a parameter here (expected product, since, search, "
-		    "sort, limit, offset or page)");
+		    "result, sort, limit, offset or page)");
 }
 
 void web_clients_params_finish(web_clients_params *p)

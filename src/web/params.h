@@ -29,6 +29,7 @@ typedef struct web_clients_params {
 	int64_t since;                   /* 0: any */
 	char search[WEB_SEARCH_MAX + 1];
 	const char *sort;                /* a static string: last_seen, workstation or requests */
+	const char *result;              /* NULL, or a static activated, below_threshold, refused */
 	size_t limit, offset;
 	size_t page;                     /* page= (1-based) rather than offset=; 0: not given */
 } web_clients_params;

@@ -7,6 +7,67 @@
 #include "web/web.h"
 #include "web/web_private.h"
 
+/* Whether the policy answers a well-formed client of group g: the same
+ * decision a real request gets, so the pages cannot disagree with it. */
+static bool group_served(const snapshot *s, size_t g)
+{
+	const kms_products *t = &kms_product_table;
+	const kms_group *grp = &t->groups[g];
+	int64_t now = (int64_t)time(NULL);
+	kms_request req;
+	memset(&req, 0, sizeof req);
+	req.major = grp->protocol;
+	req.app_id = t->apps[grp->app].id;
+	req.kms_id = grp->id;
+	for (size_t i = 0; i < t->n_skus; i++)
+		if (t->skus[i].group == g) {
+			req.sku_id = t->skus[i].id;
+			break;
+		}
+	req.n_policy = grp->n_policy;
+	req.license_status = 2;
+	req.client_time = (uint64_t)(now + 11644473600LL) * 10000000ULL; /* FILETIME */
+	kms_policy policy = s->host.policy; /* as host.c decides: the list is the snapshot's */
+	policy.listed = s->host.listed;
+	kms_decision d = kms_decide(t, &policy, &req, 2u * grp->n_policy, now);
+	return d.hresult == 0;
+}
+
+/* Each group's ePID as host_epid_for chooses it for a client of that
+ * group, and per pool the one most of its served groups get. */
+static void group_epids(web_identity *id, const snapshot *s)
+{
+	const kms_products *t = &kms_product_table;
+	id->n_groups = t->n_groups < WEB_GROUPS_MAX ? t->n_groups : WEB_GROUPS_MAX;
+	for (size_t g = 0; g < id->n_groups; g++) {
+		kms_decision d;
+		memset(&d, 0, sizeof d);
+		d.group = &t->groups[g];
+		d.app = &t->apps[d.group->app];
+		const char *epid = host_epid_for(&s->host, &d);
+		snprintf(id->group_epids[g], sizeof id->group_epids[g], "%s", epid ? epid : "");
+		id->group_served[g] = group_served(s, g);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		size_t best = 0, best_n = 0;
+		for (size_t g = 0; g < id->n_groups; g++) {
+			const kms_group *grp = &t->groups[g];
+			if (web_pool_of(&t->apps[grp->app].id) != i || grp->retail || grp->preview)
+				continue;
+			size_t n = 0;
+			for (size_t h = 0; h < id->n_groups; h++)
+				n += web_pool_of(&t->apps[t->groups[h].app].id) == i &&
+				     !t->groups[h].retail && !t->groups[h].preview &&
+				     strcmp(id->group_epids[h], id->group_epids[g]) == 0;
+			if (n > best_n) {
+				best = g;
+				best_n = n;
+			}
+		}
+		snprintf(id->epids[i], sizeof id->epids[i], "%s", best_n ? id->group_epids[best] : "");
+	}
+}
+
 void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
 {
 	web_identity id;
@@ -19,18 +80,10 @@ void web_update(web *w, const kmsd_config *cfg, const snapshot *s)
 	id.count_window = cfg->count_window;
 	id.activation_interval = cfg->activation_interval;
 	id.renewal_interval = cfg->renewal_interval;
-	memcpy(id.hwid, cfg->hwid, sizeof id.hwid);
+	memcpy(id.hwid, s->host.hwid, sizeof id.hwid);
 	id.lcid = cfg->lcid;
-	id.host_build = cfg->host_build;
-	for (size_t i = 0; i < 3; i++) {
-		kms_guid app;
-		guid_parse(web_pools[i].app_id, &app);
-		kms_decision d;
-		memset(&d, 0, sizeof d);
-		d.app = kms_app_find(&kms_product_table, &app);
-		const char *epid = d.app ? host_epid_for(&s->host, &d) : NULL;
-		snprintf(id.epids[i], sizeof id.epids[i], "%s", epid ? epid : "");
-	}
+	id.host_build = s->host.build;
+	group_epids(&id, s);
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		snprintf(id.listen[id.n_listen++], sizeof id.listen[0], "%s", cfg->listen[i].text);
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
@@ -54,8 +107,21 @@ void web_identity_copy(web *w, web_identity *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Each product group's N, for the store's answer filter. */
+static store_threshold thresholds[WEB_GROUPS_MAX];
+static pthread_once_t thresholds_once = PTHREAD_ONCE_INIT;
+static size_t n_thresholds;
+
+static void thresholds_fill(void)
+{
+	const kms_products *t = &kms_product_table;
+	for (size_t g = 0; g < t->n_groups && n_thresholds < WEB_GROUPS_MAX; g++)
+		thresholds[n_thresholds++] = (store_threshold){ t->groups[g].id, t->groups[g].n_policy };
+}
+
 store_query web_store_query(const web_clients_params *p)
 {
+	pthread_once(&thresholds_once, thresholds_fill);
 	store_query q = {
 		.kms_id = p->has_kms_id ? &p->kms_id : NULL,
 		.app_id = p->has_app ? &p->app_id : NULL,
@@ -64,6 +130,11 @@ store_query web_store_query(const web_clients_params *p)
 		.order = p->sort,
 		.limit = p->limit,
 		.offset = p->offset,
+		.answer = !p->result ? STORE_ANSWER_ANY
+			: strcmp(p->result, "activated") == 0 ? STORE_ANSWER_ACTIVATED
+			: strcmp(p->result, "refused") == 0 ? STORE_ANSWER_REFUSED : STORE_ANSWER_BELOW,
+		.thresholds = thresholds,
+		.n_thresholds = n_thresholds,
 	};
 	return q;
 }

@@ -167,10 +167,13 @@ static void route(web *w, const web_request *r, web_reply *out)
 	} routes[] = {
 		{ "/", web_dashboard },
 		{ "/clients", web_clients_page },
+		{ "/clients.csv", web_clients_csv },
+		{ "/products", web_products_page },
 		{ "/api/v1/status", web_api_status },
 		{ "/api/v1/clients", web_api_clients },
 		{ "/api/v1/products", web_api_products },
 		{ "/api/v1/stats", web_api_stats },
+		{ "/api/v1/activity", web_api_activity },
 		{ "/metrics", web_metrics },
 	};
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -178,6 +181,15 @@ static void route(web *w, const web_request *r, web_reply *out)
 			routes[i].fn(w, r, out);
 			return;
 		}
+	}
+	/* one client: the path's last part is its machine id */
+	if (strncmp(r->path, "/clients/", 9) == 0) {
+		web_client_page(w, r, r->path + 9, out);
+		return;
+	}
+	if (strncmp(r->path, "/api/v1/clients/", 16) == 0) {
+		web_api_client(w, r, r->path + 16, out);
+		return;
 	}
 	if (strcmp(r->path, "/kmsd.css") == 0) {
 		web_stylesheet(out);
@@ -206,7 +218,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	(void)upload_data;
 	const web_site *site = cls;
 	web *w = site->w;
-	web_reply out = { 200, "application/json", { 0 } };
+	web_reply out = { 200, "application/json", NULL, { 0 } };
 	buf_init(&out.body);
 	const char *allow = NULL;
 
@@ -242,6 +254,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	security_headers(mhd, resp);
 	if (allow)
 		mhd->add_response_header(resp, "Allow", allow);
+	if (out.disposition && out.status == 200)
+		mhd->add_response_header(resp, "Content-Disposition", out.disposition);
 	if (out.status == 401)
 		mhd->add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kmsd\", Basic realm=\"kmsd\"");
 	enum MHD_Result rc = mhd->queue_response(conn, out.status, resp);

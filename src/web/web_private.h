@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #include "kms/epid.h"
+#include "kms/products.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "web/buf.h"
@@ -15,6 +17,8 @@
 #include "web/mhd.h"
 #include "web/params.h"
 #include "web/web.h"
+
+#define WEB_GROUPS_MAX 128
 
 /* What the pages say about the host, copied under a lock on reload. */
 typedef struct web_identity {
@@ -24,7 +28,11 @@ typedef struct web_identity {
 	uint32_t activation_interval, renewal_interval; /* minutes */
 	uint8_t hwid[8];
 	uint32_t lcid, host_build;
-	char epids[3][KMS_EPID_TEXT_MAX];     /* per pool, as web_pools */
+	char epids[3][KMS_EPID_TEXT_MAX];     /* per pool, as web_pools: what most of its groups get */
+	/* the ePID each product group's clients really receive ("" none) */
+	char group_epids[WEB_GROUPS_MAX][KMS_EPID_TEXT_MAX];
+	bool group_served[WEB_GROUPS_MAX];   /* kms_decide answers a client of the group */
+	size_t n_groups;
 	char listen[CONFIG_MAX_LISTEN][80];
 	size_t n_listen;
 	char web_listen[CONFIG_MAX_WEB_LISTEN][80];
@@ -65,6 +73,7 @@ bool web_read_token_file(const char *value, char *out, size_t cap, char *err, si
 typedef struct web_reply {
 	unsigned status;
 	const char *content_type;
+	const char *disposition;              /* Content-Disposition, NULL for none */
 	buf body;
 } web_reply;
 
@@ -79,14 +88,27 @@ typedef struct web_request {
 	const mhd_api *mhd;
 } web_request;
 
+/* One client row as a JSON object, after "[" or a previous one (api.c). */
+bool web_client_json(void *ctx, const store_client *c);
+
 /* Pages and endpoints (each fills reply; status 200 unless they say). */
+/* /clients/{cmid} and /api/v1/clients/{cmid}: `cmid` is the path's rest */
+void web_client_page(web *w, const web_request *r, const char *cmid, web_reply *out);
+void web_api_client(web *w, const web_request *r, const char *cmid, web_reply *out);
 void web_dashboard(web *w, const web_request *r, web_reply *out);
 void web_clients_page(web *w, const web_request *r, web_reply *out);
+void web_clients_csv(web *w, const web_request *r, web_reply *out);
+/* One CSV field and its separator (RFC 4180; formulas defused). */
+void web_csv_field(buf *b, const char *v, bool last);
+void web_products_page(web *w, const web_request *r, web_reply *out);
+/* The products page's search rule: every word of `query` in the names. */
+bool web_product_matches(const kms_sku *s, const char *query);
 void web_stylesheet(web_reply *out);
 void web_api_status(web *w, const web_request *r, web_reply *out);
 void web_api_clients(web *w, const web_request *r, web_reply *out);
 void web_api_products(web *w, const web_request *r, web_reply *out);
 void web_api_stats(web *w, const web_request *r, web_reply *out);
+void web_api_activity(web *w, const web_request *r, web_reply *out);
 void web_metrics(web *w, const web_request *r, web_reply *out);
 
 /* The HTML frame: head, navigation, and <main>. refresh: seconds, 0 none. */
@@ -112,5 +134,35 @@ size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max);
 /* Which pool an application id is, or 3 when none. */
 size_t web_pool_of(const kms_guid *app);
 void web_format_time(int64_t t, char out[32]);   /* 2026-11-26T06:00:00Z */
+
+/* Past activity as the dashboard shows it (history.c). */
+#define WEB_RECENT METRICS_RECENT
+typedef struct web_history {
+	bool from_store;                      /* else this process's counters */
+	int64_t since;                        /* what the totals cover: from here to now */
+	uint64_t minutes[60], hours[24];      /* the last hour per minute, the last day per hour */
+	uint64_t totals[RESULT_KINDS];
+	uint64_t groups[METRICS_GROUPS + 1][3]; /* activated, below, refused per group slot */
+	metrics_activation recent[WEB_RECENT]; /* newest first */
+	size_t n_recent;
+} web_history;
+void web_history_load(web *w, int64_t now, web_history *h);
+/* The store's part: false when there is no activity data to read. */
+bool web_history_from_store(web *w, int64_t now, web_history *h);
+
+/* activated, below threshold or refused, from an answer and the group's N */
+enum metrics_result web_answer_kind(uint32_t result, uint32_t count, unsigned n_policy);
+
+/* Presentation (present.c). */
+void web_format_local(int64_t t, char out[48]);  /* 2026-11-26 07:00:00 CET, the host's zone */
+void web_zone(int64_t now, char out[64]);        /* "CET, UTC+01:00" */
+/* A table cell's content: local time, UTC below it. */
+void web_time_cell(buf *b, int64_t t);
+/* "10.0.0.5:49731" -> "10.0.0.5", "[::1]:5000" -> "::1". */
+void web_address_host(const char *address, char out[64]);
+/* An answer in words and a symbol beside its colour. n_policy 0: unknown. */
+void web_answer_text(buf *b, uint32_t hresult, uint32_t count, unsigned n_policy);
+const char *web_hresult_meaning(uint32_t code);
+unsigned web_n_policy(const kms_guid *kms_id);
 
 #endif

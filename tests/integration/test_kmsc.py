@@ -39,8 +39,10 @@ def test_text_output_lists_fields_and_checks():
 def test_count_below_policy_is_reported():
     with Kmsd("count=real") as d:
         rc, out = kmsc("activate", f"127.0.0.1:{d.port}")
-        assert rc == 0, out  # the answer is valid...
+        assert rc == 5, out  # the answer is valid, with its own exit status...
         assert "count 1 is below the N policy 25" in out, out  # ...but would not activate
+        assert "answered 127.0.0.1:" in d.log() and "below threshold count=1/25" in d.log()
+        assert "activated 127.0.0.1:" not in d.log()
 
 
 def test_refusal_and_usage_exit_codes():

@@ -82,7 +82,7 @@ def test_kmsc_examples():
                 assert args[0] == "kmsc", line
                 if "--domain" in args:
                     args += ["--dns-server", f"127.0.0.1:{dns_port}"]
-                if args[1] == "clients":
+                if args[1] in ("clients", "stats", "prune", "forget"):
                     time.sleep(0.6)
                     args += ["--db", db]
                 rc, out = run(os.path.join(BIN, "kmsc"), *args[1:])

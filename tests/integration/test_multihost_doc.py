@@ -24,7 +24,9 @@ def run_line(line, names, env):
     p = subprocess.run(shlex.split(line), cwd=ROOT, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=120, env=env)
     out = p.stdout.decode(errors="replace")
-    assert p.returncode == 0, (line, out)
+    # kmsc activate: 5 is a valid answer below the client's threshold
+    ok = (0, 5) if " activate " in line else (0,)
+    assert p.returncode in ok, (line, out)
     return out
 
 

@@ -34,8 +34,8 @@ def test_dockerfile_is_multi_stage_debian_non_root_with_healthcheck():
     users = instruction(lines, "USER")
     assert users and users[-1] not in ("root", "0"), users
     health = instruction(lines, "HEALTHCHECK")
-    assert len(health) == 1 and "CMD [\"kmsc\", \"activate\"" in health[0], health
-    assert "1688" in instruction(lines, "EXPOSE")
+    assert len(health) == 1 and "CMD [\"kmsc\", \"ping\"" in health[0], health
+    assert instruction(lines, "EXPOSE") == ["1688 8688"]
     # the repository alone is the build context: the product data is in it
     copies = instruction(lines, "COPY")
     assert not any("--from=shared" in c for c in copies), copies
@@ -101,11 +101,9 @@ def test_runtime_stage_installs_the_libraries_loaded_on_demand():
 def test_healthcheck_command_tells_healthy_from_not():
     lines = dockerfile()
     cmd = json.loads(instruction(lines, "HEALTHCHECK")[0].split("CMD ", 1)[1])
-    entry = json.loads(instruction(lines, "ENTRYPOINT")[0])
+    assert cmd[:2] == ["kmsc", "ping"], cmd
     port = free_port()
     cmd = [os.path.join(BIN, "kmsc")] + cmd[1:-1] + [f"127.0.0.1:{port}"]
-    # the image's own command line, with this checkout's paths and port
-    assert entry == ["kmsd", "-f", "-c", "/etc/kmsd.conf"], entry  # the file says it all
     store = os.path.join(tempfile.mkdtemp(), "clients.db")
     with Kmsd("count=real", f"store=sqlite:{store}", port=port):
         for _ in range(2):
@@ -113,10 +111,57 @@ def test_healthcheck_command_tells_healthy_from_not():
             assert rc == 0, out
         time.sleep(0.6)  # two store batch intervals
         rc, out = run(os.path.join(BIN, "kmsc"), "clients", "--db", store, "--json")
-    # however often it runs, the check is one machine
-    assert out.count("kmsd-healthcheck") == 1, out
+    # however often it runs, the check is no machine at all
+    assert "cmid" not in out, out
     rc, out = run(*cmd)
     assert rc != 0, out
+
+
+def entrypoint_argv(env):
+    """The command line the image's entrypoint runs, caught by a stand-in
+    kmsd on PATH."""
+    lines = dockerfile()
+    assert json.loads(instruction(lines, "ENTRYPOINT")[0]) == ["kmsd-entrypoint"]
+    assert "contrib/container/entrypoint.sh /out/usr/sbin/kmsd-entrypoint" in " ".join(
+        instruction(lines, "RUN"))
+    bindir = tempfile.mkdtemp()
+    with open(os.path.join(bindir, "kmsd"), "w") as f:
+        f.write('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    os.chmod(os.path.join(bindir, "kmsd"), 0o755)
+    env = dict({"PATH": bindir + ":/usr/bin:/bin"}, **env)
+    p = subprocess.run([os.path.join(ROOT, "contrib/container/entrypoint.sh")], env=env,
+                       stdout=subprocess.PIPE, check=True)
+    shutil.rmtree(bindir)
+    return p.stdout.decode().splitlines()
+
+
+def test_entrypoint_overrides_nothing_but_the_environment_settings():
+    # nothing set: the configuration file alone decides
+    assert entrypoint_argv({}) == ["-f", "-c", "/etc/kmsd.conf"]
+    env = {"KMSD_COUNT": "real", "KMSD_SERVE": "windows", "KMSD_WEB": "yes",
+           "KMSD_WEB_LISTEN": "0.0.0.0:8688", "KMSD_WEB_TOKEN_FILE": "/run/secrets/t",
+           "KMSD_LOG_LEVEL": "warning", "KMSD_OTHER": "x"}
+    assert entrypoint_argv(env) == ["-f", "-c", "/etc/kmsd.conf", "-o", "count=real", "-o", "serve=windows",
+                                    "-o", "web=yes", "-o", "web-listen=0.0.0.0:8688",
+                                    "-o", "web-token-file=/run/secrets/t", "-o", "log-level=warning"]
+    # each name is a real setting kmsd takes, and the sample config listens
+    # on IPv4 and IPv6
+    rc, out = run(os.path.join(BIN, "kmsd"), "-t", "-v", "-c", os.path.join(ROOT, "contrib/kmsd.conf"),
+                  "-o", "count=real", "-o", "log-level=warning", "-o", "web-listen=0.0.0.0:8688",
+                  "-o", "user=nobody", "-o", "store=none")  # not this machine's /var/lib/kmsd
+    assert rc == 0, out
+    assert "0.0.0.0:1688" in out and "[::]:1688" in out, out
+
+
+def test_compose_example_uses_a_named_volume():
+    with open(os.path.join(ROOT, "contrib/container/compose.yaml")) as f:
+        text = f.read()
+    assert re.search(r"(?m)^      - kmsd-state:/var/lib/kmsd$", text), text
+    assert re.search(r"(?m)^volumes:\n  kmsd-state:$", text), text
+    with open(os.path.join(ROOT, "contrib/container/entrypoint.sh")) as f:
+        script = f.read()
+    for name in re.findall(r"KMSD_[A-Z_]+", text):
+        assert f"#   {name} " in script, name  # a documented variable
 
 
 def test_docker_build_when_a_daemon_is_available():

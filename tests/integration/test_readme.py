@@ -140,8 +140,8 @@ def test_foreground_command_as_written():
 
 def test_example_log_line_has_the_real_shape():
     line = [l for l in readme().splitlines() if " info: activated " in l][0]
-    assert re.match(r'^\S+Z info: activated \S+ workstation="[^"]*" product="[^"]*" v\d\.\d '
-                    r'cmid=[0-9a-f-]{36} count=\d+/\d+$', line), line
+    assert re.match(r'^\S+Z info: activated \S+ workstation="[^"]*" product="[^"]*" '
+                    r'group="[^"]*" v\d\.\d cmid=[0-9a-f-]{36} count=\d+/\d+$', line), line
 
 
 def test_make_targets_the_readme_names_exist():

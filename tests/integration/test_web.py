@@ -41,12 +41,12 @@ def get_json(port, path, **kw):
     return status, json.loads(body)
 
 
-def web_kmsd(*options, store=True):
+def web_kmsd(*options, store=True, env=None):
     port = free_port()
     opts = ["web=yes", f"web-listen=127.0.0.1:{port}", "count=real"] + list(options)
     if store:
         opts.append(f"store=sqlite:{os.path.join(tempfile.mkdtemp(), 'clients.db')}")
-    d = Kmsd(*opts)
+    d = Kmsd(*opts, env=env)
     d.web_port = port
     return d
 
@@ -55,10 +55,9 @@ def activate(d, product, workstation=None, cmid=None):
     args = ["activate", "--json", "-p", product, f"127.0.0.1:{d.port}"]
     if workstation:
         args += ["--workstation", workstation]
-    if cmid:
-        args += ["--cmid", cmid]
+    args += ["--cmid", cmid or "random"]  # a new machine unless told
     rc, out = kmsc(*args)
-    assert rc in (0, 3), out
+    assert rc in (0, 3, 5), out  # 5: a valid answer below the threshold
     return rc
 
 

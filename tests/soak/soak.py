@@ -45,7 +45,8 @@ def main():
     loads = []
     for args in (["-c", "16", "-6"], ["-c", "4", "-4", "--keepalive"], ["-c", "4", "-5"]):
         loads.append(subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-d", str(seconds),
-                                       "--json", *args, f"127.0.0.1:{port}"],
+                                       "--json", "--machines", "1000000000", *args,
+                                       f"127.0.0.1:{port}"],
                                       stdout=subprocess.PIPE))
     samples = []
     start = time.monotonic()

@@ -76,6 +76,10 @@ static size_t answer(const uint8_t *msg, size_t msg_len, uint8_t *out, size_t ca
 	kms_answer a = { .epid = epid, .count = 2 * req.n_policy, .activation_interval = 120,
 			 .renewal_interval = 10080,
 			 .hwid = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 } };
+	if (is("intervals")) { /* valid answers, intervals Microsoft's host cannot have */
+		a.activation_interval = 0;
+		a.renewal_interval = 100000;
+	}
 	uint8_t random[KMS_RANDOM_LEN];
 	random_bytes(random, sizeof random);
 	if (is("iv") && secret.major == 6)

@@ -42,9 +42,9 @@ int main(int argc, char **argv)
 	kms_policy_defaults(&s.policy);
 	s.activation_interval = 120;
 	s.renewal_interval = 10080;
-	if (!host_generate_epids(&s, 42, 0, 1033, 1795000000))
+	if (!host_generate_epids(&s, 42, 0, true, 1033, 1795000000))
 		return 1;
-	client_count *counter = client_count_new(30 * 86400, 2000);
+	client_count *counter = client_count_new(&kms_product_table, 30 * 86400, 2000);
 	size_t answered = 0;
 	for (long i = 0; i < n; i++) {
 		host_activation act;

@@ -1,6 +1,7 @@
 /* ePID generation and shape; the activation decision; client counting. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "kms/epid.h"
@@ -118,9 +119,19 @@ TEST(policy_counts_always_and_real)
 	p.count_mode = KMS_COUNT_REAL;
 	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 1, NOW).count, 1);
 	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 25, NOW).count, 25);
-	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 400, NOW).count, 50); /* capped at 2N */
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 400, NOW).count, 50); /* the pool's cap */
+	/* the cap is the pool's (2 x its highest N), not 2 x the request's N:
+	 * a Windows Server client in a pool of 13 machines is told 13 */
 	r.n_policy = 5;
-	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 25, NOW).count, 10);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 13, NOW).count, 13);
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 60, NOW).count, 50);
+	/* an Office pool holds at most 10 */
+	guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &r.app_id);
+	guid_parse("617d9eb1-ef36-4f82-86e0-a65ae07b96c6", &r.kms_id); /* Office 2019 */
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 13, NOW).count, 10);
+	/* always mode still reports exactly 2 x N */
+	p.count_mode = KMS_COUNT_ALWAYS;
+	CHECK_EQ(kms_decide(&kms_product_table, &p, &r, 13, NOW).count, 10);
 }
 
 TEST(policy_product_scope)
@@ -128,15 +139,36 @@ TEST(policy_product_scope)
 	kms_policy p;
 	kms_request r;
 	kms_policy_defaults(&p);
+	/* a KMS id newer than the table, of a known application: answered by
+	 * default with the application's newest host key */
 	windows_request(&r, UNKNOWN_ID, 25);
 	kms_decision d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
+	CHECK_EQ(d.hresult, 0);
+	CHECK(d.new_product);
+	CHECK(d.group == NULL);
+	CHECK_STR(d.app->name, "Windows");
+	const kms_csvlk *newest = kms_csvlk_for(&kms_product_table, &d);
+	CHECK(newest != NULL && !newest->lab && !newest->preview);
+	kms_guid win10;
+	guid_parse(WIN10, &win10);
+	const kms_group *g = kms_group_find(&kms_product_table, &win10);
+	CHECK(newest->release_date >= kms_product_table.csvlks[g->csvlk].release_date);
+	/* serve = known: only the table's products, as Microsoft's host */
+	p.scope = KMS_SERVE_KNOWN;
+	d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
 	CHECK_EQ(d.hresult, 0xC004F042u);
-	CHECK(d.reason != NULL);
+	CHECK(strstr(d.reason, "serve = known") != NULL);
+	/* an unknown application is refused by default */
+	p.scope = KMS_SERVE_ALL;
+	guid_parse(UNKNOWN_ID, &r.app_id);
+	d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
+	CHECK_EQ(d.hresult, 0xC004F042u);
+	CHECK(strstr(d.reason, "serve = unknown") != NULL);
 
 	p.scope = KMS_SERVE_ANY;
 	d = kms_decide(&kms_product_table, &p, &r, 0, NOW);
 	CHECK_EQ(d.hresult, 0);
-	CHECK(kms_csvlk_for(&kms_product_table, &d) != NULL); /* falls back to the app's key */
+	CHECK(kms_csvlk_for(&kms_product_table, &d) != NULL); /* falls back to Windows' key */
 
 	kms_guid listed;
 	guid_parse("617d9eb1-ef36-4f82-86e0-a65ae07b96c6", &listed); /* Office 2019 */
@@ -190,33 +222,125 @@ TEST(client_count_distinct_per_pool_with_window)
 	kms_guid windows, office;
 	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &windows);
 	guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &office);
-	client_count *c = client_count_new(30 * 86400, 100000);
+	client_count *c = client_count_new(&kms_product_table, 30 * 86400, 100);
 	CHECK(c != NULL);
-	for (unsigned i = 1; i <= 3000; i++) {
+	for (unsigned i = 1; i <= 40; i++) {
 		kms_guid id = cmid_n(i);
 		CHECK_EQ(client_count_observe(c, &windows, &id, NOW + i), i);
 	}
 	kms_guid again = cmid_n(7);
-	CHECK_EQ(client_count_observe(c, &windows, &again, NOW + 3001), 3000); /* repeat: no rise */
+	CHECK_EQ(client_count_observe(c, &windows, &again, NOW + 41), 40); /* repeat: no rise */
 	kms_guid first_office = cmid_n(1);
-	CHECK_EQ(client_count_observe(c, &office, &first_office, NOW + 3002), 1);
+	CHECK_EQ(client_count_observe(c, &office, &first_office, NOW + 42), 1);
 	/* 30 days later all but the repeated client and the office pool are gone */
-	CHECK_EQ(client_count_get(c, &windows, NOW + 3001 + 30 * 86400), 1);
-	CHECK_EQ(client_count_get(c, &windows, NOW + 3002 + 30 * 86400), 0);
+	CHECK_EQ(client_count_get(c, &windows, NOW + 41 + 30 * 86400), 1);
+	CHECK_EQ(client_count_get(c, &windows, NOW + 42 + 30 * 86400), 0);
 	client_count_free(c);
 }
 
-TEST(client_count_capacity_forgets_the_longest_unseen)
+TEST(client_count_capacity_is_per_pool)
 {
-	kms_guid pool;
-	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &pool);
-	client_count *c = client_count_new(30 * 86400, 50);
+	kms_guid windows, office;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &windows);
+	guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &office);
+	client_count *c = client_count_new(&kms_product_table, 30 * 86400, 2000);
 	for (unsigned i = 1; i <= 10000; i++) {
 		kms_guid id = cmid_n(i);
-		CHECK_EQ(client_count_observe(c, &pool, &id, NOW + i), i < 50 ? i : 50);
+		CHECK_EQ(client_count_observe(c, &windows, &id, NOW + i), i < 50 ? i : 50);
+		CHECK_EQ(client_count_observe(c, &office, &id, NOW + i), i < 10 ? i : 10);
 	}
 	/* a machine seen lately is still known: seeing it again adds nothing */
 	kms_guid recent = cmid_n(9990);
-	CHECK_EQ(client_count_observe(c, &pool, &recent, NOW + 10001), 50);
+	CHECK_EQ(client_count_observe(c, &windows, &recent, NOW + 10001), 50);
 	client_count_free(c);
+}
+
+TEST(client_count_unknown_applications_share_one_bounded_bucket)
+{
+	kms_guid windows, office2010, office;
+	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &windows);
+	guid_parse("59a52881-a989-479d-af46-f275c6370663", &office2010);
+	guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &office);
+	client_count *c = client_count_new(&kms_product_table, 30 * 86400, 20);
+	kms_guid m = cmid_n(1);
+	client_count_observe(c, &windows, &m, NOW);
+	client_count_observe(c, &office, &m, NOW);
+	for (unsigned i = 2; i <= 500; i++) {
+		kms_guid app = cmid_n(i * 7919), id = cmid_n(i);
+		app.b[15] = 0x5a;
+		CHECK(client_count_observe(c, &app, &id, NOW + i) <= 20);
+	}
+	CHECK_EQ(client_count_get(c, &windows, NOW + 501), 1);
+	CHECK_EQ(client_count_get(c, &office, NOW + 501), 1);
+	CHECK_EQ(client_count_get(c, &office2010, NOW + 501), 0);
+	kms_guid other = cmid_n(3);
+	other.b[15] = 0x77;
+	CHECK_EQ(client_count_get(c, &other, NOW + 501), 20);
+	/* Office still counts and reaches its threshold */
+	for (unsigned i = 600; i < 605; i++) {
+		kms_guid id = cmid_n(i);
+		client_count_observe(c, &office, &id, NOW + i);
+	}
+	CHECK_EQ(client_count_get(c, &office, NOW + 700), 6);
+	/* forgetting a machine takes it out of every pool */
+	CHECK(client_count_forget(c, &m));
+	CHECK_EQ(client_count_get(c, &windows, NOW + 700), 0);
+	CHECK_EQ(client_count_get(c, &office, NOW + 700), 5);
+	CHECK(!client_count_forget(c, &m));
+	client_count_free(c);
+}
+
+#include "server/host.h"
+
+/* One host, one OS, over the whole table: every ePID a host can answer
+ * with (each group's, each application's for new products) carries the
+ * same platform id and build, a build that accepts NDR64 exactly when the
+ * host does, with an install date after the key's and the build's release
+ * and not in the future. */
+TEST(epids_of_one_host_share_one_build_consistent_with_ndr64)
+{
+	const kms_products *t = &kms_product_table;
+	for (int ndr64 = 0; ndr64 <= 1; ndr64++) {
+		for (uint64_t seed = 1; seed < 40; seed += 7) {
+			host_settings s;
+			memset(&s, 0, sizeof s);
+			uint32_t build = host_generate_epids(&s, seed, 0, ndr64, 1033, NOW);
+			CHECK(build != 0);
+			const kms_build *b = kms_build_find(t, build);
+			CHECK(b != NULL && (b->ndr64 || !ndr64));
+			for (size_t i = 0; i < t->n_groups + t->n_apps; i++) {
+				kms_decision d = { 0 };
+				if (i < t->n_groups)
+					d.group = &t->groups[i];
+				else
+					d.app = &t->apps[i - t->n_groups];
+				const kms_csvlk *c = kms_csvlk_for(t, &d);
+				kms_epid_fields f;
+				CHECK(kms_epid_parse(host_epid_for(&s, &d), &f));
+				CHECK_EQ(f.build, build);
+				CHECK_EQ(f.platform_id, b->platform_id % 100000);
+				CHECK_EQ(f.group_id, c->group_id % 100000);
+				struct tm tm = { .tm_year = f.year - 1900, .tm_mday = f.day_of_year };
+				int64_t installed = (int64_t)timegm(&tm);
+				CHECK(installed + 86400 > c->release_date);
+				CHECK(installed + 86400 > b->release_date);
+				CHECK(installed <= NOW);
+			}
+			host_settings_free(&s);
+		}
+	}
+	/* host-build applies to every group, and one that cannot carry every
+	 * key or contradicts ndr64 is refused */
+	host_settings s;
+	memset(&s, 0, sizeof s);
+	uint32_t chosen = host_generate_epids(&s, 5, 0, true, 1033, NOW);
+	CHECK_EQ(host_generate_epids(&s, 9, chosen, true, 1033, NOW), chosen);
+	for (size_t i = 0; i < t->n_groups; i++) {
+		kms_decision d = { .group = &t->groups[i] };
+		kms_epid_fields f;
+		CHECK(kms_epid_parse(host_epid_for(&s, &d), &f) && f.build == chosen);
+	}
+	CHECK_EQ(host_generate_epids(&s, 9, 6002, true, 1033, NOW), 0); /* no NDR64 on 2008 */
+	CHECK_EQ(host_generate_epids(&s, 9, 9200, true, 1033, NOW), 0); /* no 2022 key on 2012 */
+	host_settings_free(&s);
 }

@@ -5,33 +5,35 @@
 #include <string.h>
 
 #include "check.h"
+#include "kms/match.h"
 #include "kms/products.h"
 #include "vectors.h"
 
-static const kms_products *t = &kms_product_table;
+/* the table in use (kmsc --product-data may replace the built-in one) */
+#define TABLE (&kms_product_table)
 
 static const kms_group *group_of(const char *id)
 {
 	kms_guid g;
-	return guid_parse(id, &g) ? kms_group_find(t, &g) : NULL;
+	return guid_parse(id, &g) ? kms_group_find(TABLE, &g) : NULL;
 }
 
 static const kms_csvlk *csvlk_of(const char *id)
 {
 	kms_guid g;
-	return guid_parse(id, &g) ? kms_csvlk_find(t, &g) : NULL;
+	return guid_parse(id, &g) ? kms_csvlk_find(TABLE, &g) : NULL;
 }
 
 static const kms_sku *sku_of(const char *id)
 {
 	kms_guid g;
-	return guid_parse(id, &g) ? kms_sku_find(t, &g) : NULL;
+	return guid_parse(id, &g) ? kms_sku_find(TABLE, &g) : NULL;
 }
 
 static const kms_app *app_of(const char *id)
 {
 	kms_guid g;
-	return guid_parse(id, &g) ? kms_app_find(t, &g) : NULL;
+	return guid_parse(id, &g) ? kms_app_find(TABLE, &g) : NULL;
 }
 
 /* What the ePID generator needs from a key: a group id, a key id range
@@ -40,8 +42,8 @@ static bool csvlk_usable(const kms_csvlk *c)
 {
 	if (c->group_id == 0 || c->group_id > 99999 || c->min_key_id > c->max_key_id)
 		return false;
-	for (size_t i = 0; i < t->n_epid_builds; i++)
-		if (kms_csvlk_allows_build(t, c, &t->builds[t->epid_builds[i]]))
+	for (size_t i = 0; i < TABLE->n_epid_builds; i++)
+		if (kms_csvlk_allows_build(TABLE, c, &TABLE->builds[TABLE->epid_builds[i]]))
 			return true;
 	return false;
 }
@@ -53,8 +55,8 @@ static bool production_key(const kms_csvlk *c)
 
 static bool listed_by_any_csvlk(const kms_group *g)
 {
-	for (size_t k = 0; k < t->n_csvlks; k++)
-		if (kms_csvlk_activates(t, &t->csvlks[k], g))
+	for (size_t k = 0; k < TABLE->n_csvlks; k++)
+		if (kms_csvlk_activates(TABLE, &TABLE->csvlks[k], g))
 			return true;
 	return false;
 }
@@ -63,52 +65,52 @@ TEST(products_table_sizes)
 {
 	/* the data file has 3 AppItems, 33 KmsItems, 257 SkuItems, 30
 	 * WinBuilds, all valid, and 47 CsvlkItems of which 5 are broken */
-	CHECK_EQ(t->n_apps, 3);
-	CHECK_EQ(t->n_groups, 33);
-	CHECK_EQ(t->n_skus, 257);
-	CHECK_EQ(t->n_csvlks, 42);
-	CHECK_EQ(t->n_builds, 30);
+	CHECK_EQ(TABLE->n_apps, 3);
+	CHECK_EQ(TABLE->n_groups, 33);
+	CHECK_EQ(TABLE->n_skus, 257);
+	CHECK_EQ(TABLE->n_csvlks, 42);
+	CHECK_EQ(TABLE->n_builds, 30);
 }
 
 TEST(products_every_sku_resolves_to_group_and_usable_csvlk)
 {
-	for (size_t i = 0; i < t->n_skus; i++) {
-		const kms_sku *s = kms_sku_find(t, &t->skus[i].id);
-		CHECK(s == &t->skus[i]);
+	for (size_t i = 0; i < TABLE->n_skus; i++) {
+		const kms_sku *s = kms_sku_find(TABLE, &TABLE->skus[i].id);
+		CHECK(s == &TABLE->skus[i]);
 		CHECK(s->name && *s->name);
-		CHECK(s->group < t->n_groups);
-		const kms_group *g = &t->groups[s->group];
-		CHECK(g->csvlk < t->n_csvlks);
-		const kms_csvlk *c = &t->csvlks[g->csvlk];
+		CHECK(s->group < TABLE->n_groups);
+		const kms_group *g = &TABLE->groups[s->group];
+		CHECK(g->csvlk < TABLE->n_csvlks);
+		const kms_csvlk *c = &TABLE->csvlks[g->csvlk];
 		CHECK(csvlk_usable(c));
 		/* the key activates the SKU's group, or nothing lists the group */
-		CHECK(kms_csvlk_activates(t, c, g) || !listed_by_any_csvlk(g));
+		CHECK(kms_csvlk_activates(TABLE, c, g) || !listed_by_any_csvlk(g));
 		CHECK(s->gvlk == NULL || strlen(s->gvlk) == 29);
 	}
 }
 
 TEST(products_every_group_has_usable_csvlk)
 {
-	for (size_t i = 0; i < t->n_groups; i++) {
-		const kms_group *g = &t->groups[i];
-		CHECK(g == kms_group_find(t, &g->id));
+	for (size_t i = 0; i < TABLE->n_groups; i++) {
+		const kms_group *g = &TABLE->groups[i];
+		CHECK(g == kms_group_find(TABLE, &g->id));
 		CHECK(g->csvlk != KMS_NO_INDEX);
-		CHECK(g->csvlk < t->n_csvlks);
-		const kms_csvlk *c = &t->csvlks[g->csvlk];
+		CHECK(g->csvlk < TABLE->n_csvlks);
+		const kms_csvlk *c = &TABLE->csvlks[g->csvlk];
 		CHECK(csvlk_usable(c));
 		CHECK(g->n_policy == 5 || g->n_policy == 25);
 		CHECK(g->protocol >= 4 && g->protocol <= 6);
-		CHECK(g->app < t->n_apps);
+		CHECK(g->app < TABLE->n_apps);
 		if (!listed_by_any_csvlk(g)) {
-			CHECK(g->csvlk == t->apps[g->app].default_csvlk);
+			CHECK(g->csvlk == TABLE->apps[g->app].default_csvlk);
 			continue;
 		}
 		/* the chosen key lists the group and no listing key beats it:
 		 * production before lab/preview, then the newest */
-		CHECK(kms_csvlk_activates(t, c, g));
-		for (size_t k = 0; k < t->n_csvlks; k++) {
-			const kms_csvlk *other = &t->csvlks[k];
-			if (!kms_csvlk_activates(t, other, g))
+		CHECK(kms_csvlk_activates(TABLE, c, g));
+		for (size_t k = 0; k < TABLE->n_csvlks; k++) {
+			const kms_csvlk *other = &TABLE->csvlks[k];
+			if (!kms_csvlk_activates(TABLE, other, g))
 				continue;
 			CHECK(production_key(c) || !production_key(other));
 			if (production_key(c) == production_key(other))
@@ -119,17 +121,17 @@ TEST(products_every_group_has_usable_csvlk)
 
 TEST(products_every_csvlk_is_valid)
 {
-	for (size_t i = 0; i < t->n_csvlks; i++) {
-		const kms_csvlk *c = &t->csvlks[i];
-		CHECK(c == kms_csvlk_find(t, &c->id));
+	for (size_t i = 0; i < TABLE->n_csvlks; i++) {
+		const kms_csvlk *c = &TABLE->csvlks[i];
+		CHECK(c == kms_csvlk_find(TABLE, &c->id));
 		CHECK(!guid_is_zero(&c->id));
 		CHECK(c->name && *c->name);
 		CHECK(csvlk_usable(c));
-		CHECK((size_t)c->first_activate + c->n_activate <= t->n_activates);
+		CHECK((size_t)c->first_activate + c->n_activate <= TABLE->n_activates);
 		for (size_t k = 0; k < c->n_activate; k++)
-			CHECK(t->activates[c->first_activate + k] < t->n_groups);
+			CHECK(TABLE->activates[c->first_activate + k] < TABLE->n_groups);
 		for (size_t k = 0; k < i; k++)
-			CHECK(guid_cmp(&c->id, &t->csvlks[k].id) != 0);
+			CHECK(guid_cmp(&c->id, &TABLE->csvlks[k].id) != 0);
 	}
 }
 
@@ -140,17 +142,17 @@ TEST(products_app_default_csvlks)
 	CHECK(a != NULL);
 	CHECK_STR(a->name, "Windows");
 	CHECK_EQ(a->min_active_clients, 50);
-	CHECK(&t->csvlks[a->default_csvlk] == csvlk_of("84e331f6-4279-48c4-ab10-b75139181351"));
+	CHECK(&TABLE->csvlks[a->default_csvlk] == csvlk_of("84e331f6-4279-48c4-ab10-b75139181351"));
 	a = app_of("59a52881-a989-479d-af46-f275c6370663");
 	CHECK(a != NULL);
 	CHECK_EQ(a->min_active_clients, 10);
-	CHECK(&t->csvlks[a->default_csvlk] == csvlk_of("bfe7a195-4f8f-4f0b-a622-cf13c7d16864"));
+	CHECK(&TABLE->csvlks[a->default_csvlk] == csvlk_of("bfe7a195-4f8f-4f0b-a622-cf13c7d16864"));
 	a = app_of("0ff1ce15-a989-479d-af46-f275c6370663");
 	CHECK(a != NULL);
-	CHECK(&t->csvlks[a->default_csvlk] == csvlk_of("70512334-47b4-44db-a233-be5ea33b914c"));
-	for (size_t i = 0; i < t->n_apps; i++) {
-		CHECK(t->apps[i].default_csvlk < t->n_csvlks);
-		CHECK(&t->apps[i] == kms_app_find(t, &t->apps[i].id));
+	CHECK(&TABLE->csvlks[a->default_csvlk] == csvlk_of("70512334-47b4-44db-a233-be5ea33b914c"));
+	for (size_t i = 0; i < TABLE->n_apps; i++) {
+		CHECK(TABLE->apps[i].default_csvlk < TABLE->n_csvlks);
+		CHECK(&TABLE->apps[i] == kms_app_find(TABLE, &TABLE->apps[i].id));
 	}
 }
 
@@ -160,24 +162,24 @@ TEST(products_recorded_products)
 	CHECK(s != NULL);
 	CHECK_STR(s->name, "Windows 10/11 Enterprise");
 	CHECK_STR(s->gvlk, "NPPR9-FWDCX-D2C8J-H872K-2YT43");
-	const kms_group *g = &t->groups[s->group];
+	const kms_group *g = &TABLE->groups[s->group];
 	CHECK(g == group_of("58e2134f-8e11-4d17-9cb2-91069c151148"));
 	CHECK_EQ(g->n_policy, 25);
 	CHECK_EQ(g->protocol, 6);
-	CHECK(&t->apps[g->app] == app_of("55c92734-d682-4d71-983e-d6ec3f16059f"));
+	CHECK(&TABLE->apps[g->app] == app_of("55c92734-d682-4d71-983e-d6ec3f16059f"));
 	/* newest production key listing Windows 10/11 2015 (Volume) */
-	CHECK_STR(t->csvlks[g->csvlk].name, "Windows 10 2019");
+	CHECK_STR(TABLE->csvlks[g->csvlk].name, "Windows 10 2019");
 
 	s = sku_of("6f327760-8c5c-417c-9b61-836a98287e0c");
 	CHECK(s != NULL);
 	CHECK_STR(s->name, "Office Professional Plus 2010");
-	g = &t->groups[s->group];
+	g = &TABLE->groups[s->group];
 	CHECK(g == group_of("e85af946-2e25-47b7-83e1-bebcebeac611"));
 	CHECK_EQ(g->n_policy, 5);
 	CHECK_EQ(g->protocol, 4);
-	CHECK(&t->apps[g->app] == app_of("59a52881-a989-479d-af46-f275c6370663"));
-	CHECK_STR(t->csvlks[g->csvlk].name, "Office 2010 VL");
-	CHECK_EQ(t->csvlks[g->csvlk].group_id, 96);
+	CHECK(&TABLE->apps[g->app] == app_of("59a52881-a989-479d-af46-f275c6370663"));
+	CHECK_STR(TABLE->csvlks[g->csvlk].name, "Office 2010 VL");
+	CHECK_EQ(TABLE->csvlks[g->csvlk].group_id, 96);
 }
 
 /* Every recorded conversation names an application, SKU and KMS id with
@@ -197,15 +199,15 @@ TEST(products_recorded_vectors_resolve)
 		app[36] = sku[36] = kms[36] = 0; /* drop the " (name)" */
 		const kms_sku *s = sku_of(sku);
 		CHECK(s != NULL);
-		const kms_group *g = &t->groups[s->group];
+		const kms_group *g = &TABLE->groups[s->group];
 		CHECK(g == group_of(kms));
-		CHECK(&t->apps[g->app] == app_of(app));
+		CHECK(&TABLE->apps[g->app] == app_of(app));
 		char expected[32];
 		snprintf(expected, sizeof expected, "%u", g->n_policy);
 		CHECK_STR(policy, expected);
 		snprintf(expected, sizeof expected, "%u.0", g->protocol);
 		CHECK_STR(version, expected);
-		CHECK(csvlk_usable(&t->csvlks[g->csvlk]));
+		CHECK(csvlk_usable(&TABLE->csvlks[g->csvlk]));
 	}
 }
 
@@ -217,23 +219,23 @@ TEST(products_data_file_traps)
 	CHECK_EQ(g->protocol, 6);
 	CHECK_EQ(g->n_policy, 5);
 	/* Office LTSC 2024 has no ReleaseDate: unknown, yet still usable */
-	CHECK_STR(t->csvlks[g->csvlk].name, "Office LTSC 2024");
-	CHECK_EQ(t->csvlks[g->csvlk].release_date, 0);
+	CHECK_STR(TABLE->csvlks[g->csvlk].name, "Office LTSC 2024");
+	CHECK_EQ(TABLE->csvlks[g->csvlk].release_date, 0);
 	/* Windows Server 2022's KMS id is listed by no CSVLK: it still gets one */
 	g = group_of("b74263e4-0f92-46c6-bcf8-c11d5efe2959");
 	CHECK(g != NULL);
-	CHECK(csvlk_usable(&t->csvlks[g->csvlk]));
+	CHECK(csvlk_usable(&TABLE->csvlks[g->csvlk]));
 	/* the Office 2013 pre-release group's only CSVLK is empty: skipped */
 	g = group_of("aa4c7968-b9da-4680-92b6-acb25e2f866c");
 	CHECK(g != NULL);
-	CHECK(csvlk_usable(&t->csvlks[g->csvlk]));
+	CHECK(csvlk_usable(&TABLE->csvlks[g->csvlk]));
 	/* Server 2012: the production key with no ReleaseDate beats the lab
 	 * key with one */
 	g = group_of("8665cb71-468c-4aa3-a337-cb9bc9d5eaac");
 	CHECK(g != NULL);
-	CHECK(&t->csvlks[g->csvlk] == csvlk_of("7b37c913-252b-46be-ad80-b2b5ceade8af"));
-	for (size_t i = 0; i < t->n_csvlks; i++)
-		CHECK(t->csvlks[i].group_id != 0);
+	CHECK(&TABLE->csvlks[g->csvlk] == csvlk_of("7b37c913-252b-46be-ad80-b2b5ceade8af"));
+	for (size_t i = 0; i < TABLE->n_csvlks; i++)
+		CHECK(TABLE->csvlks[i].group_id != 0);
 	/* flags and dates came through */
 	CHECK(group_of("e1c51358-fe3e-4203-a4a2-3b6b20c9734e")->retail);
 	CHECK(!group_of("58e2134f-8e11-4d17-9cb2-91069c151148")->retail);
@@ -254,8 +256,8 @@ TEST(products_generator_warnings_are_deliberate)
 	CHECK(csvlk_of("c609957a-dc23-48b3-8c6b-31b303479de2") == NULL); /* Server Next */
 	CHECK(csvlk_of("b8cf7a60-5668-41b0-addd-6de32e69b0c6") == NULL); /* Vista pre-release */
 	/* Office 2013 VL [Pre-Release] has an empty Id: nothing by its name */
-	for (size_t i = 0; i < t->n_csvlks; i++)
-		CHECK(strstr(t->csvlks[i].name, "Office 2013 VL [") == NULL);
+	for (size_t i = 0; i < TABLE->n_csvlks; i++)
+		CHECK(strstr(TABLE->csvlks[i].name, "Office 2013 VL [") == NULL);
 	/* their siblings are all there */
 	CHECK(csvlk_of("2e7a9ad1-a849-4b56-babe-17d5a29fe4b4") != NULL);
 	CHECK(csvlk_of("9db83b52-9904-4326-8957-ebe6feedf37c") != NULL);
@@ -287,43 +289,43 @@ TEST(products_generator_warnings_are_deliberate)
 		"aa4c7968-b9da-4680-92b6-acb25e2f866c", /* Office 2013 (Pre-release) */
 	};
 	size_t n_unlisted = 0;
-	for (size_t i = 0; i < t->n_groups; i++)
-		n_unlisted += !listed_by_any_csvlk(&t->groups[i]);
+	for (size_t i = 0; i < TABLE->n_groups; i++)
+		n_unlisted += !listed_by_any_csvlk(&TABLE->groups[i]);
 	CHECK_EQ(n_unlisted, sizeof unlisted / sizeof unlisted[0]);
 	for (size_t i = 0; i < sizeof unlisted / sizeof unlisted[0]; i++) {
 		const kms_group *g = group_of(unlisted[i]);
 		CHECK(g != NULL);
 		CHECK(!listed_by_any_csvlk(g));
-		CHECK(g->csvlk == t->apps[g->app].default_csvlk);
+		CHECK(g->csvlk == TABLE->apps[g->app].default_csvlk);
 	}
-	CHECK_STR(t->csvlks[group_of(unlisted[0])->csvlk].name, "Windows Server 2025");
-	CHECK_STR(t->csvlks[group_of(unlisted[4])->csvlk].name, "Office 2019 VL");
+	CHECK_STR(TABLE->csvlks[group_of(unlisted[0])->csvlk].name, "Windows Server 2025");
+	CHECK_STR(TABLE->csvlks[group_of(unlisted[4])->csvlk].name, "Office 2019 VL");
 }
 
 TEST(products_epid_build_list)
 {
 	static const uint32_t want[] = { 6002, 7601, 9200, 9600, 14393, 17763, 20348, 26100 };
-	CHECK_EQ(t->n_epid_builds, 8);
+	CHECK_EQ(TABLE->n_epid_builds, 8);
 	for (size_t i = 0; i < 8; i++) {
-		CHECK_EQ(t->builds[t->epid_builds[i]].build, want[i]);
-		CHECK(t->builds[t->epid_builds[i]].use_for_epid);
+		CHECK_EQ(TABLE->builds[TABLE->epid_builds[i]].build, want[i]);
+		CHECK(TABLE->builds[TABLE->epid_builds[i]].use_for_epid);
 	}
 	size_t n_use_for_epid = 0;
-	for (size_t i = 0; i < t->n_builds; i++)
-		n_use_for_epid += t->builds[i].use_for_epid;
+	for (size_t i = 0; i < TABLE->n_builds; i++)
+		n_use_for_epid += TABLE->builds[i].use_for_epid;
 	CHECK_EQ(n_use_for_epid, 8);
 
-	const kms_build *b = kms_build_find(t, 9600);
+	const kms_build *b = kms_build_find(TABLE, 9600);
 	CHECK(b != NULL);
 	CHECK_EQ(b->build, 9600);
 	CHECK_EQ(b->platform_id, 6401);
 	CHECK_EQ(b->release_date, 1382054400); /* 2013-10-18 */
 	CHECK(b->ndr64);
 	CHECK(b->may_be_server);
-	CHECK(!kms_build_find(t, 6002)->ndr64);
-	CHECK(!kms_build_find(t, 10240)->use_for_epid);
-	CHECK_EQ(kms_build_find(t, 6002)->platform_id, 55041);
-	CHECK(kms_build_find(t, 1) == NULL);
+	CHECK(!kms_build_find(TABLE, 6002)->ndr64);
+	CHECK(!kms_build_find(TABLE, 10240)->use_for_epid);
+	CHECK_EQ(kms_build_find(TABLE, 6002)->platform_id, 55041);
+	CHECK(kms_build_find(TABLE, 1) == NULL);
 }
 
 TEST(products_csvlk_allows_build)
@@ -333,18 +335,18 @@ TEST(products_csvlk_allows_build)
 	const kms_csvlk *c = csvlk_of("84e331f6-4279-48c4-ab10-b75139181351");
 	CHECK(c != NULL);
 	CHECK_EQ(c->invalid_builds, 0x7);
-	CHECK(!kms_csvlk_allows_build(t, c, kms_build_find(t, 7601)));
-	CHECK(!kms_csvlk_allows_build(t, c, kms_build_find(t, 20348)));
-	CHECK(kms_csvlk_allows_build(t, c, kms_build_find(t, 26100)));
+	CHECK(!kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 7601)));
+	CHECK(!kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 20348)));
+	CHECK(kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 26100)));
 	/* Office 2010: nothing invalid, but not older than itself */
 	c = csvlk_of("bfe7a195-4f8f-4f0b-a622-cf13c7d16864");
 	CHECK(c != NULL);
-	CHECK(!kms_csvlk_allows_build(t, c, kms_build_find(t, 6002)));
-	CHECK(kms_csvlk_allows_build(t, c, kms_build_find(t, 7601)));
-	CHECK(kms_csvlk_allows_build(t, c, kms_build_find(t, 26100)));
+	CHECK(!kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 6002)));
+	CHECK(kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 7601)));
+	CHECK(kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 26100)));
 	/* builds outside the ePID list and unknown builds never are */
-	CHECK(!kms_csvlk_allows_build(t, c, kms_build_find(t, 19041)));
-	CHECK(!kms_csvlk_allows_build(t, c, kms_build_find(t, 1)));
+	CHECK(!kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 19041)));
+	CHECK(!kms_csvlk_allows_build(TABLE, c, kms_build_find(TABLE, 1)));
 }
 
 TEST(products_csvlk_activates)
@@ -352,42 +354,42 @@ TEST(products_csvlk_activates)
 	const kms_csvlk *c = csvlk_of("90da7373-1c51-430b-bf26-c97e9c5cdc31"); /* Windows 10 2019 */
 	CHECK(c != NULL);
 	CHECK_EQ(c->n_activate, 4);
-	CHECK(kms_csvlk_activates(t, c, group_of("58e2134f-8e11-4d17-9cb2-91069c151148")));
-	CHECK(kms_csvlk_activates(t, c, group_of("7fde5219-fbfa-484a-82c9-34d1ad53e856")));
-	CHECK(!kms_csvlk_activates(t, c, group_of("969fe3c0-a3ec-491a-9f25-423605deb365")));
-	CHECK(!kms_csvlk_activates(t, c, group_of("e85af946-2e25-47b7-83e1-bebcebeac611")));
-	CHECK(!kms_csvlk_activates(t, c, NULL));
+	CHECK(kms_csvlk_activates(TABLE, c, group_of("58e2134f-8e11-4d17-9cb2-91069c151148")));
+	CHECK(kms_csvlk_activates(TABLE, c, group_of("7fde5219-fbfa-484a-82c9-34d1ad53e856")));
+	CHECK(!kms_csvlk_activates(TABLE, c, group_of("969fe3c0-a3ec-491a-9f25-423605deb365")));
+	CHECK(!kms_csvlk_activates(TABLE, c, group_of("e85af946-2e25-47b7-83e1-bebcebeac611")));
+	CHECK(!kms_csvlk_activates(TABLE, c, NULL));
 }
 
 TEST(products_index_arrays_sorted_and_unknown_ids)
 {
-	for (size_t i = 1; i < t->n_apps; i++)
-		CHECK(guid_cmp(&t->apps[t->apps_by_id[i - 1]].id,
-			       &t->apps[t->apps_by_id[i]].id) < 0);
-	for (size_t i = 1; i < t->n_skus; i++)
-		CHECK(guid_cmp(&t->skus[t->skus_by_id[i - 1]].id,
-			       &t->skus[t->skus_by_id[i]].id) < 0);
-	for (size_t i = 1; i < t->n_groups; i++)
-		CHECK(guid_cmp(&t->groups[t->groups_by_id[i - 1]].id,
-			       &t->groups[t->groups_by_id[i]].id) < 0);
-	for (size_t i = 1; i < t->n_csvlks; i++)
-		CHECK(guid_cmp(&t->csvlks[t->csvlks_by_id[i - 1]].id,
-			       &t->csvlks[t->csvlks_by_id[i]].id) < 0);
+	for (size_t i = 1; i < TABLE->n_apps; i++)
+		CHECK(guid_cmp(&TABLE->apps[TABLE->apps_by_id[i - 1]].id,
+			       &TABLE->apps[TABLE->apps_by_id[i]].id) < 0);
+	for (size_t i = 1; i < TABLE->n_skus; i++)
+		CHECK(guid_cmp(&TABLE->skus[TABLE->skus_by_id[i - 1]].id,
+			       &TABLE->skus[TABLE->skus_by_id[i]].id) < 0);
+	for (size_t i = 1; i < TABLE->n_groups; i++)
+		CHECK(guid_cmp(&TABLE->groups[TABLE->groups_by_id[i - 1]].id,
+			       &TABLE->groups[TABLE->groups_by_id[i]].id) < 0);
+	for (size_t i = 1; i < TABLE->n_csvlks; i++)
+		CHECK(guid_cmp(&TABLE->csvlks[TABLE->csvlks_by_id[i - 1]].id,
+			       &TABLE->csvlks[TABLE->csvlks_by_id[i]].id) < 0);
 	/* wire-order sort: Data1 is little-endian, so 0ff1ce15- (bytes
 	 * 15 ce f1 0f) sorts before 55c92734- (34 27 c9 55) */
-	CHECK(&t->apps[t->apps_by_id[0]] == app_of("0ff1ce15-a989-479d-af46-f275c6370663"));
+	CHECK(&TABLE->apps[TABLE->apps_by_id[0]] == app_of("0ff1ce15-a989-479d-af46-f275c6370663"));
 
 	kms_guid unknown;
 	CHECK(guid_parse("01234567-89ab-cdef-0123-456789abcdef", &unknown));
-	CHECK(kms_sku_find(t, &unknown) == NULL);
-	CHECK(kms_group_find(t, &unknown) == NULL);
-	CHECK(kms_app_find(t, &unknown) == NULL);
-	CHECK(kms_csvlk_find(t, &unknown) == NULL);
+	CHECK(kms_sku_find(TABLE, &unknown) == NULL);
+	CHECK(kms_group_find(TABLE, &unknown) == NULL);
+	CHECK(kms_app_find(TABLE, &unknown) == NULL);
+	CHECK(kms_csvlk_find(TABLE, &unknown) == NULL);
 	kms_guid zero = { { 0 } }, ones;
 	memset(ones.b, 0xff, 16);
-	CHECK(kms_sku_find(t, &zero) == NULL);
-	CHECK(kms_sku_find(t, &ones) == NULL);
-	CHECK(kms_group_find(t, &ones) == NULL);
+	CHECK(kms_sku_find(TABLE, &zero) == NULL);
+	CHECK(kms_sku_find(TABLE, &ones) == NULL);
+	CHECK(kms_group_find(TABLE, &ones) == NULL);
 	/* a KMS id is not a SKU id, nor the other way round */
 	CHECK(sku_of("58e2134f-8e11-4d17-9cb2-91069c151148") == NULL);
 	CHECK(group_of("73111121-5638-40f6-bc11-f1d7b0d64300") == NULL);
@@ -410,4 +412,84 @@ TEST(guid_text_round_trip)
 	CHECK(!guid_parse("55c92734xd682-4d71-983e-d6ec3f16059f", &g));
 	CHECK(!guid_parse("55c92734-d682-4d71-983e-d6ec3f16059g", &g));
 	CHECK(!guid_parse("{55c92734-d682-4d71-983e-d6ec3f16059f", &g));
+}
+
+TEST(product_words_match_word_by_word)
+{
+	CHECK(kms_name_rank("Windows 10/11 Pro", "windows 11 pro") == 0);
+	CHECK(kms_name_rank("Windows 10/11 Pro", "Windows 10 Pro") == 0);
+	CHECK(kms_name_rank("Windows 10/11 Pro N", "Windows 11 Pro") > 0);
+	CHECK(kms_name_rank("Windows 10/11 Professional", "Pro") < 0); /* words, not fragments */
+	CHECK(kms_name_rank("Office LTSC Professional Plus 2021", "Office 2021") <
+	      kms_name_rank("Office LTSC Standard 2021", "Office 2021"));
+	CHECK(kms_name_rank("anything", "") < 0);
+	const kms_sku *best[4];
+	CHECK(kms_skus_named(TABLE, "Office 2021", best, 4) > 4);
+	CHECK_STR(best[0]->name, "Office LTSC Professional Plus 2021");
+	size_t n;
+	const kms_group *g = kms_group_select(TABLE, "Windows 11 Enterprise", &n);
+	CHECK(g != NULL);
+	CHECK_STR(g->name, "Windows 10/11 2015 (Volume)");
+	CHECK(kms_group_select(TABLE, "Office 2019", &n) != NULL);
+	CHECK(kms_group_select(TABLE, "Windows", &n) == NULL && n > 1);
+	CHECK(kms_group_select(TABLE, "no such thing", &n) == NULL && n == 0);
+}
+
+#include "kms/product_data.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	static char buf[1 << 21];
+	*len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void count_warning(void *ctx, const char *message)
+{
+	(void)message;
+	(*(unsigned *)ctx)++;
+}
+
+/* The run-time parser is the build-time generator's: the data file read at
+ * run time gives the table compiled in, entry for entry. */
+TEST(product_data_read_at_run_time_equals_the_built_in_table)
+{
+	size_t len;
+	char *xml = slurp("data/KmsDataBase.xml", &len);
+	CHECK(xml != NULL);
+	char err[300];
+	unsigned warnings = 0;
+	kms_product_data *d = kms_product_data_read(xml, len, count_warning, &warnings, err,
+						    sizeof err);
+	CHECK(d != NULL);
+	const kms_products *r = kms_product_data_table(d);
+	CHECK_EQ(r->n_apps, TABLE->n_apps);
+	CHECK_EQ(r->n_groups, TABLE->n_groups);
+	CHECK_EQ(r->n_skus, TABLE->n_skus);
+	CHECK_EQ(r->n_csvlks, TABLE->n_csvlks);
+	CHECK_EQ(r->n_epid_builds, TABLE->n_epid_builds);
+	CHECK_EQ(warnings, kms_product_data_warnings(d));
+	CHECK(warnings > 0); /* the file's known broken entries */
+	for (size_t i = 0; i < TABLE->n_skus; i++) {
+		CHECK(guid_cmp(&r->skus[i].id, &TABLE->skus[i].id) == 0);
+		CHECK_STR(r->skus[i].name, TABLE->skus[i].name);
+		CHECK_EQ(r->skus[i].group, TABLE->skus[i].group);
+	}
+	for (size_t i = 0; i < TABLE->n_groups; i++)
+		CHECK_EQ(r->groups[i].csvlk, TABLE->groups[i].csvlk);
+	CHECK(kms_group_find(r, &TABLE->groups[3].id) == &r->groups[3]);
+	kms_product_data_free(d);
+
+	CHECK(kms_product_data_read("<KmsData><AppItems>", 19, NULL, NULL, err, sizeof err) ==
+	      NULL);
+	CHECK(strstr(err, "XML") != NULL);
+	CHECK(kms_product_data_read("<Other/>", 8, NULL, NULL, err, sizeof err) == NULL);
+	CHECK(strstr(err, "KmsData") != NULL);
+	CHECK(kms_product_data_read("<KmsData/>", 10, NULL, NULL, err, sizeof err) == NULL);
+	CHECK(strstr(err, "empty") != NULL);
 }

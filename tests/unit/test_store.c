@@ -169,6 +169,34 @@ TEST(store_concurrent_submitters_all_land)
 	store_close(s);
 }
 
+TEST(store_rebuilds_counts_from_answered_requests_only)
+{
+	char spec[300], path[300], err[300];
+	temp_db(spec, sizeof spec, path, sizeof path);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	store_record answered = record(1, 1000);
+	store_record refused = record(2, 1100);
+	refused.result = 0xC004F042u;
+	store_record later_refused = record(3, 1200);
+	CHECK(store_submit(s, &answered) && store_submit(s, &refused) &&
+	      store_submit(s, &later_refused));
+	later_refused.time = 1300;
+	later_refused.result = 0xC004F06Cu; /* answered at 1200, then a bad clock */
+	CHECK(store_submit(s, &later_refused));
+	CHECK(store_flush(s));
+	seen got = { 0 };
+	CHECK(store_load_seen(s, 0, count_seen, &got));
+	CHECK_EQ(got.n, 2);          /* the refused machine is history only */
+	CHECK_EQ(got.last, 1200);    /* counted when it was answered */
+	collected all = { .n = 0 };
+	size_t total;
+	store_query q = { 0 };
+	CHECK(store_clients(s, &q, collect, &all, &total));
+	CHECK_EQ(total, 3);          /* all three are still listed */
+	store_close(s);
+}
+
 static bool count_stats(void *ctx, const store_group_stat *g)
 {
 	uint64_t *sum = ctx;
@@ -243,7 +271,7 @@ TEST(store_migrates_from_version_1)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	CHECK_EQ(sqlite3_column_int(st, 0), 2);
+	CHECK_EQ(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
