@@ -213,11 +213,14 @@ soak-short:
 
 # ---- fuzzing -------------------------------------------------------------
 # `make fuzz` runs every libFuzzer target for FUZZ_SECONDS each (default 300);
-# `make fuzz-short` is the CI pass. Corpora start from the recorded vectors;
-# crashes are written to build/fuzz/crashes and belong in tests/fuzz/regress.
+# `make fuzz-short` is the CI pass; `make fuzz-long` runs each target for
+# 10 million executions whatever the time (hours on a small machine).
+# Corpora start from the recorded vectors; crashes are written to
+# build/fuzz/crashes and belong in tests/fuzz/regress.
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 300
+FUZZ_RUNS    ?= -1
 
 fuzz-build:
 	$(MAKE) FUZZ=1 build/fuzz/libkmscore.a build/fuzz/libkmsserver.a build/fuzz/libkmsstore.a \
@@ -235,12 +238,16 @@ fuzz: fuzz-build
 	@mkdir -p build/fuzz/crashes
 	for t in $(FUZZ_TARGETS); do \
 	    mkdir -p build/fuzz/corpus/$$t; \
-	    build/fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/crashes/$$t- \
+	    build/fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) \
+	        -artifact_prefix=build/fuzz/crashes/$$t- \
 	        -print_final_stats=1 build/fuzz/corpus/$$t tests/fuzz/regress || exit 1; \
 	done
 
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=15
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=0 FUZZ_RUNS=10000000
 
 # ---- running -------------------------------------------------------------
 
@@ -427,4 +434,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test tsan static layers lint tidy bench bench-short bench-store soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean deb cross cross-all cross-deps fuzz fuzz-build fuzz-short
+.PHONY: all unit integration test tsan static layers lint tidy bench bench-short bench-store soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean deb cross cross-all cross-deps fuzz fuzz-build fuzz-short fuzz-long

@@ -1,6 +1,6 @@
-/* Who may talk to the host: CIDR allow and deny lists, and a per-address
- * limit on new connections per second. Checked when a connection is
- * accepted, before it costs anything else. */
+/* Who may talk to the host: CIDR allow and deny lists, checked when a
+ * connection is accepted, before it costs anything else (the per-address
+ * limits are in peers.h). */
 #ifndef KMSD_SERVER_ACCESS_H
 #define KMSD_SERVER_ACCESS_H
 
@@ -24,13 +24,8 @@ bool cidr_match(const cidr *c, const struct sockaddr_storage *peer);
 bool access_permitted(const cidr *allow, size_t n_allow, const cidr *deny, size_t n_deny,
 		      const struct sockaddr_storage *peer);
 
-typedef struct rate_limiter rate_limiter;
-
-rate_limiter *rate_limiter_new(void);
-void rate_limiter_free(rate_limiter *r);
-/* A token bucket per address (burst = one second's worth): true when
- * `peer` may open another connection at `now` (seconds). */
-bool rate_limiter_allow(rate_limiter *r, const struct sockaddr_storage *peer, double per_second,
-			double now);
+/* The peer's address bytes and family (AF_INET or AF_INET6; IPv4-mapped
+ * IPv6 as IPv4), or 0 for other families. */
+int access_peer_address(const struct sockaddr_storage *peer, const uint8_t **bytes);
 
 #endif

@@ -5,12 +5,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "kms/products.h"
 #include "server/config_values.h"
 #include "server/secret_file.h"
+#include "server/system.h"
 #include "store/store.h"
 
 #define MAX_FILE (256 * 1024)
@@ -35,6 +37,11 @@ void config_defaults(kmsd_config *cfg)
 	cfg->max_n_policy = 1000;
 	cfg->ndr64 = cfg->btfn = true;
 	cfg->max_connections = 10000;
+	/* far above what a real client (or a NAT of many) needs, far below
+	 * what lets one address or network take the host's connections */
+	cfg->rate_limit = 100;
+	cfg->max_per_address = 64;
+	cfg->max_per_prefix = 1024;
 	cfg->idle_timeout = 30;
 	cfg->max_requests = 0; /* unlimited: idle-timeout and the buffers bound a client */
 	snprintf(cfg->log_target, sizeof cfg->log_target, "stderr");
@@ -44,6 +51,7 @@ void config_defaults(kmsd_config *cfg)
 	value_address("127.0.0.1:8688", 8688, cfg->web_listen, &cfg->n_web_listen,
 		      CONFIG_MAX_WEB_LISTEN, "web-listen", why);
 	cfg->web_listen_origin = CONFIG_DEFAULT;
+	cfg->web_timeout = 20;
 	dns_config_defaults(&cfg->dns);
 }
 
@@ -260,6 +268,16 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 		cfg->max_connections = (int)n;
 		return true;
 	}
+	if (strcmp(key, "max-connections-per-address") == 0 ||
+	    strcmp(key, "max-connections-per-prefix") == 0) {
+		if (!value_integer(v, 0, 1000000, &n, why))
+			return false;
+		if (strcmp(key, "max-connections-per-address") == 0)
+			cfg->max_per_address = (unsigned)n;
+		else
+			cfg->max_per_prefix = (unsigned)n;
+		return true;
+	}
 	if (strcmp(key, "idle-timeout") == 0) {
 		if (!value_duration(v, 1, 1, DAY, &s, why))
 			return false;
@@ -365,6 +383,12 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 			return false;
 		}
 		return copy_text(cfg->web_token, sizeof cfg->web_token, v, why);
+	}
+	if (strcmp(key, "web-timeout") == 0) {
+		if (!value_duration(v, 1, 1, 3600, &s, why))
+			return false;
+		cfg->web_timeout = (int)s;
+		return true;
 	}
 	if (strcmp(key, "web-token-file") == 0) {
 		if (!secret_value_ok(v, why, WHY_LEN))
@@ -576,11 +600,18 @@ bool config_load_buffer(kmsd_config *cfg, const char *name, const char *text, si
 
 bool config_load_file(kmsd_config *cfg, const char *path, bool missing_ok, config_error *err)
 {
-	FILE *f = fopen(path, "re");
+	/* never blocks: a FIFO given as the file is refused, not waited on
+	 * (a reload runs with the stop signals blocked) */
+	struct stat st;
+	char why[256];
+	int fd = system_open_regular(path, true, &st, why, sizeof why);
+	if (fd < 0 && missing_ok && errno == ENOENT)
+		return true;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	if (!f) {
-		if (missing_ok && errno == ENOENT)
-			return true;
-		snprintf(err->message, sizeof err->message, "%s: %s", path, strerror(errno));
+		snprintf(err->message, sizeof err->message, "%s", why);
+		if (fd >= 0)
+			close(fd);
 		return false;
 	}
 	char *text = malloc(MAX_FILE + 1);
@@ -664,6 +695,8 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 		fprintf(out, "deny = %s\n", text);
 	}
 	fprintf(out, "rate-limit = %u\n", cfg->rate_limit);
+	fprintf(out, "max-connections-per-address = %u\nmax-connections-per-prefix = %u\n",
+		cfg->max_per_address, cfg->max_per_prefix);
 	fprintf(out, "max-connections = %d\nidle-timeout = %ds\nmax-requests-per-connection = %u\n",
 		cfg->max_connections, cfg->idle_timeout, cfg->max_requests);
 	fprintf(out, "threads = %d\nlog = %s\nlog-level = %s\n", cfg->threads, cfg->log_target,
@@ -687,6 +720,7 @@ void config_dump(const kmsd_config *cfg, FILE *out)
 	fprintf(out, "web = %s\n", yes_no(cfg->web));
 	for (size_t i = 0; i < cfg->n_web_listen; i++)
 		fprintf(out, "web-listen = %s\n", cfg->web_listen[i].text);
+	fprintf(out, "web-timeout = %ds\n", cfg->web_timeout);
 	if (cfg->web_token[0])
 		fprintf(out, "# web-token is set (not shown)\n");
 	if (cfg->web_token_file[0])

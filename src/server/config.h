@@ -77,6 +77,8 @@ typedef struct kmsd_config {
 	unsigned rate_limit;              /* new connections per second per address; 0 = off */
 
 	int max_connections;
+	unsigned max_per_address;         /* connections per address; 0 = no cap */
+	unsigned max_per_prefix;          /* per /24 or /64; 0 = no cap */
 	int idle_timeout;                 /* seconds */
 	unsigned max_requests;            /* per connection; 0 = unlimited */
 	int threads;                      /* 0 = one per core */
@@ -99,6 +101,7 @@ typedef struct kmsd_config {
 	enum config_origin web_listen_origin;
 	char web_token[128];              /* bearer token; empty: none */
 	char web_token_file[256];         /* or read from this file at start */
+	int web_timeout;                  /* seconds a web connection may live, whatever it does */
 	dns_publish_config dns;           /* dns-*: publishing the SRV record */
 } kmsd_config;
 

@@ -13,6 +13,7 @@
 #include "base/escape.h"
 #include "kms/products.h"
 #include "server/log.h"
+#include "server/log_throttle.h"
 
 /* NDR unmarshalling failure: what Windows answers to a stub it cannot read. */
 #define RPC_X_BAD_STUB_DATA 0x000006F7u
@@ -24,13 +25,17 @@ static int64_t wall_clock(void)
 	return ts.tv_sec;
 }
 
+/* A client can send bad PDUs as fast as it likes: their warnings are
+ * throttled per kind (log_throttle.h), the metrics count every one. */
+static log_throttle rejected_lines[REJECT_KINDS], invalid_request_lines;
+
 static void rejected(server *srv, conn *c, enum metrics_reject why, const char *what,
 		     const char *detail)
 {
 	atomic_fetch_add_explicit(&srv->rejected_pdus, 1, memory_order_relaxed);
 	metrics_reject(srv->metrics, why);
-	log_warning("rejected PDU from %s: %s%s%s", c->peer, what, detail ? ": " : "",
-		    detail ? detail : "");
+	log_throttled(&rejected_lines[why], LOG_LEVEL_WARNING, "rejected PDU from %s: %s%s%s",
+		      c->peer, what, detail ? ": " : "", detail ? detail : "");
 }
 
 static bool queue_fault(conn *c, uint32_t call_id, uint16_t context_id, uint32_t status)
@@ -149,8 +154,9 @@ static void log_activation(const conn *c, const host_activation *a)
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	if (a->decode_error != KMS_OK) {
-		log_warning("rejected request from %s: %s; answered 0x%08X", c->peer,
-			    kms_strerror(a->decode_error), a->status);
+		log_throttled(&invalid_request_lines, LOG_LEVEL_WARNING,
+			      "rejected request from %s: %s; answered 0x%08X", c->peer,
+			      kms_strerror(a->decode_error), a->status);
 		return;
 	}
 	char raw[200], ws[TEXT_ESCAPED_MAX(sizeof raw)], cmid[GUID_TEXT_LEN], kms_id[GUID_TEXT_LEN];

@@ -20,7 +20,8 @@
 
 typedef struct conn {
 	enum source_kind kind;        /* SOURCE_CONN; first member */
-	int fd;
+	int fd;                       /* -1 once closed (freed after the event batch) */
+	peer_ref from;                /* its address's and prefix's entries */
 	char peer[64];                /* "address:port" for logs */
 	char port[8];                 /* listening port, for bind_ack */
 	rpc_contexts contexts;

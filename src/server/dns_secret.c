@@ -10,6 +10,7 @@
 
 #include "server/dns_update.h"
 #include "server/secret_file.h"
+#include "server/system.h"
 
 static bool is_base64(const char *s, size_t n)
 {
@@ -29,20 +30,17 @@ bool dns_secret_load(const char *value, char *secret, size_t cap, char *err, siz
 	char path[512];
 	if (!secret_path("dns-tsig-secret-file", value, path, sizeof path, err, err_len))
 		return false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, err_len, "dns-tsig-secret-file %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char why[300];
+	int fd = system_open_regular(path, false, &st, why, sizeof why);
+	if (fd < 0) {
+		snprintf(err, err_len, "dns-tsig-secret-file %s", why);
 		return false;
 	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		snprintf(err, err_len, "dns-tsig-secret-file %s: %s (mode %04o); it must be "
-			 "readable only by kmsd's user: chmod 600 it", path,
-			 S_ISREG(st.st_mode) ? "group or others may read or write it"
-					     : "not a regular file",
-			 (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, err_len, "dns-tsig-secret-file %s: group or others may read or write "
+			 "it (mode %04o); it must be readable only by kmsd's user: chmod 600 it",
+			 path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return false;
 	}

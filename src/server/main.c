@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
 #include "server/config.h"
 #include "server/dns_publish.h"
 #include "server/log.h"
@@ -247,7 +248,7 @@ static void recount(server *srv, int64_t window)
 	free(l.rows);
 }
 
-static void reload(server *srv, web *http, const command_line *cl, kmsd_config *current)
+static void reload(server *srv, web **http, const command_line *cl, kmsd_config *current)
 {
 	system_notify("RELOADING=1");
 	kmsd_config next;
@@ -260,6 +261,16 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 		return;
 	}
 	log_config_warnings(&cerr);
+	/* the web's listeners and token change together or not at all:
+	 * decided first, so a refusal leaves everything as it was */
+	web_plan plan;
+	if (!web_plan_reload(*http, &next, &plan, err, sizeof err)) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		explicit_bzero(&plan, sizeof plan);
+		config_free(&next);
+		system_notify("READY=1");
+		return;
+	}
 	snapshot *s = calloc(1, sizeof *s);
 	if (strcmp(next.store, current->store) != 0) {
 		char shown[sizeof next.store];
@@ -291,14 +302,8 @@ static void reload(server *srv, web *http, const command_line *cl, kmsd_config *
 	recount(srv, next.count_window);
 	workers_sync(srv);
 	settings_free(old);
-	if (http)
-		web_update(http, &next, s);
-	bool web_changed = next.web != current->web || next.n_web_listen != current->n_web_listen ||
-			   strcmp(next.web_token_file, current->web_token_file) != 0;
-	for (size_t i = 0; i < next.n_web_listen && !web_changed; i++)
-		web_changed = strcmp(next.web_listen[i].text, current->web_listen[i].text) != 0;
-	if (web_changed)
-		log_warning("reload: web settings changed; restart kmsd to use them");
+	*http = web_apply_reload(*http, srv, &next, s, &plan, KMSD_VERSION);
+	explicit_bzero(&plan, sizeof plan);
 	if (!update_listeners(srv, &next, true))
 		log_warning("some listen addresses could not be opened (after dropping "
 			    "privileges ports below 1024 need a restart)");
@@ -474,7 +479,14 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 	atomic_store(&srv.settings, s);
 	srv.counter = client_count_new(&kms_product_table, cfg->count_window,
 				       2 * (size_t)cfg->max_n_policy);
-	srv.limiter = rate_limiter_new();
+	/* a random key per process: nobody can pick addresses that share a
+	 * set in the table (room for four entries per allowed connection) */
+	uint8_t peers_key[SIPHASH_KEY_LEN];
+	if (!random_bytes(peers_key, sizeof peers_key)) {
+		log_error("cannot get random bytes for the connection table");
+		return 1;
+	}
+	srv.peers = peers_new(4 * (size_t)cfg->max_connections, peers_key);
 	srv.metrics = metrics_new(time(NULL));
 	if (srv.counter && srv.store) {
 		loaded = 0;
@@ -500,9 +512,9 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
-	if (!srv.counter || !srv.metrics || sfd < 0 ||
+	if (!srv.counter || !srv.metrics || !srv.peers || sfd < 0 ||
 	    !workers_start(&srv, threads, err, sizeof err)) {
-		log_error("cannot start: %s", srv.counter && srv.metrics && sfd >= 0 ? err
+		log_error("cannot start: %s", srv.counter && srv.metrics && srv.peers && sfd >= 0 ? err
 										    : strerror(errno));
 		return 1;
 	}
@@ -529,7 +541,7 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 		}
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading %s", cl->config_path);
-			reload(&srv, http, cl, cfg);
+			reload(&srv, &http, cl, cfg);
 			continue;
 		}
 		log_info("%s: stopping", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -548,7 +560,7 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 	if (cfg->pidfile[0])
 		unlink(cfg->pidfile);
 	settings_free(atomic_load(&srv.settings));
-	rate_limiter_free(srv.limiter);
+	peers_free(srv.peers);
 	if (srv.store) {
 		store_writer_stats ws;
 		store_stop_writing(srv.store); /* writes what is queued */

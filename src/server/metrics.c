@@ -21,7 +21,7 @@ const char *const metrics_reject_names[REJECT_KINDS] = {
 
 const char *const metrics_conn_event_names[CONN_EVENT_KINDS] = {
 	"accepted", "refused_access", "refused_rate_limit", "refused_max_connections",
-	"closed_idle",
+	"closed_idle", "refused_per_address", "refused_per_prefix", "evicted", "no_descriptor",
 };
 
 metrics *metrics_new(int64_t now)

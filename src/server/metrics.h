@@ -46,6 +46,10 @@ enum metrics_conn_event {
 	CONN_REFUSED_RATE,         /* rate-limit */
 	CONN_REFUSED_LIMIT,        /* max-connections */
 	CONN_CLOSED_IDLE,          /* idle-timeout */
+	CONN_REFUSED_PER_ADDRESS,  /* max-connections-per-address */
+	CONN_REFUSED_PER_PREFIX,   /* max-connections-per-prefix */
+	CONN_EVICTED,              /* closed to make room for a lighter address */
+	CONN_NO_DESCRIPTOR,        /* accept failed: out of file descriptors */
 	CONN_EVENT_KINDS
 };
 

@@ -19,10 +19,11 @@
 #include "server/client_count.h"
 #include "server/host.h"
 #include "server/metrics.h"
+#include "server/peers.h"
 #include "store/store.h"
 
 /* What an epoll event's data pointer refers to. */
-enum source_kind { SOURCE_LISTENER, SOURCE_CONN, SOURCE_WAKE, SOURCE_TIMER };
+enum source_kind { SOURCE_LISTENER, SOURCE_CONN, SOURCE_WAKE, SOURCE_TIMER, SOURCE_ACCEPT };
 
 typedef struct listener {
 	enum source_kind kind;        /* SOURCE_LISTENER; first member */
@@ -41,6 +42,8 @@ typedef struct snapshot {
 	size_t n_allow, n_deny;
 	unsigned rate_limit;          /* new connections per second per address */
 	int max_connections;
+	unsigned max_per_address;     /* connections per address, 0 = no cap */
+	unsigned max_per_prefix;      /* per /24 (IPv4) or /64 (IPv6), 0 = no cap */
 	int idle_timeout;             /* seconds */
 	unsigned max_requests;        /* per connection, 0 = unlimited */
 } snapshot;
@@ -52,7 +55,7 @@ typedef struct server {
 	atomic_uint generation;       /* bumped on every settings swap */
 	client_count *counter;
 	store *store;                  /* NULL with store = none */
-	rate_limiter *limiter;
+	peers *peers;                 /* connections and rate per address */
 	metrics *metrics;             /* never NULL once workers run */
 	atomic_int n_connections;
 	atomic_bool stopping;

@@ -110,6 +110,8 @@ bool settings_build(const kmsd_config *cfg, int64_t now, store *st, snapshot *s,
 	s->n_deny = cfg->n_deny;
 	s->rate_limit = cfg->rate_limit;
 	s->max_connections = cfg->max_connections;
+	s->max_per_address = cfg->max_per_address;
+	s->max_per_prefix = cfg->max_per_prefix;
 	s->idle_timeout = cfg->idle_timeout;
 	s->max_requests = cfg->max_requests;
 	return true;

@@ -27,6 +27,12 @@ static bool running_uid(const kmsd_config *cfg, uid_t *uid, char *err, size_t er
 		snprintf(err, err_len, "user = %s: no such user", cfg->user);
 		return false;
 	}
+	/* user = root (or any name for uid 0) would drop nothing */
+	if (pw->pw_uid == 0 && euid == 0 && !cfg->allow_root) {
+		snprintf(err, err_len, "refusing to run as root: user = %s is root; set an "
+			 "unprivileged user (or allow-root = yes)", cfg->user);
+		return false;
+	}
 	/* started as that user already (User= of a unit): nothing to switch */
 	if (euid != 0 && pw->pw_uid != euid) {
 		snprintf(err, err_len, "user = %s: only root can switch to it (kmsd runs as uid %u)",

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -94,14 +96,58 @@ bool system_daemonize(char *err, size_t err_len)
 	return true;
 }
 
+int system_open_regular(const char *path, bool follow_link, struct stat *st, char *err,
+			size_t err_len)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow_link ? 0 : O_NOFOLLOW));
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, err_len, "%s: %s", path,
+			 e == ELOOP ? "a symbolic link (refused)" : strerror(e));
+		errno = e; /* callers may accept a missing file */
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* /dev/null reads as an empty file: "-c /dev/null" means no file */
+	bool null_device = S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3;
+	if (!S_ISREG(st->st_mode) && !null_device) {
+		snprintf(err, err_len, "%s: not a regular file (refused)", path);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/* Written as root before the privilege drop: never through a link. A new
+ * file is created exclusively; an old one is reused only if it is a plain
+ * file of one link (a stale pidfile from a crash). */
 bool system_write_pidfile(const char *path, char *err, size_t err_len)
 {
-	FILE *f = fopen(path, "we");
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		snprintf(err, err_len, "cannot write pidfile %s: %s", path, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	struct stat st;
+	const char *why = NULL;
+	if (fd < 0 && errno == EEXIST) {
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1))
+			why = "not a plain file with one link (refused)";
+	}
+	if (fd < 0 && errno == ELOOP)
+		why = "a symbolic link (refused)";
+	char text[32];
+	int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+	if (fd < 0 || why || ftruncate(fd, 0) != 0 || write(fd, text, (size_t)n) != n) {
+		snprintf(err, err_len, "cannot write pidfile %s: %s", path, why ? why : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return false;
 	}
-	return true;
+	return close(fd) == 0;
 }
 
 unsigned long long system_host_seed(void)
@@ -132,27 +178,56 @@ bool system_prepare_state(const char *db_path, const char *user, char *err, size
 		*slash = 0;
 	else
 		snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
-	struct stat st;
-	if (stat(dir, &st) < 0) {
-		/* a directory of our own: create it for the user */
-		if (mkdir(dir, 0750) < 0 || chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
-			snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
-			return false;
-		}
-	} else if (st.st_uid == 0 && strcmp(dir, "/") != 0 && strcmp(dir, "/tmp") != 0 &&
-		   strncmp(dir, "/var/lib/", 9) == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
-		snprintf(err, err_len, "cannot give %s to %s: %s", dir, user, strerror(errno));
+	/* a directory of our own is created for the user */
+	bool created = mkdir(dir, 0750) == 0;
+	if (!created && errno != EEXIST) {
+		snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
 		return false;
 	}
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < 3; i++) {
-		char file[600];
-		snprintf(file, sizeof file, "%s%s", db_path, suffixes[i]);
-		if (stat(file, &st) == 0 && st.st_uid != pw->pw_uid &&
-		    chown(file, pw->pw_uid, pw->pw_gid) < 0) {
-			snprintf(err, err_len, "cannot give %s to %s: %s", file, user, strerror(errno));
-			return false;
-		}
+	/* the files are opened without following links and given away by
+	 * descriptor: a link planted by the unprivileged user (who owns the
+	 * directory) must not make root chown what it points at */
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (dir_fd < 0 || fstat(dir_fd, &st) != 0) {
+		snprintf(err, err_len, "cannot open %s: %s", dir, strerror(errno));
+		if (dir_fd >= 0)
+			close(dir_fd);
+		return false;
 	}
-	return true;
+	if ((created || (st.st_uid == 0 && strncmp(dir, "/var/lib/", 9) == 0)) &&
+	    st.st_uid != pw->pw_uid && fchown(dir_fd, pw->pw_uid, pw->pw_gid) != 0) {
+		snprintf(err, err_len, "cannot give %s to %s: %s", dir, user, strerror(errno));
+		close(dir_fd);
+		return false;
+	}
+	const char *base = strrchr(db_path, '/');
+	base = base ? base + 1 : db_path;
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	bool ok = true;
+	for (size_t i = 0; i < 3 && ok; i++) {
+		char file[600];
+		snprintf(file, sizeof file, "%s%s", base, suffixes[i]);
+		int fd = openat(dir_fd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 && errno == ENOENT)
+			continue; /* SQLite creates it later, as the user */
+		const char *why = NULL;
+		bool plain = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			     st.st_nlink == 1;
+		if (fd < 0 && errno == ELOOP)
+			why = "a symbolic link (refused)";
+		else if (fd >= 0 && !plain)
+			why = "not a plain file with one link (refused)";
+		else if (fd < 0 || (st.st_uid != pw->pw_uid && fchown(fd, pw->pw_uid, pw->pw_gid) != 0))
+			why = strerror(errno);
+		if (why) {
+			snprintf(err, err_len, "cannot give %s%s to %s: %s", db_path, suffixes[i], user,
+				 why);
+			ok = false;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	close(dir_fd);
+	return ok;
 }

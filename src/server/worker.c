@@ -1,5 +1,6 @@
 /* The worker loops: one thread per core, each with its own epoll set. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 
 #include "server/conn.h"
 #include "server/log.h"
+#include "server/log_throttle.h"
 #include "server/server.h"
 
 #define MAX_EVENTS 256
@@ -21,6 +23,14 @@
 #define CACHED_BUFFERS 64
 #define BUFFER_SIZE (CONN_IN_CAP + CONN_OUT_CAP)
 #define DRAIN_SECONDS 2
+/* how many of a worker's least recently active connections are looked at
+ * for one to evict: enough to find a heavy address's, cheap under a flood */
+#define EVICTION_SCAN 64
+/* with no descriptor left, accepting pauses this long: long enough not to
+ * spin, short enough to drain a backlog soon once descriptors are free */
+#define ACCEPT_PAUSE_MS 100
+/* answers are under 1 KiB and clients wait for each: room for many */
+#define CONN_KERNEL_SNDBUF 16384
 
 typedef struct event_source {
 	enum source_kind kind;
@@ -33,14 +43,23 @@ struct worker {
 	pthread_t thread;
 	int epfd;
 	event_source wake, timer;
+	/* the listeners sit in an epoll set of their own, itself in epfd, so
+	 * accepting can pause without touching the shared listener list */
+	event_source accepting;
+	bool accept_paused;
+	double accept_resume;         /* monotonic seconds */
+	int spare_fd;                 /* given up to accept-and-close when out of descriptors */
 	atomic_uint seen_generation;
 	conn *oldest, *newest;        /* by last activity, for idle expiry */
+	conn *closed;                 /* closed in this event batch, freed after it */
 	uint8_t *free_buffers[CACHED_BUFFERS];
 	int n_free;
 	uint32_t next_assoc_group;
-	time_t last_limit_warning;
-	time_t last_refusal_log;
 };
+
+/* Repeated warnings, one throttle per kind (log_throttle.h). */
+static log_throttle refused_access, refused_rate, refused_address, refused_prefix,
+	refused_limit, refused_table, no_descriptor, slow_pdu, not_reading;
 
 static double now_seconds(void)
 {
@@ -101,14 +120,42 @@ static void order_touch(worker *w, conn *c)
 	w->newest = c;
 }
 
+static void release_peer(worker *w, conn *c, bool locked)
+{
+	if (c->from.address == PEER_NONE || !w->srv->peers)
+		return;
+	if (!locked)
+		peers_lock(w->srv->peers);
+	peers_detach(w->srv->peers, c->from);
+	if (!locked)
+		peers_unlock(w->srv->peers);
+	c->from.address = c->from.prefix = PEER_NONE;
+}
+
+/* Closed now, freed once the event batch is done: a later event of the
+ * same batch may still point at it (an eviction closes another
+ * connection than the one being served). */
 static void conn_close(worker *w, conn *c)
 {
 	order_unlink(w, c);
+	release_peer(w, c, false);
 	close(c->fd);
+	c->fd = -1;
 	if (c->buf)
 		buffer_return(w, c->buf);
+	c->buf = NULL;
 	atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
-	free(c);
+	c->newer = w->closed;
+	w->closed = c;
+}
+
+static void free_closed(worker *w)
+{
+	while (w->closed) {
+		conn *c = w->closed;
+		w->closed = c->newer;
+		free(c);
+	}
 }
 
 static void conn_set_events(worker *w, conn *c, uint32_t events)
@@ -152,6 +199,149 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len
 	}
 }
 
+static void refuse(worker *w, int fd, const struct sockaddr_storage *peer,
+		   enum metrics_conn_event event, log_throttle *t, const char *why)
+{
+	close(fd);
+	metrics_conn_event(w->srv->metrics, event);
+	char who[64];
+	format_peer(peer, who, sizeof who);
+	log_throttled(t, LOG_LEVEL_WARNING, "refused connection from %s: %s", who, why);
+}
+
+/* Fair share when a cap is reached: close the least recently active of
+ * this worker's connections whose address holds the most connections
+ * (within the newcomer's prefix when that is what is full), provided it
+ * holds at least two more than the newcomer's address does. Equals never
+ * evict each other, so a flood from many addresses cannot churn. */
+static bool evict_heavier(worker *w, peer_ref newcomer, bool same_prefix)
+{
+	peers *t = w->srv->peers;
+	unsigned floor = peers_connections(t, newcomer.address) + 2, heaviest = 0;
+	conn *victim = NULL;
+	int looked = 0;
+	for (conn *c = w->oldest; c && looked < EVICTION_SCAN; c = c->newer, looked++) {
+		if (c->from.address == PEER_NONE || c->from.address == newcomer.address ||
+		    (same_prefix && c->from.prefix != newcomer.prefix))
+			continue;
+		unsigned n = peers_connections(t, c->from.address);
+		if (n >= floor && n > heaviest) {
+			heaviest = n;
+			victim = c;
+		}
+	}
+	if (!victim)
+		return false;
+	log_debug("closing %s (its address holds %u connections) to make room", victim->peer,
+		  heaviest);
+	release_peer(w, victim, true);
+	conn_close(w, victim);
+	metrics_conn_event(w->srv->metrics, CONN_EVICTED);
+	return true;
+}
+
+/* The checks made before a connection costs anything: the access lists,
+ * the rate limit, the per-address and per-prefix caps and max-connections.
+ * On success the connection is counted against its address and prefix. */
+static bool admit(worker *w, int fd, const struct sockaddr_storage *peer, const snapshot *s,
+		  peer_ref *from)
+{
+	server *srv = w->srv;
+	from->address = from->prefix = PEER_NONE;
+	if (!access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, peer)) {
+		refuse(w, fd, peer, CONN_REFUSED_ACCESS, &refused_access, "address not allowed");
+		return false;
+	}
+	if (!srv->peers) {
+		atomic_fetch_add_explicit(&srv->n_connections, 1, memory_order_relaxed);
+		return true;
+	}
+	char why[96];
+	const char *refused = NULL;
+	enum metrics_conn_event event = CONN_REFUSED_LIMIT;
+	log_throttle *t = &refused_limit;
+	peers_lock(srv->peers);
+	if (!peers_find(srv->peers, peer, now_seconds(), from)) {
+		refused = "too many addresses connected";
+		t = &refused_table;
+	} else if (s->rate_limit &&
+		   !peers_take_token(srv->peers, from->address, s->rate_limit, now_seconds())) {
+		refused = "rate limit";
+		event = CONN_REFUSED_RATE;
+		t = &refused_rate;
+	} else if (s->max_per_address && from->address != PEER_NONE &&
+		   peers_connections(srv->peers, from->address) >= s->max_per_address) {
+		snprintf(why, sizeof why, "max-connections-per-address (%u) reached",
+			 s->max_per_address);
+		refused = why;
+		event = CONN_REFUSED_PER_ADDRESS;
+		t = &refused_address;
+	} else if (s->max_per_prefix && from->prefix != PEER_NONE &&
+		   peers_connections(srv->peers, from->prefix) >= s->max_per_prefix &&
+		   !evict_heavier(w, *from, true)) {
+		snprintf(why, sizeof why, "max-connections-per-prefix (%u) reached",
+			 s->max_per_prefix);
+		refused = why;
+		event = CONN_REFUSED_PER_PREFIX;
+		t = &refused_prefix;
+	} else if (atomic_load(&srv->n_connections) >= s->max_connections &&
+		   !evict_heavier(w, *from, false)) {
+		snprintf(why, sizeof why, "max-connections (%d) reached", s->max_connections);
+		refused = why;
+	}
+	if (!refused) {
+		/* admissions are all made under the lock, so the total is exact */
+		peers_attach(srv->peers, *from);
+		atomic_fetch_add_explicit(&srv->n_connections, 1, memory_order_relaxed);
+	}
+	peers_unlock(srv->peers);
+	if (refused) {
+		from->address = from->prefix = PEER_NONE;
+		refuse(w, fd, peer, event, t, refused);
+		return false;
+	}
+	return true;
+}
+
+static void pause_accepting(worker *w)
+{
+	if (w->accept_paused)
+		return;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->accepting.fd, NULL);
+	w->accept_paused = true;
+	w->accept_resume = now_seconds() + ACCEPT_PAUSE_MS / 1000.0;
+}
+
+static void resume_accepting(worker *w)
+{
+	if (!w->accept_paused || now_seconds() < w->accept_resume)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->accepting };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->accepting.fd, &ev) == 0)
+		w->accept_paused = false;
+}
+
+/* Out of descriptors: the listener stays readable, so accepting pauses
+ * (the loop would spin otherwise). The spare descriptor is given up to
+ * take one waiting client and close it, so it hears a close rather than
+ * nothing, then taken back. */
+static void out_of_descriptors(worker *w, listener *l, int err)
+{
+	metrics_conn_event(w->srv->metrics, CONN_NO_DESCRIPTOR);
+	log_throttled(&no_descriptor, LOG_LEVEL_ERROR,
+		      "cannot accept on %s: %s; not accepting for %d ms (%d connections open)",
+		      l->name, strerror(err), ACCEPT_PAUSE_MS,
+		      atomic_load(&w->srv->n_connections));
+	if (w->spare_fd >= 0) {
+		close(w->spare_fd);
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	pause_accepting(w);
+}
+
 static void on_accept(worker *w, listener *l, const snapshot *s)
 {
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
@@ -162,49 +352,34 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				log_error("cannot accept on %s: %s", l->name, strerror(errno));
+				out_of_descriptors(w, l, errno);
+			else if (errno == ECONNABORTED || errno == EINTR)
+				continue;
 			return;
 		}
-		if (!access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, &peer) ||
-		    (s->rate_limit && w->srv->limiter &&
-		     !rate_limiter_allow(w->srv->limiter, &peer, s->rate_limit, now_seconds()))) {
-			char who[64];
-			format_peer(&peer, who, sizeof who);
-			close(fd);
-			bool by_rate = access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, &peer);
-			metrics_conn_event(w->srv->metrics,
-					   by_rate ? CONN_REFUSED_RATE : CONN_REFUSED_ACCESS);
-			time_t now = time(NULL);
-			if (now != w->last_refusal_log) {
-				w->last_refusal_log = now;
-				log_warning("refused connection from %s: %s", who,
-					    by_rate ? "rate limit" : "address not allowed");
-			}
+		peer_ref from;
+		if (!admit(w, fd, &peer, s, &from))
 			continue;
-		}
-		int n = atomic_fetch_add_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
-		if (n >= s->max_connections) {
-			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
-			close(fd);
-			metrics_conn_event(w->srv->metrics, CONN_REFUSED_LIMIT);
-			time_t now = time(NULL);
-			if (now != w->last_limit_warning) {
-				w->last_limit_warning = now;
-				log_warning("refusing connections: max-connections (%d) reached",
-					    s->max_connections);
-			}
-			continue;
-		}
 		conn *c = calloc(1, sizeof *c);
 		if (!c) {
+			if (w->srv->peers) {
+				peers_lock(w->srv->peers);
+				peers_detach(w->srv->peers, from);
+				peers_unlock(w->srv->peers);
+			}
 			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
 			close(fd);
 			continue;
 		}
-		int one = 1;
+		int one = 1, sndbuf = CONN_KERNEL_SNDBUF;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		/* a fixed, small kernel buffer: a client that never reads is
+		 * answered a few hundred times, not until megabytes of answers
+		 * (and their log lines) pile up in an autotuned buffer */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 		c->kind = SOURCE_CONN;
 		c->fd = fd;
+		c->from = from;
 		format_peer(&peer, c->peer, sizeof c->peer);
 		memcpy(c->port, l->port, sizeof c->port);
 		/* non-zero and distinct per connection, as bind_ack requires */
@@ -220,12 +395,23 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 	}
 }
 
+/* The listeners' own set is readable: take what it says is ready. */
+static void on_listeners(worker *w, const snapshot *s)
+{
+	struct epoll_event ready[16];
+	int n = epoll_wait(w->accepting.fd, ready, 16, 0);
+	for (int i = 0; i < n && !w->accept_paused; i++)
+		on_accept(w, ready[i].data.ptr, s);
+}
+
 /* Read, process, write; pause reading while output is stuck. */
 static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
 {
 	server *srv = w->srv;
 	bool peer_done = false;
 
+	if (c->fd < 0)
+		return; /* closed earlier in this batch */
 	if (events & EPOLLERR) {
 		conn_close(w, c);
 		return;
@@ -284,8 +470,9 @@ static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
 	 * to finish one than an idle client may stay silent */
 	if (c->buf && c->in_len && !c->close_after_flush &&
 	    monotonic_seconds() - c->partial_since > s->idle_timeout) {
-		log_warning("closing %s: a PDU took more than %d s to arrive", c->peer,
-			    s->idle_timeout);
+		log_throttled(&slow_pdu, LOG_LEVEL_WARNING,
+			      "closing %s: a PDU took more than %d s to arrive", c->peer,
+			      s->idle_timeout);
 		metrics_reject(w->srv->metrics, REJECT_SLOW_PDU);
 		conn_close(w, c);
 		return;
@@ -295,6 +482,9 @@ static void on_conn(worker *w, conn *c, uint32_t events, const snapshot *s)
 		 * connection never holds more than its two buffers */
 		c->writing = true;
 		conn_set_events(w, c, EPOLLOUT);
+		log_throttled(&not_reading, LOG_LEVEL_WARNING,
+			      "%s does not read its answers: not reading from it until it does",
+			      c->peer);
 		return;
 	}
 	if (c->close_after_flush || peer_done) {
@@ -321,8 +511,7 @@ static void expire_idle(worker *w, const snapshot *s)
 /* Stop: flush what was already answered (for a short while), then close. */
 static void drain(worker *w)
 {
-	for (listener *l = w->srv->listeners; l; l = l->next)
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	pause_accepting(w);
 	int64_t deadline = monotonic_seconds() + DRAIN_SECONDS;
 	while (w->oldest) {
 		bool pending = false;
@@ -341,6 +530,7 @@ static void drain(worker *w)
 	}
 	while (w->oldest)
 		conn_close(w, w->oldest); // NOLINT(clang-analyzer-unix.Malloc): unlinked first
+	free_closed(w);
 }
 
 static void *worker_main(void *arg)
@@ -354,12 +544,15 @@ static void *worker_main(void *arg)
 		const snapshot *s = atomic_load(&srv->settings);
 		atomic_store(&w->seen_generation, generation);
 
-		int n = epoll_wait(w->epfd, events, MAX_EVENTS, -1);
+		int n = epoll_wait(w->epfd, events, MAX_EVENTS, w->accept_paused ? ACCEPT_PAUSE_MS : -1);
+		resume_accepting(w);
 		for (int i = 0; i < n; i++) {
 			enum source_kind *kind = events[i].data.ptr;
 			switch (*kind) {
-			case SOURCE_LISTENER:
-				on_accept(w, (listener *)kind, s);
+			case SOURCE_ACCEPT:
+				on_listeners(w, s);
+				break;
+			case SOURCE_LISTENER: /* only in the accepting set */
 				break;
 			case SOURCE_CONN:
 				on_conn(w, (conn *)kind, events[i].events, s);
@@ -379,6 +572,7 @@ static void *worker_main(void *arg)
 			}
 			}
 		}
+		free_closed(w);
 	}
 	drain(w);
 	return NULL;
@@ -405,18 +599,20 @@ bool workers_start(server *srv, int n, char *err, size_t err_len)
 		w->srv = srv;
 		w->id = i;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
 		int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (w->epfd < 0 || !add_source(w, &w->wake, SOURCE_WAKE,
 					       eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ||
 		    !add_source(w, &w->timer, SOURCE_TIMER, tfd) ||
+		    !add_source(w, &w->accepting, SOURCE_ACCEPT, epoll_create1(EPOLL_CLOEXEC)) ||
 		    timerfd_settime(tfd, 0, &tick, NULL) < 0) {
 			snprintf(err, err_len, "cannot set up worker %d: %s", i, strerror(errno));
 			return false;
 		}
 		for (listener *l = srv->listeners; l; l = l->next) {
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = l };
-			epoll_ctl(w->epfd, EPOLL_CTL_ADD, l->fd, &ev);
+			epoll_ctl(w->accepting.fd, EPOLL_CTL_ADD, l->fd, &ev);
 		}
 	}
 	for (int i = 0; i < n; i++) {
@@ -434,14 +630,14 @@ void workers_add_listener(server *srv, listener *l)
 {
 	for (int i = 0; i < srv->n_workers; i++) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = l };
-		epoll_ctl(srv->workers[i].epfd, EPOLL_CTL_ADD, l->fd, &ev);
+		epoll_ctl(srv->workers[i].accepting.fd, EPOLL_CTL_ADD, l->fd, &ev);
 	}
 }
 
 void workers_remove_listener(server *srv, listener *l)
 {
 	for (int i = 0; i < srv->n_workers; i++)
-		epoll_ctl(srv->workers[i].epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		epoll_ctl(srv->workers[i].accepting.fd, EPOLL_CTL_DEL, l->fd, NULL);
 	/* a worker may hold an event for it from before the removal */
 	workers_sync(srv);
 }
@@ -478,6 +674,9 @@ void workers_stop(server *srv)
 		close(w->epfd);
 		close(w->wake.fd);
 		close(w->timer.fd);
+		close(w->accepting.fd);
+		if (w->spare_fd >= 0)
+			close(w->spare_fd);
 		while (w->n_free)
 			free(w->free_buffers[--w->n_free]);
 	}

@@ -42,6 +42,7 @@ static void load(void)
 	    RESOLVE(create_response_from_buffer, "MHD_create_response_from_buffer") &&
 	    RESOLVE(add_response_header, "MHD_add_response_header") &&
 	    RESOLVE(queue_response, "MHD_queue_response") &&
+	    RESOLVE(get_connection_info, "MHD_get_connection_info") &&
 	    RESOLVE(destroy_response, "MHD_destroy_response"))
 		return;
 	memset(&api, 0, sizeof api); /* all or nothing */

@@ -16,23 +16,23 @@
 
 #include "server/log.h"
 #include "server/secret_file.h"
+#include "server/system.h"
 #include "web/web_private.h"
 
-#define HTTP_CONNECTIONS 64
-#define HTTP_PER_ADDRESS 16
-#define HTTP_TIMEOUT 15           /* seconds a client may take to send its request */
+#define HTTP_CONNECTIONS 128
+#define HTTP_PER_ADDRESS 8        /* a browser opens up to 6 */
+#define HTTP_IDLE_TIMEOUT 15      /* seconds without a byte either way; web-timeout caps the total */
 
-static bool read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len)
+bool web_read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len)
 {
 	char path[512];
 	if (!secret_path("web-token-file", value, path, sizeof path, err, err_len))
 		return false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, err_len, "web-token-file %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char why[300];
+	int fd = system_open_regular(path, false, &st, why, sizeof why);
+	if (fd < 0) {
+		snprintf(err, err_len, "web-token-file %s", why);
 		return false;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
@@ -56,6 +56,11 @@ static bool read_token_file(const char *value, char *out, size_t cap, char *err,
 
 web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
 {
+	return web_open_with_token(cfg, NULL, err, err_len);
+}
+
+web *web_open_with_token(const kmsd_config *cfg, const char *token, char *err, size_t err_len)
+{
 	web *w = calloc(1, sizeof *w);
 	if (!w) {
 		snprintf(err, err_len, "out of memory");
@@ -66,12 +71,16 @@ web *web_open(const kmsd_config *cfg, char *err, size_t err_len)
 	w->mhd = mhd_load(err, err_len);
 	if (!w->mhd)
 		goto fail;
-	snprintf(w->token, sizeof w->token, "%s", cfg->web_token);
-	if (cfg->web_token_file[0] &&
-	    !read_token_file(cfg->web_token_file, w->token, sizeof w->token, err, err_len))
+	snprintf(w->token, sizeof w->token, "%s", token ? token : cfg->web_token);
+	if (!token && cfg->web_token_file[0] &&
+	    !web_read_token_file(cfg->web_token_file, w->token, sizeof w->token, err, err_len))
 		goto fail;
+	snprintf(w->token_file, sizeof w->token_file, "%s", cfg->web_token_file);
 	for (size_t i = 0; i < cfg->n_web_listen; i++) {
 		const config_listen *a = &cfg->web_listen[i];
+		w->listen[i] = *a;
+		w->sites[i].w = w;
+		w->sites[i].loopback = config_is_loopback(a);
 		int fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		int one = 1;
 		if (fd >= 0) {
@@ -122,14 +131,17 @@ static bool each_param(const web_request *r, bool (*fn)(void *, const char *, co
 
 /* Bearer TOKEN for scripts; Basic with the token as password so a
  * browser can open the dashboard through its own login prompt. */
-static bool authorized(web *w, struct MHD_Connection *conn)
+static bool authorized(const web_site *site, struct MHD_Connection *conn)
 {
+	web *w = site->w;
 	char token[128];
 	pthread_mutex_lock(&w->lock);
 	memcpy(token, w->token, sizeof token);
 	pthread_mutex_unlock(&w->lock);
+	/* the configuration check and the reload make a non-loopback listener
+	 * without a token impossible; should one exist, it serves nothing */
 	if (!token[0])
-		return true;
+		return site->loopback;
 	size_t len = strlen(token);
 	bool ok = false;
 	const char *h = w->mhd->lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -205,7 +217,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 {
 	(void)version;
 	(void)upload_data;
-	web *w = cls;
+	const web_site *site = cls;
+	web *w = site->w;
 	web_reply out = { 200, "application/json", NULL, { 0 } };
 	buf_init(&out.body);
 	const char *allow = NULL;
@@ -215,7 +228,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		web_json_error(&out, 405, NULL, "read-only: only GET and HEAD are served");
 		allow = "GET, HEAD";
 		*upload_data_size = 0;
-	} else if (!authorized(w, conn)) {
+	} else if (!authorized(site, conn)) {
 		web_json_error(&out, 401, NULL, "a bearer token is required (Authorization: "
 			       "Bearer TOKEN)");
 	} else {
@@ -280,15 +293,24 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 			store_set_query_budget(w->store, WEB_QUERY_MS);
 	}
 	web_pool_machines_start(w);
+	w->deadline = web_deadline_start(w->mhd, cfg->web_timeout);
+	if (!w->deadline) {
+		snprintf(err, err_len, "web: cannot start the request deadline thread");
+		return false;
+	}
+	unsigned idle = cfg->web_timeout < HTTP_IDLE_TIMEOUT ? (unsigned)cfg->web_timeout
+							    : HTTP_IDLE_TIMEOUT;
 	for (size_t i = 0; i < w->n_fds; i++) {
 		w->daemons[i] = w->mhd->start_daemon(
-			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, w,
+			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer,
+			&w->sites[i],
 			MHD_OPTION_LISTEN_SOCKET, w->fds[i],
 			/* a slow store query on one thread, /metrics on another */
 			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle,
+			MHD_OPTION_NOTIFY_CONNECTION, web_deadline_notify, w->deadline,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			MHD_OPTION_END);
@@ -317,6 +339,7 @@ void web_stop(web *w)
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
 	}
+	web_deadline_stop(w->deadline); /* no daemon notifies it any more */
 	if (w->store)
 		store_close(w->store);
 	OPENSSL_cleanse(w->token, sizeof w->token);

@@ -13,6 +13,7 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "web/buf.h"
+#include "web/deadline.h"
 #include "web/mhd.h"
 #include "web/params.h"
 #include "web/web.h"
@@ -39,12 +40,22 @@ typedef struct web_identity {
 	char store_backend[16];               /* "sqlite", "none": never the path or a password */
 } web_identity;
 
+/* One listener: what its HTTP daemon is given as context. */
+typedef struct web_site {
+	struct web *w;
+	bool loopback;                        /* never served without a token otherwise */
+} web_site;
+
 struct web {
 	server *srv;
 	int fds[CONFIG_MAX_WEB_LISTEN];
 	size_t n_fds;
+	config_listen listen[CONFIG_MAX_WEB_LISTEN]; /* what fds[i] is bound to */
+	web_site sites[CONFIG_MAX_WEB_LISTEN];
+	char token_file[256];                 /* the file the token was read from, if any */
 	struct MHD_Daemon *daemons[CONFIG_MAX_WEB_LISTEN];
 	const mhd_api *mhd;                   /* loaded by web_open */
+	web_deadline *deadline;               /* web-timeout, for every daemon's connections */
 
 	pthread_mutex_t lock;                 /* identity and token */
 	/* the store handle (one connection): queries take turns on it, and
@@ -69,6 +80,12 @@ struct web {
 #define WEB_POOL_REFRESH_S 30                 /* how often pool_machines is counted */
 void web_pool_machines_start(web *w);
 void web_pool_machines_stop(web *w);
+
+/* web_open with the token already known (NULL: read web-token-file). */
+web *web_open_with_token(const kmsd_config *cfg, const char *token, char *err, size_t err_len);
+
+/* Read a token file (private to its owner, 16 characters at least). */
+bool web_read_token_file(const char *value, char *out, size_t cap, char *err, size_t err_len);
 
 /* A response under construction. */
 typedef struct web_reply {

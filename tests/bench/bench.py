@@ -73,7 +73,10 @@ def wait_port(port, proc, timeout=10):
 def start_kmsd(port, store):
     args = [os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
             "-o", "log-level=warning", "-o", "max-connections=30000", "-o", "idle-timeout=120s",
-            "-o", "allow-root=yes", "-o", f"store={store}"]
+            "-o", "allow-root=yes", "-o", f"store={store}",
+            # one load generator on one address: the flood limits would refuse it
+            "-o", "rate-limit=0", "-o", "max-connections-per-address=0",
+            "-o", "max-connections-per-prefix=0"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             preexec_fn=pin(SERVER_CPUS))
     wait_port(port, proc)

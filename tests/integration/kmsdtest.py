@@ -42,10 +42,13 @@ class Kmsd:
     """A kmsd process on loopback with its own temp dir and config."""
 
     def __init__(self, *options, listen=None, config_text=None, env=None, threads=2, port=None,
-                 wrapper=()):
+                 wrapper=(), flood_limits=False):
         """listen=None: one -l on a free port; listen=(): none on the command
         line (the config text says where). wrapper: a command kmsd runs
-        under (it must end by exec'ing its arguments)."""
+        under (it must end by exec'ing its arguments). flood_limits=False
+        turns off the per-address limits (rate-limit, max-connections-per-
+        address/-prefix), which every test talking from 127.0.0.1 at load
+        would meet; options given still override that."""
         self.dir = tempfile.mkdtemp(prefix="kmsd-test-")
         self.port = port or free_port()
         self.log_path = os.path.join(self.dir, "kmsd.log")
@@ -56,6 +59,9 @@ class Kmsd:
         args = [os.path.join(BIN, "kmsd"), "-f", "-c", self.config,
                 "-o", f"log=file:{self.log_path}", "-o", "log-level=debug",
                 "-o", "store=none", "-o", f"threads={threads}", "-o", "allow-root=yes"]
+        if not flood_limits:
+            args += ["-o", "rate-limit=0", "-o", "max-connections-per-address=0",
+                     "-o", "max-connections-per-prefix=0"]
         for l in self.listen:
             args += ["-l", l]
         for o in options:

@@ -37,7 +37,9 @@ def main():
     kmsd = subprocess.Popen([os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null",
                              "-l", f"127.0.0.1:{port}", "-o", "allow-root=yes",
                              "-o", "log-level=warning", "-o", "count=real",
-                             "-o", f"store=sqlite:{db}"], stdout=subprocess.DEVNULL)
+                             "-o", f"store=sqlite:{db}", "-o", "rate-limit=0",
+                             "-o", "max-connections-per-address=0",
+                             "-o", "max-connections-per-prefix=0"], stdout=subprocess.DEVNULL)
     time.sleep(0.5)
     # alternate whole-visit and keep-alive load, all protocol versions
     loads = []

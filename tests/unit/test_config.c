@@ -407,3 +407,28 @@ TEST(config_listen_log_and_secret_settings)
 	expect_error("store-password-file = credential:a/b\n", "one file name");
 	expect_error("dns-tsig-secret-file = credential:\n", "one file name");
 }
+
+TEST(config_flood_limits_and_web_timeout)
+{
+	kmsd_config cfg;
+	config_error err;
+	config_defaults(&cfg);
+	/* on by default, at values no real client meets */
+	CHECK_EQ(cfg.rate_limit, 100);
+	CHECK_EQ(cfg.max_per_address, 64);
+	CHECK_EQ(cfg.max_per_prefix, 1024);
+	CHECK_EQ(cfg.web_timeout, 20);
+	static const char text[] = "max-connections-per-address = 0\n"
+				   "max-connections-per-prefix = 300\n"
+				   "rate-limit = 0\nweb-timeout = 2m\n";
+	CHECK(config_load_buffer(&cfg, "t.conf", text, sizeof text - 1, &err));
+	CHECK_EQ(cfg.max_per_address, 0);
+	CHECK_EQ(cfg.max_per_prefix, 300);
+	CHECK_EQ(cfg.rate_limit, 0);
+	CHECK_EQ(cfg.web_timeout, 120);
+	static const char bad[] = "max-connections-per-prefix = -1\n";
+	CHECK(!config_load_buffer(&cfg, "t.conf", bad, sizeof bad - 1, &err));
+	CHECK(strstr(err.message, "t.conf:1: max-connections-per-prefix") != NULL);
+	static const char zero[] = "web-timeout = 0\n";
+	CHECK(!config_load_buffer(&cfg, "t.conf", zero, sizeof zero - 1, &err));
+}
