@@ -22,7 +22,7 @@
  * starts a batch every STORE_BATCH_MS / 4 and commits it well within the
  * other half. */
 #define STORE_BATCH_MS 250
-#define STORE_QUEUE_MAX 16384        /* records waiting (5 MiB); beyond, new ones are dropped */
+#define STORE_QUEUE_MAX 65536        /* records waiting (22 MiB); beyond, new ones are dropped */
 /* A shared database is polled this often for clients other hosts recorded. */
 #define STORE_SYNC_MS 1000
 /* Reconnecting to an unreachable database waits 0.25 s, then twice as long

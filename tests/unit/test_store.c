@@ -426,7 +426,7 @@ TEST(store_overflow_while_locked_is_counted_and_logged_with_the_number)
 	store_close(s);
 	/* the cause: the lock, or (if the ring filled before the first attempt
 	 * failed) a writer slower than the clients */
-	CHECK(strstr(l.text, "client store: 123 records dropped, the queue (16384) was full") != NULL);
+	CHECK(strstr(l.text, "client store: 123 records dropped, the queue (65536) was full") != NULL);
 	CHECK_EQ(count_rows(path), STORE_QUEUE_MAX);
 }
 
