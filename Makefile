@@ -163,6 +163,7 @@ tsan:
 test: test-deps
 	$(MAKE) unit integration
 	$(MAKE) SAN=1 unit integration
+	$(MAKE) tsan
 	$(MAKE) static valgrind fuzz-short bench-short soak-short
 	@echo "make test: all suites passed"
 
