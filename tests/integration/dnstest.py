@@ -26,15 +26,13 @@ def named_missing():
 def free_udp_tcp_port():
     """A port free for both UDP and TCP on 127.0.0.1 (named wants both)."""
     for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
+        port = free_port()  # below the range outgoing connections take theirs from
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            try:
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
     raise AssertionError("no free port")
 
 

@@ -1,6 +1,7 @@
 """Helpers for integration tests: start and stop a real kmsd, talk raw
 DCE/RPC to it, run kmsc and the replay tool."""
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,9 +33,33 @@ def read_vector(name):
         return f.read()
 
 
+def _local_port_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(family=socket.AF_INET):
+    """A port free now, chosen at random below the kernel's range for
+    outgoing connections: test files run in parallel and open thousands of
+    client connections, whose source ports would otherwise take the port
+    between this choice and the daemon's bind."""
+    low, _ = _local_port_range()
+    top = low if low > 12000 else 60999
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    for _ in range(200):
+        port = random.randrange(10000, top)
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -50,6 +75,7 @@ class Kmsd:
         address/-prefix), which every test talking from 127.0.0.1 at load
         would meet; options given still override that."""
         self.dir = tempfile.mkdtemp(prefix="kmsd-test-")
+        self.auto_port = port is None and listen is None
         self.port = port or free_port()
         self.log_path = os.path.join(self.dir, "kmsd.log")
         self.listen = [f"127.0.0.1:{self.port}"] if listen is None else list(listen)
@@ -71,9 +97,22 @@ class Kmsd:
             args = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
                     "--errors-for-leak-kinds=definite,indirect", "--track-fds=no"] + args
         self.args = list(wrapper) + args
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, **(env or {})))
-        self.wait_ready()
+        for attempt in range(3):
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT,
+                                         env=dict(os.environ, **(env or {})))
+            try:
+                self.wait_ready()
+                return
+            except AssertionError:
+                # another test's process took the port we chose: choose again
+                if not (self.auto_port and attempt < 2 and "Address already in use" in self.log()):
+                    raise
+            old = f"127.0.0.1:{self.port}"
+            self.port = free_port()
+            self.listen = [f"127.0.0.1:{self.port}"]
+            self.args = [f"127.0.0.1:{self.port}" if a == old else a for a in self.args]
+            open(self.log_path, "w").close()
 
     def wait_ready(self, timeout=30 if os.environ.get("KMSD_VALGRIND") else 10):
         deadline = time.monotonic() + timeout
