@@ -9,6 +9,8 @@ import subprocess
 import tempfile
 import time
 
+from kmsdtest import free_port
+
 NAMED = shutil.which("named") or "/usr/sbin/named"
 ZONE = "example.test"
 KEY_NAME = "kmsd-key"
