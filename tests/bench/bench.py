@@ -238,6 +238,15 @@ def main():
                 cpu = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")][0]
         except (OSError, IndexError):
             pass
+        # the file's other sections (make bench-store's) stay as they are
+        rest = ""
+        try:
+            with open(args.write) as f:
+                old = f.read()
+            if "\n## " in old:
+                rest = old[old.index("\n## "):]
+        except OSError:
+            pass
         with open(args.write, "w") as f:
             f.write(f"""# Benchmarks
 
@@ -261,8 +270,8 @@ concurrency 64 at most twice the null server's; no errors; RSS under 8 MiB
 idle and under 64 MiB with 10,000 idle connections.
 
 Reproduce: `make bench` (about two minutes; `make bench-short` is the CI
-pass). `tests/bench/bench.py --write BENCHMARKS.md` rewrites this file.
-""")
+pass). `tests/bench/bench.py --write BENCHMARKS.md` rewrites this section.
+""" + rest)
     if failures:
         print("\nmissed targets:\n  " + "\n  ".join(failures))
         if args.short:
