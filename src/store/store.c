@@ -50,6 +50,7 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	if (opt)
 		s->opt = *opt;
 	pthread_mutex_init(&s->health_lock, NULL);
+	pthread_mutex_init(&s->db_lock, NULL);
 	pthread_mutex_init(&s->identity_lock, NULL);
 	char why[300];
 	if (be->available && !be->available(why, sizeof why))
@@ -101,6 +102,7 @@ fail:;
 	if (s->db)
 		be->disconnect(s->db);
 	pthread_mutex_destroy(&s->health_lock);
+	pthread_mutex_destroy(&s->db_lock);
 	pthread_mutex_destroy(&s->identity_lock);
 	free(s);
 	return NULL;
@@ -131,6 +133,7 @@ void store_close(store *s)
 	if (s->db)
 		s->be->disconnect(s->db);
 	pthread_mutex_destroy(&s->health_lock);
+	pthread_mutex_destroy(&s->db_lock);
 	pthread_mutex_destroy(&s->identity_lock);
 	free(s);
 }
@@ -146,19 +149,25 @@ bool store_usable(store *s)
 {
 	if (s->db && !(s->be->shared && s->be->lost(s->db)))
 		return true;
+	pthread_mutex_lock(&s->db_lock);
 	if (s->db)
 		s->be->disconnect(s->db);
 	s->db = NULL;
+	pthread_mutex_unlock(&s->db_lock);
 	/* a host starting with the database away makes ~100 identity calls:
 	 * each must not wait for a connection timeout */
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec < s->db_retry_at)
 		return false;
-	s->db = s->be->connect(s->target, s->read_only, s->error, sizeof s->error);
-	if (!s->db)
+	/* connecting may take long: outside the lock, so an interrupt never waits */
+	void *db = s->be->connect(s->target, s->read_only, s->error, sizeof s->error);
+	pthread_mutex_lock(&s->db_lock);
+	s->db = db;
+	pthread_mutex_unlock(&s->db_lock);
+	if (!db)
 		s->db_retry_at = now.tv_sec + 2;
-	return s->db != NULL;
+	return db != NULL;
 }
 
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
@@ -219,8 +228,10 @@ bool store_timed_out(store *s)
 void store_interrupt(store *s)
 {
 	s->stopping = true; /* the queries that start after this one too */
+	pthread_mutex_lock(&s->db_lock);
 	if (s->be->interrupt && s->db)
 		s->be->interrupt(s);
+	pthread_mutex_unlock(&s->db_lock);
 }
 
 long store_prune(store *s, int64_t before)

@@ -97,6 +97,9 @@ struct store {
 	int64_t query_deadline_ns;    /* monotonic, of the query running */
 	bool timed_out;
 	_Atomic bool stopping;        /* store_interrupt: every query fails from now on */
+	/* held while db is replaced, and by store_interrupt, which comes from
+	 * another thread than the one querying (and reconnecting) on db */
+	pthread_mutex_t db_lock;
 
 	/* identity values as last read or set: a shared database may be away
 	 * (identity.c) */
