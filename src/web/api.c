@@ -196,10 +196,8 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 		web_json_error(out, 400, err.parameter, err.message);
 		return;
 	}
-	if (!w->store) {
-		web_json_error(out, 503, NULL, "the client store is off (store = none) or unreadable");
+	if (!web_store_or_503(w, out))
 		return;
-	}
 	if (p.has_cursor && strcmp(p.cursor_sort, p.sort) != 0) {
 		char message[120];
 		snprintf(message, sizeof message, "the cursor is for sort=%s", p.cursor_sort);

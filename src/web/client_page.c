@@ -48,10 +48,8 @@ static bool load(web *w, const web_request *r, const char *text, client_rows *cr
 			       "3f2504e0-4f89-11d3-9a0c-0305e82c3301)");
 		return false;
 	}
-	if (!w->store) {
-		web_json_error(out, 503, NULL, "the client store is off (store = none) or unreadable");
+	if (!web_store_or_503(w, out))
 		return false;
-	}
 	size_t found = 0;
 	pthread_mutex_lock(&w->store_lock);
 	bool ok = store_client_get(w->store, &cmid, keep_row, cr, &found);

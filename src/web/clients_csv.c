@@ -65,10 +65,8 @@ void web_clients_csv(web *w, const web_request *r, web_reply *out)
 		web_json_error(out, 400, err.parameter, err.message);
 		return;
 	}
-	if (!w->store) {
-		web_json_error(out, 503, NULL, "the client store is off (store = none) or unreadable");
+	if (!web_store_or_503(w, out))
 		return;
-	}
 	/* the whole filter, not the page on screen */
 	store_query q = web_store_query(&p);
 	q.limit = CSV_MAX;

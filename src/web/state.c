@@ -208,6 +208,14 @@ void web_json_error(web_reply *out, unsigned status, const char *parameter, cons
 	buf_puts(&out->body, "}\n");
 }
 
+bool web_store_or_503(const web *w, web_reply *out)
+{
+	if (w->store)
+		return true;
+	web_json_error(out, 503, NULL, "the client store is off (store = none) or unreadable");
+	return false;
+}
+
 static bool refuse_any(void *ctx, const char *name, const char *value)
 {
 	(void)value;

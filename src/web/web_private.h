@@ -135,6 +135,8 @@ void web_page_end(buf *b);
 
 /* A JSON error body: {"error": message, "parameter": name}. */
 void web_json_error(web_reply *out, unsigned status, const char *parameter, const char *message);
+/* True if there is a store to query; else answers 503 saying why. */
+bool web_store_or_503(const web *w, web_reply *out);
 /* Reject any parameter (for endpoints that take none); true if none. */
 bool web_no_params(const web_request *r, web_reply *out);
 
