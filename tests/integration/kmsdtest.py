@@ -63,6 +63,23 @@ def free_port(family=socket.AF_INET):
         return s.getsockname()[1]
 
 
+def wait_output(proc, text, timeout=120):
+    """Read a process's stdout (a pipe) until text appears; what it printed."""
+    deadline = time.monotonic() + timeout
+    seen = b""
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.read()
+        if chunk:
+            seen += chunk
+            if text.encode() in seen:
+                return seen.decode(errors="replace")
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not seen:\n{seen.decode(errors='replace')[-4000:]}")
+
+
 class Kmsd:
     """A kmsd process on loopback with its own temp dir and config."""
 

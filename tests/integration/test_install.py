@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import skip, BIN, free_port, kmsc, run
+from kmsdtest import wait_output, skip, BIN, free_port, kmsc, run
 from pgtest import Postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
@@ -110,22 +110,6 @@ def test_deps_prevent_service_start_and_clean_up_even_on_failure():
 def readme_first_command():
     readme = open(os.path.join(ROOT, "README.md")).read()
     return re.findall(r"```sh\n(.*?)```", readme, re.S)[0].splitlines()[0]
-
-
-def wait_output(proc, text, timeout):
-    deadline = time.monotonic() + timeout
-    seen = b""
-    os.set_blocking(proc.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        chunk = proc.stdout.read()
-        if chunk:
-            seen += chunk
-            if text.encode() in seen:
-                return seen.decode(errors="replace")
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} not seen:\n{seen.decode(errors='replace')[-4000:]}")
 
 
 def test_a_clone_alone_runs_the_readme_first_command():

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from kmsdtest import BIN, VECTORS, free_port, replay, run, skip
+from kmsdtest import wait_output, BIN, VECTORS, free_port, replay, run, skip
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 # its commands use the documented port 1688 and build/run: one such file at a time
@@ -45,29 +45,13 @@ def test_readme_starts_with_the_two_commands():
     assert "make test" in ci and "make deps" in ci
 
 
-def wait_for(proc, text, timeout=120):
-    deadline = time.monotonic() + timeout
-    seen = b""
-    os.set_blocking(proc.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        chunk = proc.stdout.read()
-        if chunk:
-            seen += chunk
-            if text.encode() in seen:
-                return seen.decode(errors="replace")
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not seen:\n{seen.decode(errors='replace')}")
-
-
 def test_make_deps_run_starts_a_working_host_and_ctrl_c_stops_it():
     port = free_port()
     proc = subprocess.Popen(["make", "-s", "deps", "run", f"KMSD_ARGS=-l 127.0.0.1:{port}"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
-        wait_for(proc, "ready")
+        wait_output(proc, "ready")
         rc, out = replay(port, "vlmcsd-win10-ent-v6-ndr32")
         assert rc == 0, out
         time.sleep(0.5)  # two store batch intervals
