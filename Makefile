@@ -132,7 +132,9 @@ $(O)/gen/products.gen.o: $(O)/gen/products.gen.c
 # Sources that include the generated header need it first.
 $(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(WEB_SRC:%.c=$(O)/%.o) $(CLIENT_SRC:%.c=$(O)/%.o) $(STORE_SRC:%.c=$(O)/%.o): | $(O)/gen/products.gen.c
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# dependency files of this tree only: not make deb's copy of the source under
+# build/deb, whose debian/ has a folder named sysusers.d
+-include $(shell find $(O) -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- tests ---------------------------------------------------------------
 
