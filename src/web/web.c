@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "base/log.h"
 #include "server/secret_file.h"
 #include "server/system.h"
 #include "web/web_private.h"

@@ -16,8 +16,8 @@
 
 #include "crypto/crypto.h"
 #include "server/config.h"
-#include "server/dns_publish.h"
-#include "server/log.h"
+#include "dns/dns_publish.h"
+#include "base/log.h"
 #include "server/server.h"
 #include "server/secret_file.h"
 #include "server/settings.h"
