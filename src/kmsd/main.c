@@ -434,9 +434,10 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 		log_error("%s", err);
 		return 1;
 	}
-	bool use_store = strcmp(cfg->store, "none") != 0;
-	if (use_store && geteuid() == 0 && cfg->user[0] && !store_spec_shared(cfg->store) &&
-	    !system_prepare_state(cfg->store + 7, cfg->user, err, sizeof err)) {
+	bool use_store = store_spec_kind(cfg->store) != STORE_KIND_NONE;
+	const char *store_file = store_spec_file(cfg->store);
+	if (store_file && geteuid() == 0 && cfg->user[0] &&
+	    !system_prepare_state(store_file, cfg->user, err, sizeof err)) {
 		log_error("%s", err);
 		return 1;
 	}
