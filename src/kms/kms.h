@@ -174,6 +174,12 @@ int64_t kms_unix_from_filetime(uint64_t filetime);
 /* UTF-16 workstation/ePID units to UTF-8 (invalid units become '?'),
  * always NUL-terminated; returns the length written. */
 size_t kms_utf16_to_utf8(const uint16_t *units, size_t n_units, char *out, size_t cap);
+/* The most bytes kms_utf16_to_utf8 writes for n units, NUL included. */
+#define KMS_UTF8_MAX(n_units) (3 * (n_units) + 1)
+/* Copy kms_utf16_to_utf8's output into a smaller out[cap], cut where that
+ * function would have cut with this cap: before the first character that
+ * does not fit. Returns the length written. */
+size_t kms_utf8_copy(char *out, size_t cap, const char *utf8);
 /* UTF-8 to NUL-padded UTF-16 units (at most n_units - 1 characters). */
 void kms_utf8_to_utf16(const char *s, uint16_t *units, size_t n_units);
 

@@ -95,6 +95,22 @@ size_t kms_utf16_to_utf8(const uint16_t *units, size_t n_units, char *out, size_
 	return n;
 }
 
+size_t kms_utf8_copy(char *out, size_t cap, const char *utf8)
+{
+	if (cap == 0)
+		return 0;
+	size_t n = strlen(utf8);
+	if (n >= cap) {
+		n = cap - 1;
+		/* back to the start of the character that did not fit */
+		while (n && ((unsigned char)utf8[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(out, utf8, n);
+	out[n] = 0;
+	return n;
+}
+
 void kms_utf8_to_utf16(const char *s, uint16_t *units, size_t n_units)
 {
 	const unsigned char *p = (const unsigned char *)s;

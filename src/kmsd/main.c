@@ -572,9 +572,12 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 	}
 	client_count_free(srv.counter); /* after the store: its follower feeds it */
 	close(sfd);
+	uint64_t answers[RESULT_KINDS];
+	metrics_results_total(srv.metrics, answers);
 	log_info("stopped: %llu activations, %llu refusals, %llu rejected PDUs",
-		 (unsigned long long)srv.activations, (unsigned long long)srv.refusals,
-		 (unsigned long long)srv.rejected_pdus);
+		 (unsigned long long)(answers[RESULT_ACTIVATED] + answers[RESULT_BELOW_THRESHOLD]),
+		 (unsigned long long)(answers[RESULT_REFUSED] + answers[RESULT_INVALID]),
+		 (unsigned long long)metrics_rejected_pdus(srv.metrics));
 	metrics_free(srv.metrics);
 	return 0;
 }

@@ -1,5 +1,5 @@
-/* One client connection: buffers, negotiated RPC contexts, and the
- * processing of the PDUs it sends. */
+/* One client connection: its buffers and association, and the feeding of
+ * the PDUs it sends to the answerer (answer.h). */
 #ifndef KMSD_SERVER_CONN_H
 #define KMSD_SERVER_CONN_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "rpc/rpc.h"
+#include "server/answer.h"
 #include "server/server.h"
 
 /* One whole PDU fits the input behind the stub of a call being collected
@@ -23,12 +24,8 @@ typedef struct conn {
 	int fd;                       /* -1 once closed (freed after the event batch) */
 	peer_ref from;                /* its address's and prefix's entries */
 	char peer[64];                /* "address:port" for logs */
-	char port[8];                 /* listening port, for bind_ack */
-	rpc_contexts contexts;
-	rpc_call_assembly call;       /* a fragmented request being collected */
-	size_t held;                  /* its stub, at the start of the input */
-	bool bound;                   /* a bind was acknowledged */
-	uint32_t assoc_group;
+	answer_assoc assoc;           /* contexts, a call in fragments, ... */
+	size_t held;                  /* that call's stub, at the start of the input */
 	uint8_t *buf;                 /* CONN_IN_CAP + CONN_OUT_CAP, NULL while idle */
 	size_t in_len;
 	size_t out_off, out_len;
@@ -55,8 +52,8 @@ enum conn_verdict {
 	CONN_CLOSE,                   /* close now (after sending what is queued) */
 };
 
-/* Process the complete PDUs in the input buffer while the output buffer
- * has room, appending answers. */
+/* Answer the complete PDUs in the input buffer while the output buffer
+ * has room, appending the answers, and account for each. */
 enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s);
 
 #endif

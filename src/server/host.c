@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
 
 uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bool ndr64,
 			     uint32_t lcid, int64_t now)
@@ -42,12 +41,6 @@ void host_settings_free(host_settings *s)
 	s->epids = NULL;
 }
 
-const kms_guid *host_pool(const kms_products *t, const kms_request *req)
-{
-	const kms_group *g = kms_group_find(t, &req->kms_id);
-	return g ? &t->apps[g->app].id : &req->app_id;
-}
-
 const char *host_epid_for(const host_settings *s, const kms_decision *d)
 {
 	for (size_t i = 0; i < s->n_overrides; i++)
@@ -61,28 +54,59 @@ const char *host_epid_for(const host_settings *s, const kms_decision *d)
 	return c ? s->epids[c - t->csvlks] : NULL;
 }
 
-/* Random bytes for responses, fetched from the kernel in batches: one
- * getrandom(2) per 64 responses instead of one each. Per thread. */
-static bool response_random(uint8_t out[KMS_RANDOM_LEN])
+/* Which product, and which pool it counts in, from the decision. */
+static void identify(const kms_products *t, host_activation *act)
 {
-	static _Thread_local uint8_t pool[64 * KMS_RANDOM_LEN];
-	static _Thread_local size_t used = sizeof pool;
-	if (used == sizeof pool) {
-		if (!random_bytes(pool, sizeof pool))
-			return false;
-		used = 0;
+	const kms_decision *d = &act->decision;
+	act->group = d->group ? (uint16_t)(d->group - t->groups) : KMS_NO_INDEX;
+	act->sku = d->sku ? (uint16_t)(d->sku - t->skus) : KMS_NO_INDEX;
+	/* a real host counts a request in its product group's application
+	 * even if the client's app id field disagrees; an unknown group in
+	 * the app id it names (one bounded bucket for unknown ones) */
+	act->pool = d->group ? t->apps[d->group->app].id : act->req.app_id;
+}
+
+/* What the log line, the metrics and the store say of the answer. */
+static void describe(size_t response_len, host_activation *act)
+{
+	kms_utf16_to_utf8(act->req.workstation, KMS_WORKSTATION_UNITS, act->workstation,
+			  sizeof act->workstation);
+	act->count = response_len ? act->decision.count : 0;
+	act->result = !response_len ? RESULT_REFUSED
+		    : act->count >= act->req.n_policy ? RESULT_ACTIVATED : RESULT_BELOW_THRESHOLD;
+}
+
+static size_t respond(const host_settings *s, const kms_request_secret *secret,
+		      const uint8_t *random, uint8_t *out, size_t cap, host_activation *act)
+{
+	act->epid = host_epid_for(s, &act->decision);
+	kms_answer answer = {
+		.epid = act->epid,
+		.count = act->decision.count,
+		.activation_interval = s->activation_interval,
+		.renewal_interval = s->renewal_interval,
+	};
+	memcpy(answer.hwid, s->hwid, KMS_HWID_LEN);
+	act->random_used = random != NULL;
+	size_t n = 0;
+	if (!random ||
+	    kms_response_encode(&act->req, secret, &answer, random, out, cap, &n) != KMS_OK) {
+		act->status = KMS_HR_INVALID_DATA;
+		act->decision.reason = "could not build the response";
+		return 0;
 	}
-	memcpy(out, pool + used, KMS_RANDOM_LEN);
-	memset(pool + used, 0, KMS_RANDOM_LEN);
-	used += KMS_RANDOM_LEN;
-	return true;
+	return n;
 }
 
 size_t host_answer(const host_settings *s, client_count *counter, const uint8_t *msg,
-		   size_t len, int64_t now, uint8_t *out, size_t cap, host_activation *act)
+		   size_t len, int64_t now, const uint8_t *random, uint8_t *out, size_t cap,
+		   host_activation *act)
 {
 	kms_request_secret secret;
 	memset(act, 0, sizeof *act);
+	act->group = act->sku = KMS_NO_INDEX;
+	act->result = RESULT_INVALID;
+	act->time = now;
 
 	act->decode_error = kms_request_decode(msg, len, &act->req, &secret);
 	if (act->decode_error != KMS_OK) {
@@ -95,37 +119,23 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 	policy.listed = s->listed;
 
 	/* no refusal depends on the count: decide first, and count only a
-	 * client that is answered (PROTOCOL.md section 5) */
+	 * client that is answered (docs/protocol.md section 5) */
 	act->decision = kms_decide(t, &policy, &act->req, 0, now);
+	identify(t, act);
+	size_t n = 0;
 	if (act->decision.hresult) {
 		act->status = act->decision.hresult;
-		return 0;
+	} else {
+		/* machines are counted in both modes: `always` answers as if the
+		 * pool were full, but the dashboard still shows who is really there */
+		if (counter) {
+			uint32_t pool_count =
+				client_count_observe(counter, &act->pool, &act->req.cmid, now);
+			act->decision.count = kms_count_to_report(t, &policy, &act->req,
+								  act->decision.app, pool_count);
+		}
+		n = respond(s, &secret, random, out, cap, act);
 	}
-	/* machines are counted in both modes: `always` answers as if the pool
-	 * were full, but the dashboard still shows who is really there */
-	if (counter) {
-		uint32_t pool_count =
-			client_count_observe(counter, host_pool(t, &act->req), &act->req.cmid, now);
-		act->decision.count = kms_count_to_report(t, &policy, &act->req, act->decision.app,
-							  pool_count);
-	}
-
-	act->epid = host_epid_for(s, &act->decision);
-	kms_answer answer = {
-		.epid = act->epid,
-		.count = act->decision.count,
-		.activation_interval = s->activation_interval,
-		.renewal_interval = s->renewal_interval,
-	};
-	memcpy(answer.hwid, s->hwid, KMS_HWID_LEN);
-
-	uint8_t random[KMS_RANDOM_LEN];
-	size_t n = 0;
-	if (!response_random(random) ||
-	    kms_response_encode(&act->req, &secret, &answer, random, out, cap, &n) != KMS_OK) {
-		act->status = KMS_HR_INVALID_DATA;
-		act->decision.reason = "could not build the response";
-		return 0;
-	}
+	describe(n, act);
 	return n;
 }

@@ -15,6 +15,7 @@
 #include "kms/policy.h"
 #include "rpc/rpc.h"
 #include "server/client_count.h"
+#include "server/metrics.h"
 
 #define HOST_MAX_LISTED 64
 #define HOST_MAX_EPID_OVERRIDES 32
@@ -49,25 +50,32 @@ uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bo
 			     uint32_t lcid, int64_t now);
 void host_settings_free(host_settings *s);
 
-/* What happened to one request, for the log line and the store. */
+/* What happened to one request: everything the log line, the metrics and
+ * the store say of it, computed once. */
 typedef struct host_activation {
 	kms_request req;
 	kms_err decode_error;          /* KMS_OK when the request decoded */
 	kms_decision decision;
 	uint32_t status;               /* 0 or the HRESULT answered */
 	const char *epid;
+	int64_t time;                  /* when it was answered, Unix seconds */
+	/* the rest is set when the request decoded */
+	enum metrics_result result;    /* RESULT_INVALID when it did not */
+	uint32_t count;                /* CurrentCount answered, 0 for a refusal */
+	kms_guid pool;                 /* the application pool it counts in */
+	uint16_t group, sku;           /* product table indices, or KMS_NO_INDEX */
+	char workstation[KMS_UTF8_MAX(KMS_WORKSTATION_UNITS)]; /* UTF-8, whole */
+	bool random_used;              /* the response consumed the random bytes */
 } host_activation;
 
-/* Answer one KMS message. Returns the response length written to out, or
- * 0 for a refusal with act->status set to the HRESULT to answer with. */
+/* Answer one KMS message with the host's settings. `random`: KMS_RANDOM_LEN
+ * fresh bytes for a response, or NULL when none could be had (the request
+ * is then refused). `counter` may be NULL (nothing counted). Returns the
+ * response length written to out, or 0 for a refusal with act->status set
+ * to the HRESULT to answer with. No I/O, no allocation. */
 size_t host_answer(const host_settings *s, client_count *counter, const uint8_t *msg,
-		   size_t len, int64_t now, uint8_t *out, size_t cap, host_activation *act);
-
-/* The application pool a request counts in: its product group's
- * application, which a real host uses even if the client's app id field
- * disagrees; the request's own app id for unknown groups (the counter puts
- * every unknown application in one bounded bucket). */
-const kms_guid *host_pool(const kms_products *t, const kms_request *req);
+		   size_t len, int64_t now, const uint8_t *random, uint8_t *out, size_t cap,
+		   host_activation *act);
 
 /* The ePID answered for a decision (for display and the store too). */
 const char *host_epid_for(const host_settings *s, const kms_decision *d);

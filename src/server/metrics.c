@@ -120,6 +120,26 @@ void metrics_group_results(const metrics *m, size_t slot, uint64_t out[RESULT_KI
 	}
 }
 
+void metrics_results_total(const metrics *m, uint64_t out[RESULT_KINDS])
+{
+	uint64_t slot[RESULT_KINDS];
+	memset(out, 0, RESULT_KINDS * sizeof *out);
+	for (size_t g = 0; g <= METRICS_GROUPS; g++) {
+		metrics_group_results(m, g, slot);
+		for (size_t k = 0; k < RESULT_KINDS; k++)
+			out[k] += slot[k];
+	}
+}
+
+uint64_t metrics_rejected_pdus(const metrics *m)
+{
+	uint64_t n = 0;
+	for (size_t k = 0; k < REJECT_KINDS; k++)
+		if (k != REJECT_SLOW_PDU)
+			n += atomic_load_explicit(&m->rejects[k], memory_order_relaxed);
+	return n;
+}
+
 uint64_t metrics_minute(const metrics *m, int64_t minute)
 {
 	unsigned long long v = atomic_load_explicit(&m->per_minute[(uint64_t)minute % METRICS_MINUTES],

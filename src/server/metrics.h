@@ -108,6 +108,13 @@ size_t metrics_group_slot(uint16_t group);
 /* A product group slot's answers by result, summed over protocol versions. */
 void metrics_group_results(const metrics *m, size_t slot, uint64_t out[RESULT_KINDS]);
 
+/* Answers by result over every product group and version. */
+void metrics_results_total(const metrics *m, uint64_t out[RESULT_KINDS]);
+
+/* PDUs the answerer rejected (a slow PDU, closed before it was whole, is
+ * not one). */
+uint64_t metrics_rejected_pdus(const metrics *m);
+
 /* Activations in the minute `minute` (Unix seconds / 60), if still kept. */
 uint64_t metrics_minute(const metrics *m, int64_t minute);
 

@@ -59,9 +59,6 @@ typedef struct server {
 	metrics *metrics;             /* never NULL once workers run */
 	atomic_int n_connections;
 	atomic_bool stopping;
-	atomic_ullong activations;    /* answered with a response */
-	atomic_ullong refusals;       /* answered with an HRESULT */
-	atomic_ullong rejected_pdus;  /* faults and closes for bad input */
 	int n_workers;
 	worker *workers;
 	listener *listeners;

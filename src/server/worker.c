@@ -381,9 +381,10 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 		c->fd = fd;
 		c->from = from;
 		format_peer(&peer, c->peer, sizeof c->peer);
-		memcpy(c->port, l->port, sizeof c->port);
+		memcpy(c->assoc.port, l->port, sizeof c->assoc.port);
 		/* non-zero and distinct per connection, as bind_ack requires */
-		c->assoc_group = 0x10000u * (uint32_t)(w->id + 1) + (++w->next_assoc_group & 0xffff);
+		c->assoc.assoc_group =
+			0x10000u * (uint32_t)(w->id + 1) + (++w->next_assoc_group & 0xffff);
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			conn_close(w, c);

@@ -46,9 +46,13 @@ int main(int argc, char **argv)
 		return 1;
 	client_count *counter = client_count_new(&kms_product_table, 30 * 86400, 2000);
 	size_t answered = 0;
+	uint8_t random[KMS_RANDOM_LEN];
 	for (long i = 0; i < n; i++) {
 		host_activation act;
-		answered += host_answer(&s, counter, msg, len, 1795000000, out, sizeof out, &act) > 0;
+		if (!random_bytes(random, sizeof random))
+			return 1;
+		answered += host_answer(&s, counter, msg, len, 1795000000, random, out, sizeof out,
+					&act) > 0;
 	}
 	printf("%zu answers\n", answered);
 	client_count_free(counter);
