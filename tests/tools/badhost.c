@@ -2,27 +2,29 @@
  *
  *   kms-badhost PORT FAULT
  *
- * It answers binds and requests with the project's own host code, then
- * damages its answer the way FAULT says, so tests can check that kmsc names
+ * It answers with the host's own answerer (server/answer.h), then damages
+ * that answer the way FAULT says, so tests can check that kmsc names
  * exactly the check a broken host fails. FAULT is one of: none, version,
  * epid, cmid, time, mac, padding, iv, hash, xored-ivs, hmac, size, refuse,
- * fault, drop-ndr64 (close the connection on any NDR64 request) and
+ * fault, intervals (valid answers with intervals Microsoft's host cannot
+ * have), drop-ndr64 (close the connection on any NDR64 request) and
  * vlmcsd-ndr64 (close it, as vlmcsd -N1 does, when an NDR64 request's body
- * is longer than 24 + 260 bytes). The ePID and HwId are those of a recorded vlmcsd answer. Serves
- * connections one at a time until killed. */
+ * is longer than 24 + 260 bytes). The ePID and HwId are those of a
+ * recorded vlmcsd answer. Serves connections one at a time until killed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "base/bytes.h"
 #include "crypto/crypto.h"
 #include "kms/keys.h"
 #include "kms/kms.h"
 #include "rpc/rpc.h"
+#include "server/answer.h"
 
 static const char *fault;
 
@@ -63,32 +65,49 @@ static void damage_plaintext(uint16_t major, uint8_t *msg, size_t len, size_t ep
 	aes_cbc_encrypt(key, iv, plain, n);
 }
 
-static size_t answer(const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, uint32_t *status)
+static const char *const vlmcsd_epid = "55041-00206-553-078527-03-1091-6002.0000-1162026";
+
+/* The settings of a host that answers every request it can decode, as
+ * vlmcsd does, or refuses every one ("refuse"). */
+static bool settings_make(host_settings *s)
 {
-	kms_request req;
-	kms_request_secret secret;
-	*status = 0;
-	if (is("refuse") || kms_request_decode(msg, msg_len, &req, &secret) != KMS_OK) {
-		*status = 0xC004F042u;
-		return 0;
-	}
-	const char *epid = "55041-00206-553-078527-03-1091-6002.0000-1162026";
-	kms_answer a = { .epid = epid, .count = 2 * req.n_policy, .activation_interval = 120,
-			 .renewal_interval = 10080,
-			 .hwid = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 } };
-	if (is("intervals")) { /* valid answers, intervals Microsoft's host cannot have */
-		a.activation_interval = 0;
-		a.renewal_interval = 100000;
-	}
-	uint8_t random[KMS_RANDOM_LEN];
-	random_bytes(random, sizeof random);
-	if (is("iv") && secret.major == 6)
-		memcpy(random + 16, secret.iv, 16); /* the encoder refuses to echo it... */
+	static const uint8_t hwid[KMS_HWID_LEN] = { 0x3A, 0x1C, 0x04, 0x96, 0x00, 0xB6, 0x00, 0x76 };
+	memset(s, 0, sizeof *s);
+	s->table = kms_products_current();
+	kms_policy_defaults(&s->policy);
+	s->policy.scope = is("refuse") ? KMS_SERVE_LISTED : KMS_SERVE_ANY;
+	s->activation_interval = is("intervals") ? 0 : 120;
+	s->renewal_interval = is("intervals") ? 100000 : 10080;
+	memcpy(s->hwid, hwid, sizeof hwid);
+	s->rpc.ndr64 = s->rpc.btfn = true;
+	/* one ePID whatever the product */
+	s->epids = calloc(s->table->n_csvlks, sizeof *s->epids);
+	if (!s->epids)
+		return false;
+	for (size_t i = 0; i < s->table->n_csvlks; i++)
+		snprintf(s->epids[i], sizeof s->epids[i], "%s", vlmcsd_epid);
+	return true;
+}
+
+/* The request's IV (V5 and V6 send it in clear after the version). */
+static bool request_iv(const uint8_t *pdu, const answer_outcome *o, uint8_t iv[16])
+{
+	rpc_request r;
+	const uint8_t *msg;
 	size_t len;
-	if (kms_response_encode(&req, &secret, &a, random, out, cap, &len) != KMS_OK)
-		return 0;
-	size_t epid_size = 2 * (strlen(epid) + 1);
-	if (secret.major == 4) {
+	if (rpc_request_decode(pdu, o->used, &r) != RPC_OK ||
+	    rpc_stub_decode(o->syntax, r.stub, r.stub_len, &msg, &len) != RPC_OK || len < 20)
+		return false;
+	memcpy(iv, msg + 4, 16);
+	return true;
+}
+
+/* Damage a KMS response in place the way FAULT says; returns its length. */
+static size_t damage(const uint8_t *pdu, const answer_outcome *o, uint8_t *out, size_t len)
+{
+	uint16_t major = o->act.req.major;
+	size_t epid_size = 2 * (strlen(vlmcsd_epid) + 1);
+	if (major == 4) {
 		if (is("mac"))
 			out[len - 1] ^= 1;
 		else if (is("version"))
@@ -100,72 +119,85 @@ static size_t answer(const uint8_t *msg, size_t msg_len, uint8_t *out, size_t ca
 		else if (is("epid"))
 			out[8 + epid_size - 2] = 'x';
 	} else if (is("iv")) {
-		if (secret.major == 5) {
+		if (major == 5) {
 			out[4] ^= 1;
 		} else {
-			/* ...so put the request's IV in by hand */
+			/* the answerer never echoes the request's IV: put it in by hand */
 			const aes_key *key = kms_version_key(6);
 			static const uint8_t zero[16];
-			aes_cbc_decrypt(key, zero, out + 4, len - 4);
-			memcpy(out + 4, secret.iv, 16);
-			aes_cbc_encrypt(key, zero, out + 4, len - 4);
+			uint8_t iv[16];
+			if (request_iv(pdu, o, iv)) {
+				aes_cbc_decrypt(key, zero, out + 4, len - 4);
+				memcpy(out + 4, iv, 16);
+				aes_cbc_encrypt(key, zero, out + 4, len - 4);
+			}
 		}
 	} else {
-		damage_plaintext(secret.major, out, len, epid_size);
+		damage_plaintext(major, out, len, epid_size);
 	}
 	if (is("size"))
 		len += 16; /* a trailing block of garbage */
 	return len;
 }
 
-static void serve(int fd)
+/* The answer to send for one request the answerer answered: its response
+ * damaged, or a fault. Returns the PDU's length, 0 to close instead. */
+static size_t bad_answer(const uint8_t *pdu, const answer_outcome *o, uint8_t *out,
+			 size_t cap)
 {
-	uint8_t in[8192], out[8192];
-	size_t have = 0, pdu_len;
-	rpc_contexts ctx = { 0 };
-	rpc_host_options opt = { .ndr64 = true, .btfn = true };
+	if (o->syntax == RPC_SYNTAX_NDR64 &&
+	    (is("drop-ndr64") || (is("vlmcsd-ndr64") && o->used - RPC_HEADER_LEN > 24 + 260)))
+		return 0;
+	size_t len = o->written;
+	if (is("fault")) {
+		rpc_fault_encode(o->call_id, o->context_id, RPC_NCA_UNK_IF, out, cap, &len);
+		return len;
+	}
+	rpc_response resp;
+	const uint8_t *msg;
+	size_t msg_len;
+	uint32_t status;
+	uint8_t kms[KMS_MAX_RESPONSE_LEN + 16];
+	if (o->act.status || rpc_response_decode(out, o->written, o->syntax, &resp, &msg, &msg_len,
+						 &status) != RPC_OK || msg_len > KMS_MAX_RESPONSE_LEN)
+		return len;
+	memcpy(kms, msg, msg_len);
+	msg_len = damage(pdu, o, kms, msg_len);
+	if (rpc_response_encode(o->call_id, o->context_id, o->syntax, kms, msg_len, 0, out, cap,
+				&len) != RPC_OK)
+		return 0;
+	return len;
+}
+
+static void serve(int fd, const host_settings *settings)
+{
+	static uint8_t in[RPC_MAX_PDU * 2], out[RPC_MAX_PDU * 2], stub[RPC_MAX_CALL_STUB];
+	uint8_t random[KMS_RANDOM_LEN];
+	size_t have = 0;
+	answer_assoc assoc = { .assoc_group = 0x1234, .port = "1688" };
+	answer_host host = { .settings = settings, .stub_store = stub };
 	for (;;) {
 		ssize_t n = read(fd, in + have, sizeof in - have);
 		if (n <= 0)
 			return;
 		have += (size_t)n;
-		while (rpc_frame(in, have, &pdu_len) == RPC_OK) {
-			size_t len = 0;
-			if (in[2] == RPC_BIND || in[2] == RPC_ALTER_CONTEXT) {
-				rpc_bind b;
-				rpc_bind_ack ack;
-				if (rpc_bind_decode(in, pdu_len, &b) != RPC_OK)
-					return;
-				rpc_bind_negotiate(&b, &opt, &ctx, &ack);
-				ack.assoc_group_id = 0x1234;
-				snprintf(ack.secondary_address, sizeof ack.secondary_address, "1688");
-				rpc_bind_ack_encode(&ack, out, sizeof out, &len);
-			} else if (in[2] == RPC_REQUEST) {
-				rpc_request r;
-				const uint8_t *msg;
-				size_t msg_len;
-				uint32_t status;
-				if (rpc_request_decode(in, pdu_len, &r) != RPC_OK)
-					return;
-				rpc_syntax_kind s = rpc_contexts_syntax(&ctx, r.context_id);
-				if (s == RPC_SYNTAX_NDR64 &&
-				    (is("drop-ndr64") ||
-				     (is("vlmcsd-ndr64") && pdu_len - RPC_HEADER_LEN > 24 + 260)))
-					return;
-				if (is("fault") || rpc_stub_decode(s, r.stub, r.stub_len, &msg, &msg_len) != RPC_OK) {
-					rpc_fault_encode(r.hdr.call_id, r.context_id, RPC_NCA_UNK_IF, out,
-							 sizeof out, &len);
-				} else {
-					uint8_t kms[512];
-					size_t k = answer(msg, msg_len, kms, sizeof kms, &status);
-					rpc_response_encode(r.hdr.call_id, r.context_id, s, kms, k, status, out,
-							    sizeof out, &len);
-				}
-			}
+		for (;;) {
+			answer_outcome o;
+			host.now = time(NULL);
+			host.random = random_bytes(random, sizeof random) ? random : NULL;
+			answer_pdu(&assoc, &host, in, have, out, sizeof out, &o);
+			if (o.kind == ANSWER_INCOMPLETE)
+				break;
+			size_t len = o.written;
+			if (o.kind == ANSWER_REQUEST && !o.unsent &&
+			    !(len = bad_answer(in, &o, out, sizeof out)))
+				return;
 			if (len && write(fd, out, len) != (ssize_t)len)
 				return;
-			memmove(in, in + pdu_len, have - pdu_len);
-			have -= pdu_len;
+			if (o.close || !o.used)
+				return;
+			memmove(in, in + o.used, have - o.used);
+			have -= o.used;
 		}
 	}
 }
@@ -177,6 +209,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fault = argv[2];
+	host_settings settings;
+	if (!settings_make(&settings)) {
+		fprintf(stderr, "kms-badhost: out of memory\n");
+		return 1;
+	}
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -191,7 +228,7 @@ int main(int argc, char **argv)
 		int c = accept(s, NULL, NULL);
 		if (c < 0)
 			continue;
-		serve(c);
+		serve(c, &settings);
 		close(c);
 	}
 }
