@@ -1,88 +1,80 @@
-/* libFuzzer target: the host's view of a byte stream from a client.
- * Frames PDUs and feeds each to the decoder the host would use, as
- * server/conn.c does: binds negotiated (fragment sizes included) or
- * refused with a bind_nak, requests collected from their fragments and
- * answered, answers split to the negotiated transmit size. */
+/* libFuzzer target: the host's answerer (server/answer.h) on a byte stream
+ * from a client, fed the way server/conn.c feeds it: PDU after PDU into
+ * an output with the room a connection leaves, until the answerer closes
+ * the association or the bytes run out. Binds, fragments, requests (KMS
+ * decoding and the response included), refusals and rejections all run
+ * the host's one code path. The client side's decoders read the same
+ * input PDUs and the host's answers, and each answer is also split at a
+ * small transmit size (a client may negotiate any). */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "kms/policy.h"
+#include "kms/products.h"
 #include "rpc/rpc.h"
+#include "server/answer.h"
+#include "server/conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void on_request(const uint8_t *pdu, size_t len, rpc_contexts *contexts,
-		       rpc_call_assembly *call, uint8_t *store, size_t split_at)
+static void client_decoders(const uint8_t *pdu, size_t len)
 {
-	static uint8_t out[RPC_MAX_PDU * 2], frags[RPC_MAX_PDU * 4];
-	rpc_request r;
-	const uint8_t *stub, *msg;
-	size_t stub_len, msg_len, n, m;
-	if (rpc_request_decode(pdu, len, &r) != RPC_OK)
-		return;
-	if (rpc_fragment_add(call, &r, store, RPC_MAX_CALL_STUB, &stub, &stub_len) != RPC_OK)
-		return;
-	rpc_syntax_kind s = rpc_contexts_syntax(contexts, stub == r.stub ? r.context_id
-									: call->context_id);
-	if (rpc_stub_decode(s, stub, stub_len, &msg, &msg_len) != RPC_OK)
-		return;
-	if (rpc_response_encode(r.hdr.call_id, r.context_id, s, msg, msg_len, 0, out, sizeof out,
-				&n) == RPC_OK)
-		rpc_fragment_split(out, n, split_at, frags, sizeof frags, &m);
+	rpc_bind_ack ack;
+	rpc_response resp;
+	const uint8_t *msg;
+	size_t msg_len;
+	uint32_t status;
+	rpc_bind_ack_decode(pdu, len, &ack);
+	rpc_response_decode(pdu, len, RPC_SYNTAX_NDR32, &resp, &msg, &msg_len, &status);
+	rpc_response_decode(pdu, len, RPC_SYNTAX_NDR64, &resp, &msg, &msg_len, &status);
+}
+
+/* One host for every input: its ePIDs are drawn once. Counting is off,
+ * so one input's answers do not depend on the inputs before it. */
+static host_settings *host(void)
+{
+	static host_settings s;
+	static bool made;
+	if (!made) {
+		kms_policy_defaults(&s.policy);
+		s.policy.scope = KMS_SERVE_ANY;
+		s.activation_interval = 120;
+		s.renewal_interval = 10080;
+		s.rpc.ndr64 = true;
+		if (!host_generate_epids(&s, 42, 0, true, 1033, 1795000000))
+			__builtin_trap();
+		made = true;
+	}
+	return &s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t store[RPC_MAX_CALL_STUB];
-	rpc_contexts contexts = { 0 };
-	rpc_call_assembly call = { 0 };
-	rpc_host_options opt = { .ndr64 = true, .btfn = (size & 1) != 0 };
-	/* small transmit sizes too, so splitting is exercised */
-	size_t split_at = 32 + (size % 97) * 8;
-	uint8_t out[RPC_MAX_PDU * 2];
-	size_t off = 0, len, n;
+	static uint8_t stub[RPC_MAX_CALL_STUB], out[CONN_OUT_CAP], frags[CONN_OUT_CAP * 4];
+	static const uint8_t random[KMS_RANDOM_LEN] = { 1, 2, 3 };
+	host_settings *s = host();
+	s->rpc.btfn = (size & 1) != 0;
+	answer_assoc assoc = { .assoc_group = 0x10001, .port = "1688" };
+	answer_host h = { .settings = s, .now = 1795000000, .random = random, .stub_store = stub };
+	/* any room a connection may leave, down to the least it answers with */
+	size_t cap = CONN_ANSWER_ROOM + size % (CONN_OUT_CAP - CONN_ANSWER_ROOM + 1);
+	size_t split_at = 32 + (size % 97) * 8, off = 0, n;
 
 	while (off < size) {
-		rpc_err e = rpc_frame(data + off, size - off, &len);
-		if (e != RPC_OK) {
-			/* what the host still answers: a bind it will not take */
-			if (e == RPC_ERR_SHORT || size - off < 3 || data[off + 2] != RPC_BIND ||
-			    rpc_frame_length(data + off, size - off, &len) != RPC_OK)
-				break;
-			rpc_bind_nak_encode(1, rpc_bind_nak_reason(e), out, sizeof out, &n);
-			off += len;
-			continue;
-		}
-		const uint8_t *pdu = data + off;
-		rpc_header h;
-		if (rpc_header_decode(pdu, len, &h) == RPC_OK) {
-			if (h.ptype == RPC_BIND || h.ptype == RPC_ALTER_CONTEXT) {
-				rpc_bind b;
-				rpc_bind_ack ack;
-				e = rpc_bind_decode(pdu, len, &b);
-				if (e == RPC_OK) {
-					rpc_bind_negotiate(&b, &opt, &contexts, &ack);
-					rpc_bind_ack_encode(&ack, out, sizeof out, &n);
-				} else {
-					rpc_bind_nak_encode(h.call_id, rpc_bind_nak_reason(e), out,
-							    sizeof out, &n);
-				}
-			} else if (h.ptype == RPC_REQUEST) {
-				on_request(pdu, len, &contexts, &call, store, split_at);
-			} else if (h.ptype == RPC_ORPHANED) {
-				call.active = false;
-			} else {
-				/* the client side's decoders see the same bytes */
-				rpc_bind_ack ack;
-				rpc_response resp;
-				const uint8_t *msg;
-				size_t msg_len;
-				uint32_t status;
-				rpc_bind_ack_decode(pdu, len, &ack);
-				rpc_response_decode(pdu, len, RPC_SYNTAX_NDR32, &resp, &msg, &msg_len, &status);
-				rpc_response_decode(pdu, len, RPC_SYNTAX_NDR64, &resp, &msg, &msg_len, &status);
-			}
-		}
-		off += len;
+		answer_outcome o;
+		answer_pdu(&assoc, &h, data + off, size - off, out, cap, &o);
+		if (o.kind == ANSWER_INCOMPLETE)
+			break;
+		if (o.written > cap || o.used > size - off)
+			__builtin_trap();
+		client_decoders(data + off, o.used);
+		client_decoders(out, o.written);
+		if (o.kind == ANSWER_REQUEST && o.written)
+			rpc_fragment_split(out, o.written, split_at, frags, sizeof frags, &n);
+		if (o.close || !o.used)
+			break;
+		off += o.used;
 	}
 	return 0;
 }
