@@ -1,8 +1,10 @@
-/* Round trips through our client and host for every protocol version and
- * transfer syntax, and each response field corrupted in turn. */
+/* Round trips through our client and the host's answerer for every
+ * protocol version and transfer syntax, and each response field
+ * corrupted in turn. */
 #include <stdio.h>
 #include <string.h>
 
+#include "answerer.h"
 #include "base/bytes.h"
 #include "check.h"
 #include "crypto/crypto.h"
@@ -49,45 +51,48 @@ static bool host_answers(uint16_t major, kms_client_secret *cs, uint8_t *out, si
 
 TEST(kms_round_trip_every_version_and_syntax)
 {
+	static const uint8_t hwid[KMS_HWID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	for (uint16_t major = 4; major <= 6; major++) {
 		for (int s = 0; s < 2; s++) {
 			rpc_syntax_kind syntax = s ? RPC_SYNTAX_NDR64 : RPC_SYNTAX_NDR32;
-			kms_request req, got;
-			kms_request_secret hs;
+			kms_request req;
 			kms_client_secret cs;
-			uint8_t iv[16], msg[KMS_V5_REQUEST_LEN], pdu[1024], random[KMS_RANDOM_LEN];
-			size_t msg_len, pdu_len;
+			uint8_t iv[16], msg[KMS_V5_REQUEST_LEN], in[1024], random[KMS_RANDOM_LEN];
+			size_t msg_len, bind_len, pdu_len;
 			make_request(&req, major);
 			random_bytes(iv, sizeof iv);
 			random_bytes(random, sizeof random);
 			CHECK_EQ(kms_request_encode(&req, iv, msg, sizeof msg, &msg_len, &cs), KMS_OK);
-			CHECK_EQ(rpc_request_encode(7, 1, 0, syntax, msg, msg_len, pdu, sizeof pdu, &pdu_len),
-				 RPC_OK);
+			rpc_client_options opt = { .ndr32 = !s, .ndr64 = s != 0 };
+			CHECK_EQ(rpc_bind_encode(RPC_BIND, 1, &opt, in, sizeof in, &bind_len), RPC_OK);
+			CHECK_EQ(rpc_request_encode(7, 0, 0, syntax, msg, msg_len, in + bind_len,
+						    sizeof in - bind_len, &pdu_len), RPC_OK);
 
-			/* host */
-			rpc_request r;
-			const uint8_t *stub_msg;
-			size_t stub_len;
-			CHECK_EQ(rpc_request_decode(pdu, pdu_len, &r), RPC_OK);
-			CHECK_EQ(rpc_stub_decode(syntax, r.stub, r.stub_len, &stub_msg, &stub_len), RPC_OK);
-			CHECK_EQ(kms_request_decode(stub_msg, stub_len, &got, &hs), KMS_OK);
-			CHECK(memcmp(&got, &req, sizeof req) == 0);
-			uint8_t answer[1024], kms_out[KMS_MAX_RESPONSE_LEN];
-			size_t kms_len, answer_len;
-			kms_answer a = { .epid = test_epid, .count = 50, .activation_interval = 120,
-					 .renewal_interval = 10080 };
-			CHECK_EQ(kms_response_encode(&got, &hs, &a, random, kms_out, sizeof kms_out,
-						     &kms_len), KMS_OK);
-			CHECK_EQ(rpc_response_encode(r.hdr.call_id, r.context_id, syntax, kms_out, kms_len, 0,
-						     answer, sizeof answer, &answer_len), RPC_OK);
+			/* host: the answerer the daemon runs */
+			host_settings hs;
+			CHECK(fixture_host(&hs, test_epid, hwid));
+			answer_assoc a;
+			fixture_assoc(&a);
+			static uint8_t stub[RPC_MAX_CALL_STUB];
+			answer_host h = { .settings = &hs, .now = 1790000000, .random = random,
+					  .stub_store = stub };
+			uint8_t answer[2048];
+			answer_outcome o[2];
+			size_t answer_len;
+			size_t k = feed(&a, &h, in, bind_len + pdu_len, answer, sizeof answer,
+					&answer_len, o, 2);
+			host_settings_free(&hs);
+			CHECK_EQ(k, 2);
+			CHECK_EQ(o[1].kind, ANSWER_REQUEST);
+			CHECK(memcmp(&o[1].act.req, &req, sizeof req) == 0);
 
 			/* client */
 			rpc_response resp;
 			const uint8_t *rmsg;
 			size_t rlen;
 			uint32_t status;
-			CHECK_EQ(rpc_response_decode(answer, answer_len, syntax, &resp, &rmsg, &rlen, &status),
-				 RPC_OK);
+			CHECK_EQ(rpc_response_decode(answer + o[0].written, o[1].written, syntax, &resp,
+						     &rmsg, &rlen, &status), RPC_OK);
 			CHECK_EQ(status, 0);
 			kms_response kr;
 			kms_verdict v;
