@@ -35,6 +35,7 @@ typedef struct answer_assoc {
 typedef struct answer_host {
 	const host_settings *settings;
 	client_count *counter;        /* NULL: nothing is counted */
+	/* for a request (answer_needs_time) */
 	int64_t now;                  /* Unix seconds */
 	const uint8_t *random;        /* KMS_RANDOM_LEN fresh bytes, NULL if none */
 	/* RPC_MAX_CALL_STUB bytes where the stub of a fragmented call is
@@ -80,6 +81,13 @@ typedef struct answer_outcome {
  * to out. Never fails: everything is in the outcome. */
 void answer_pdu(answer_assoc *a, const answer_host *h, const uint8_t *in, size_t avail,
 		uint8_t *out, size_t cap, answer_outcome *o);
+
+/* Whether answering the PDU at in[avail] may need answer_host's time and
+ * random bytes (a request): a caller may skip reading them for others. */
+static inline bool answer_needs_time(const uint8_t *in, size_t avail)
+{
+	return avail > 2 && in[2] == RPC_REQUEST;
+}
 
 /* Bytes of a fragmented call held in stub_store: a caller that keeps them
  * at the start of its input buffer frames PDUs after them. */

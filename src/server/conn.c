@@ -53,13 +53,21 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 	answer_host host = { .settings = &s->host, .counter = srv->counter,
 			     .stub_store = conn_in(c) };
 
-	while (v == CONN_KEEP && CONN_OUT_CAP - c->out_len >= CONN_ANSWER_ROOM) {
-		uint64_t started_ns = monotonic_ns();
-		host.now = wall_clock();
-		host.random = random_next();
+	while (v == CONN_KEEP && off < c->in_len && CONN_OUT_CAP - c->out_len >= CONN_ANSWER_ROOM) {
+		const uint8_t *in = conn_in(c) + off;
+		size_t avail = c->in_len - off;
+		/* clocks and random bytes only for what needs them: a request's
+		 * latency runs from the answerer taking it to its answer built */
+		uint64_t started_ns = 0;
+		if (answer_needs_time(in, avail)) {
+			if (!host.now)
+				host.now = wall_clock();
+			host.random = random_next();
+			started_ns = monotonic_ns();
+		}
 		answer_outcome o;
-		answer_pdu(&c->assoc, &host, conn_in(c) + off, c->in_len - off,
-			   conn_out(c) + c->out_len, CONN_OUT_CAP - c->out_len, &o);
+		answer_pdu(&c->assoc, &host, in, avail, conn_out(c) + c->out_len,
+			   CONN_OUT_CAP - c->out_len, &o);
 		if (o.kind == ANSWER_INCOMPLETE)
 			break;
 		if (o.kind == ANSWER_REQUEST && o.act.random_used)
@@ -67,7 +75,7 @@ enum conn_verdict conn_process(conn *c, server *srv, const snapshot *s)
 		c->out_len += o.written;
 		off += o.used;
 		c->held = answer_held(&c->assoc);
-		account_outcome(srv, c->peer, &o, monotonic_ns() - started_ns);
+		account_outcome(srv, c->peer, &o, started_ns ? monotonic_ns() - started_ns : 0);
 		if (o.close) {
 			v = CONN_CLOSE;
 		} else if (o.kind == ANSWER_REQUEST) {
