@@ -220,6 +220,7 @@ int main(int argc, char **argv)
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 16) < 0) {
 		perror("kms-badhost");
+		host_settings_free(&settings);
 		return 1;
 	}
 	printf("ready\n");

@@ -49,8 +49,10 @@ static void recorded_random(const conversation *c, size_t epid_size, uint8_t r[K
 static bool hex_hwid(const char *text, uint8_t hwid[KMS_HWID_LEN])
 {
 	for (int i = 0; i < KMS_HWID_LEN; i++) {
-		unsigned v;
-		if (sscanf(text + 2 * i, "%2x", &v) != 1)
+		char pair[3] = { text[2 * i], text[2 * i] ? text[2 * i + 1] : 0, 0 };
+		char *end;
+		unsigned long v = strtoul(pair, &end, 16);
+		if (end != pair + 2)
 			return false;
 		hwid[i] = (uint8_t)v;
 	}
