@@ -483,3 +483,34 @@ TEST(answer_fragments_orphans_and_cancels)
 	CHECK(!o->close && o->written == 0);
 	host_settings_free(&f.s);
 }
+
+/* The workstation is converted once; the metrics (64 bytes) and the store
+ * (192) get copies cut exactly where converting into their own buffers
+ * would have cut. */
+TEST(answer_workstation_copies_cut_as_the_converter_does)
+{
+	static const char *const names[] = {
+		"plain-ascii-name.example.org",
+		"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+		"\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57"
+		"\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57"
+		"\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57",
+		"a\U0001F600b\U0001F600c\U0001F600d\U0001F600e\U0001F600f\U0001F600g\U0001F600"
+		"h\U0001F600i\U0001F600j\U0001F600k\U0001F600l\U0001F600",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		uint16_t units[KMS_WORKSTATION_UNITS];
+		char whole[KMS_UTF8_MAX(KMS_WORKSTATION_UNITS)];
+		kms_utf8_to_utf16(names[i], units, KMS_WORKSTATION_UNITS);
+		kms_utf16_to_utf8(units, KMS_WORKSTATION_UNITS, whole, sizeof whole);
+		for (size_t cap = 1; cap <= sizeof whole; cap++) {
+			char direct[sizeof whole], copied[sizeof whole];
+			size_t a = kms_utf16_to_utf8(units, KMS_WORKSTATION_UNITS, direct, cap);
+			size_t b = kms_utf8_copy(copied, cap, whole);
+			CHECK_EQ(a, b);
+			CHECK_STR(direct, copied);
+		}
+	}
+}
