@@ -61,7 +61,7 @@ void log_daemonized(void)
 /* A log file is opened as root before the privilege drop: a link planted
  * in its place (a world-writable log directory, a package's old path)
  * must not make kmsd append to, or create, a file it points at, and a FIFO
- * must not block the start. Returns the descriptor or -1 with errno set. */
+ * must not block the start (a device such as /dev/null is fine). Returns the descriptor or -1 with errno set. */
 static int open_log_file(const char *path)
 {
 	/* O_NONBLOCK: a FIFO with no reader fails with ENXIO instead of blocking */
@@ -70,7 +70,7 @@ static int open_log_file(const char *path)
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
@@ -105,7 +105,7 @@ bool log_open(const char *target, enum log_level level, int facility, char *err,
 		if (fd < 0) {
 			snprintf(err, err_len, "cannot open log file %s: %s", path,
 				 errno == ELOOP ? "it is a symbolic link"
-				 : errno == EINVAL || errno == ENXIO ? "not a regular file"
+				 : errno == EINVAL || errno == ENXIO ? "neither a regular file nor a device"
 				 : strerror(errno));
 			return false;
 		}

@@ -125,7 +125,7 @@ def test_a_log_file_that_is_a_link_or_a_fifo_is_refused():
         os.symlink(target, link)
         fifo = os.path.join(tmp, "fifo.log")
         os.mkfifo(fifo)
-        for path, why in ((link, "it is a symbolic link"), (fifo, "not a regular file")):
+        for path, why in ((link, "it is a symbolic link"), (fifo, "neither a regular file nor a device")):
             p = subprocess.run([KMSD, "-f", "-c", "/dev/null", "-o", "store=none", "-o",
                                 "allow-root=yes", "-o", f"log=file:{path}", "-l",
                                 f"127.0.0.1:{free_port()}"], capture_output=True, text=True,
