@@ -65,6 +65,7 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o) $(O)/gen/products.gen.o
 # Each program is its main.c plus a library of the rest of its folder, so
 # unit tests can link the same code.
 # The daemon's main (src/kmsd/) is where its layers are put together.
+KMSD_SRC   := $(wildcard src/kmsd/*.c)
 SERVER_SRC := $(wildcard src/server/*.c)
 DNS_SRC    := $(wildcard src/dns/*.c)
 WEB_SRC    := $(wildcard src/web/*.c)
@@ -101,7 +102,7 @@ $(O)/libkmsclient.a: $(CLIENT_SRC:%.c=$(O)/%.o)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(O)/kmsd: $(O)/src/kmsd/main.o $(O)/libkmsweb.a $(O)/libkmsdns.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
+$(O)/kmsd: $(KMSD_SRC:%.c=$(O)/%.o) $(O)/libkmsweb.a $(O)/libkmsdns.a $(O)/libkmsserver.a $(O)/libkmsstore.a $(O)/libkmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lsqlite3 $(DNS_LIBS)
 
 $(O)/kmsc: $(O)/src/client/main.o $(O)/libkmsclient.a $(O)/libkmsstore.a $(O)/libkmscore.a
