@@ -78,7 +78,7 @@ static bool reconnect(store *s, char *why, size_t len)
 		s->writer_db = NULL;
 	}
 	if (s->writer_db && s->be->configure)
-		s->be->configure(s->writer_db, &s->opt);
+		s->be->configure(s->writer_db, &s->opt, s->writer_helper);
 	if (s->writer_db)
 		store_identity_flush(s, s->writer_db);
 	return s->writer_db != NULL;
@@ -303,8 +303,10 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 		free(s->ring);
 		return false;
 	}
+	s->writer_helper = s->be->writer_helper_start ? s->be->writer_helper_start(s->target, &s->opt)
+						      : NULL;
 	if (s->writer_db && s->be->configure)
-		s->be->configure(s->writer_db, &s->opt);
+		s->be->configure(s->writer_db, &s->opt, s->writer_helper);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->committed_cond, NULL);
@@ -313,9 +315,13 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot start the store writer: %s", strerror(e));
 		if (s->writer_db)
 			s->be->disconnect(s->writer_db);
+		if (s->writer_helper)
+			s->be->writer_helper_stop(s->writer_helper);
 		free(s->ring);
 		return false;
 	}
+	/* top -H and perf show which thread is the store's */
+	pthread_setname_np(s->writer, "kmsd-store");
 	s->writer_running = true;
 	return true;
 }
@@ -330,6 +336,10 @@ void store_writer_stop(store *s)
 	s->writer_running = false;
 	if (s->writer_db)
 		s->be->disconnect(s->writer_db);
+	/* after the connection whose commits call it is closed */
+	if (s->writer_helper)
+		s->be->writer_helper_stop(s->writer_helper);
+	s->writer_helper = NULL;
 	free(s->ring);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->committed_cond);
