@@ -172,13 +172,26 @@ static void keep_and_wait(store *s, writer_state *w, size_t n, bool outage)
 	w->backoff_ms = w->backoff_ms * 2 > STORE_RETRY_MAX_MS ? STORE_RETRY_MAX_MS : w->backoff_ms * 2;
 }
 
-static void written(store *s, writer_state *w, size_t n, double ms)
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* oldest: the batch's first record, queued before the others */
+static void written(store *s, writer_state *w, size_t n, double ms, const store_record *oldest)
 {
 	consume(s, n);
 	s->stats.written += n;
 	s->stats.batches++;
 	s->stats.last_batch_ms = ms;
 	s->stats.total_batch_ms += ms;
+	if (ms > s->stats.max_batch_ms)
+		s->stats.max_batch_ms = ms;
+	double waited = (double)(now_ns() - oldest->queued_ns) / 1e6;
+	if (waited > s->stats.max_wait_ms)
+		s->stats.max_wait_ms = waited;
 	s->writer_down = false;
 	w->backoff_ms = STORE_RETRY_MAX_MS / 16;
 	if (w->one_by_one)
@@ -259,7 +272,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		if (res == STORE_WRITTEN) {
-			written(s, &w, n, ms);
+			written(s, &w, n, ms, &batch[0]);
 			w.busy_tries = 0;
 			last_try = false;
 		} else if (res == STORE_REFUSED && n > 1) {
@@ -353,7 +366,9 @@ bool store_submit(store *s, const store_record *r)
 	pthread_mutex_lock(&s->lock);
 	bool queued = s->count < STORE_QUEUE_MAX;
 	if (queued) {
-		s->ring[(s->head + s->count) % STORE_QUEUE_MAX] = *r;
+		store_record *q = &s->ring[(s->head + s->count) % STORE_QUEUE_MAX];
+		*q = *r;
+		q->queued_ns = now_ns();
 		s->count++;
 		s->submitted++;
 		s->stats.queue_depth = s->count;
