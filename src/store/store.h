@@ -44,6 +44,7 @@ typedef struct store_record {
 	int64_t time;                    /* Unix seconds */
 	uint32_t result;                 /* 0 activated/answered, else the HRESULT */
 	uint32_t count;                  /* CurrentCount answered */
+	int64_t queued_ns;               /* set by store_submit: monotonic */
 } store_record;
 
 /* What a client row holds (keyed by CMID + application). */
@@ -129,6 +130,10 @@ typedef struct store_writer_stats {
 	size_t queue_depth;
 	double last_batch_ms;
 	double total_batch_ms;           /* over all batches, for an average */
+	double max_batch_ms;             /* the longest batch since start */
+	/* the longest a record waited from store_submit to its commit since
+	 * start: what the kill -9 promise (STORE_BATCH_MS) is about */
+	double max_wait_ms;
 } store_writer_stats;
 void store_writer_stats_get(store *s, store_writer_stats *out);
 

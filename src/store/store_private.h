@@ -49,8 +49,13 @@ typedef struct store_backend {
 			void *ctx, char *err, size_t err_len);
 	/* true if a failed call on this connection means it is gone */
 	bool (*lost)(void *db);
-	/* NULL, or settings of the writer's connection (synchronous) */
-	void (*configure)(void *db, const store_options *opt);
+	/* NULL, or settings of the writer's connection (synchronous); helper
+	 * is what writer_helper_start returned */
+	void (*configure)(void *db, const store_options *opt, void *helper);
+	/* NULL, or work beside the writer for as long as it runs (SQLite:
+	 * its checkpoints); NULL from start is no helper */
+	void *(*writer_helper_start)(const char *target, const store_options *opt);
+	void (*writer_helper_stop)(void *helper);
 	/* NULL, or whether the file at target exists but is not a usable
 	 * database (garbage, corrupt): what may be set aside */
 	bool (*broken)(const char *target);
@@ -116,6 +121,7 @@ struct store {
 
 	/* the writer: a ring of records, drained by one thread */
 	void *writer_db;
+	void *writer_helper;            /* be->writer_helper_start's */
 	pthread_t writer;
 	bool writer_running;
 	pthread_mutex_t lock;

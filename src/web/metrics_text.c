@@ -106,6 +106,12 @@ static void store_metrics(buf *b, web *w)
 	       "Time the store writer spent committing batches.");
 	buf_printf(b, "kmsd_store_batch_seconds_sum %.6f\n", ws.total_batch_ms / 1e3);
 	buf_printf(b, "kmsd_store_batch_seconds_count %llu\n", (unsigned long long)ws.batches);
+	family(b, "kmsd_store_batch_max_seconds", "gauge",
+	       "The longest batch the store writer committed since start.");
+	buf_printf(b, "kmsd_store_batch_max_seconds %.6f\n", ws.max_batch_ms / 1e3);
+	family(b, "kmsd_store_wait_max_seconds", "gauge",
+	       "The longest a client record waited from the answer to its commit since start.");
+	buf_printf(b, "kmsd_store_wait_max_seconds %.6f\n", ws.max_wait_ms / 1e3);
 	family(b, "kmsd_store_records_total", "counter", "Client records by what became of them.");
 	buf_printf(b, "kmsd_store_records_total{outcome=\"written\"} %llu\n",
 		   (unsigned long long)ws.written);

@@ -8,8 +8,11 @@ the kmsc and web queries of issue 19's table (p50 / p99), /metrics while a
 search runs, SIGHUP and SIGTERM while queries run, start-up to ready, RSS,
 and activation p99 while the queries run. Prints a table with ratios to
 the smallest size; never fails on a figure (only a broken run exits 1).
+Then a burst at the largest size: 2,000 new clients a second for 30 s
+(3 s with --short), with the records dropped, the longest batch and the
+longest wait from an answer to its commit.
 
-    bench_store.py [--short] [--write BENCHMARKS.md]
+    bench_store.py [--short] [--burst-only] [--burst-seconds S] [--write BENCHMARKS.md]
 """
 import argparse
 import json
@@ -184,6 +187,99 @@ def measure(size, where, reps, bench_s):
     return r
 
 
+def metrics(web_port):
+    """/metrics as {name with labels: value}."""
+    _, body = get(web_port, "/metrics")
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                pass
+    return out
+
+
+def burst(size, where, seconds, rate):
+    """Issue 19's burst: `rate` new clients a second for `seconds` into a
+    store of `size` clients (one kmsc bench a second, each with machines
+    never seen before). Reports what was answered, written and dropped,
+    the longest batch, and the longest a record waited from its answer to
+    its commit (kmsd_store_wait_max_seconds): the kill -9 promise."""
+    where = os.path.join(where, "burst")  # build's own log names are taken
+    os.makedirs(where, exist_ok=True)
+    db, _ = build(size, where)
+    log = os.path.join(where, f"burst-{size}.log")
+    port, web_port = free_port(), free_port()
+    # one load generator on one address: the flood limits would refuse it
+    p = subprocess.Popen(kmsd_args(db, port, web_port, log) +
+                         ["-o", "rate-limit=0", "-o", "max-connections-per-address=0",
+                          "-o", "max-connections-per-prefix=0"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = {"size": size, "seconds": seconds, "rate": rate}
+    try:
+        wait_log(log, "ready")
+        t0 = time.monotonic()
+        runs = []
+        for i in range(seconds):
+            runs.append(subprocess.Popen(
+                [os.path.join(BIN, "kmsc"), "bench", "-N", str(rate), "-c", "32", "-m",
+                 "1000000000", "--first", str(i * rate), "--json", f"127.0.0.1:{port}"],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
+            time.sleep(max(0.0, t0 + i + 1 - time.monotonic()))
+        answered = 0
+        for run in runs:
+            out, _ = run.communicate()
+            try:
+                answered += json.loads(out).get("activations", 0)
+            except ValueError:
+                pass
+        r["sent_s"] = time.monotonic() - t0
+        r["answered"] = answered
+        # the writer drains what is queued: then every answered record is
+        # written or counted as dropped
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            m = metrics(web_port)
+            done = m.get('kmsd_store_records_total{outcome="written"}', 0) + \
+                m.get('kmsd_store_records_total{outcome="dropped"}', 0)
+            if m.get("kmsd_store_queue_depth", 1) == 0 and done >= answered:
+                break
+            time.sleep(0.1)
+        r["drained_s"] = time.monotonic() - t0
+        r["written"] = int(m.get('kmsd_store_records_total{outcome="written"}', 0))
+        r["dropped"] = int(m.get('kmsd_store_records_total{outcome="dropped"}', 0))
+        r["batch_max_ms"] = m.get("kmsd_store_batch_max_seconds", 0) * 1000
+        r["wait_max_ms"] = m.get("kmsd_store_wait_max_seconds", 0) * 1000
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    return r
+
+
+def burst_text(b):
+    return (f"A burst of {b['rate']:,} new clients/s for {b['seconds']} s into a store of "
+            f"{b['size']:,} clients: {b['answered']:,} answered in {b['sent_s']:.1f} s, "
+            f"{b['written']:,} written, **{b['dropped']} dropped**; longest batch "
+            f"{b['batch_max_ms']:.0f} ms; the longest a record waited from its answer to "
+            f"its commit {b['wait_max_ms']:.0f} ms (the promise: 250 ms); queue drained "
+            f"{b['drained_s'] - b['sent_s']:.1f} s after the last request.")
+
+
+def burst_section(b):
+    return ("## A burst of new clients\n\n`make bench-store`'s burst: new machines "
+            "(never seen before) at a steady rate, kmsd with the web on; figures from its "
+            "/metrics once the writer drained its queue.\n\n" + burst_text(b) + "\n")
+
+
 ROWS = [("kmsc clients --since 30d --limit 50", "kmsc_since"),
         ("kmsc clients --search", "kmsc_search"), ("kmsc stats", "kmsc_stats"),
         ("/clients?search=", "web_search"), ("/api/v1/clients?offset=(n/2, at most 100000)",
@@ -219,6 +315,10 @@ def main():
     ap.add_argument("--short", action="store_true", help="the CI pass: 10k and 30k")
     ap.add_argument("--sizes", help="comma-separated sizes")
     ap.add_argument("--write", help="replace the store section of this BENCHMARKS.md")
+    ap.add_argument("--burst-only", action="store_true", help="only the burst (at the "
+                    "largest size), and only its section with --write")
+    ap.add_argument("--burst-seconds", type=int, help="length of the burst of 2,000 new "
+                    "clients/s at the largest size (30; 3 with --short; 0: none)")
     a = ap.parse_args()
     sizes = [10000, 30000] if a.short else [10000, 100000, 1000000]
     if a.sizes:
@@ -226,11 +326,17 @@ def main():
     reps, bench_s = (3, 1) if a.short else (9, 3)
     where = tempfile.mkdtemp(prefix="kmsd-bench-store-")
     results = []
-    for n in sizes:
+    for n in [] if a.burst_only else sizes:
         results.append(measure(n, where, reps, bench_s))
         print(f"{n} clients: " + json.dumps(results[-1]), flush=True)
-    text = table(results)
+    text = table(results) if results else ""
     print(text)
+    burst_s, burst_size = (3, sizes[-1]) if a.short else (30, max(sizes))
+    if a.burst_seconds is not None:
+        burst_s = a.burst_seconds
+    b = burst(burst_size, where, burst_s, 2000) if burst_s else None
+    if b:
+        print(f"burst: {json.dumps(b)}\n{burst_text(b)}", flush=True)
     if a.write:
         with open(a.write) as f:
             doc = f.read()
@@ -238,7 +344,13 @@ def main():
                    "(2 shared cores): a SQLite store of N clients, kmsd serving it with the "
                    "web on. Queries are p50 / p99 over repeated runs; kmsc figures include "
                    "starting kmsc. Ratios: the largest size to the smallest.\n\n" + text + "\n")
-        doc = re.sub(r"## The client store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+        if results:
+            doc = re.sub(r"## The client store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+        else:
+            section = ""
+        if b:
+            doc = re.sub(r"## A burst of new clients\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+            section += ("\n" if section else "") + burst_section(b)
         with open(a.write, "w") as f:
             f.write(doc.rstrip("\n") + "\n\n" + section)
     return 0
