@@ -85,7 +85,7 @@ static void row_html(buf *b, const store_client *c)
 	guid_format(&c->sku_id, sku_id);
 	guid_format(&c->app_id, app_id);
 	buf_printf(b, "<section class=\"two\"><h2>%s</h2><table class=\"kv\">",
-		   pool < 3 ? web_pools[pool].label : "Other application");
+		   pool < KMS_N_POOLS ? kms_pools[pool].label : "Other application");
 	buf_puts(b, "<tr><th>Product</th><td>");
 	buf_html(b, product_name(&c->sku_id, &c->kms_id));
 	buf_printf(b, " <code class=\"small\">%s</code></td></tr><tr><th>Product group</th><td>", sku_id);
@@ -169,7 +169,7 @@ static void request_json(buf *b, const store_activity *a, bool first)
 	buf_printf(b, "%s{\"time\": \"%s\", \"address\": ", first ? "\n    " : ",\n    ", t);
 	buf_json_string(b, a->address);
 	buf_printf(b, ", \"pool\": \"%s\", \"kms_id\": \"%s\", \"product_group\": ",
-		   pool < 3 ? web_pools[pool].key : "other", kms_id);
+		   web_pool_key(pool), kms_id);
 	buf_json_string(b, g ? g->name : "unknown");
 	buf_printf(b, ", \"sku_id\": \"%s\", \"product\": ", sku_id);
 	buf_json_string(b, product_name(&a->sku_id, &a->kms_id));

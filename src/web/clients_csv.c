@@ -39,7 +39,7 @@ static bool csv_row(void *ctx, const store_client *c)
 	web_csv_field(b, cmid, false);
 	web_csv_field(b, c->workstation, false);
 	web_csv_field(b, host, false);
-	web_csv_field(b, pool < 3 ? web_pools[pool].key : "other", false);
+	web_csv_field(b, web_pool_key(pool), false);
 	web_csv_field(b, g ? g->name : "unknown", false);
 	web_csv_field(b, sku ? sku->name : "unknown", false);
 	snprintf(text, sizeof text, "%u.%u", c->protocol_major, c->protocol_minor);

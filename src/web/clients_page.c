@@ -81,9 +81,9 @@ static void search_form(buf *b, const web_clients_params *p, const char *product
 	buf_html(b, p->search);
 	buf_puts(b, "\"><select name=\"product\" aria-label=\"pool or product group\">"
 		 "<option value=\"\">all pools and groups</option><optgroup label=\"Pools\">");
-	for (size_t i = 0; i < 3; i++)
-		buf_printf(b, "<option value=\"%s\"%s>%s</option>", web_pools[i].key,
-			   strcmp(product, web_pools[i].key) == 0 ? " selected" : "", web_pools[i].label);
+	for (size_t i = 0; i < KMS_N_POOLS; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", kms_pools[i].word,
+			   strcmp(product, kms_pools[i].word) == 0 ? " selected" : "", kms_pools[i].label);
 	buf_puts(b, "</optgroup><optgroup label=\"Product groups\">");
 	for (size_t g = 0; g < t->n_groups; g++) {
 		char id[GUID_TEXT_LEN];
