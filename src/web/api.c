@@ -38,10 +38,9 @@ static const char *group_name(const kms_guid *kms_id)
 
 void web_api_status(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	const metrics *m = w->srv->metrics;
 	buf *b = &out->body;
 	buf_puts(b, "{");
@@ -130,12 +129,12 @@ static bool clients_param(void *ctx, const char *name, const char *value)
 	return web_clients_param(cw->p, name, value, cw->now, &cw->err);
 }
 
-bool web_read_clients_params(const web_request *r, web_clients_params *p, web_param_error *err)
+bool web_read_clients_params(const web_request *r, web_clients_params *p, web_reply *out)
 {
 	web_clients_params_init(p);
 	clients_walk cw = { p, r->now, { "", "" } };
 	if (!r->each_param(r, clients_param, &cw)) {
-		*err = cw.err;
+		web_json_error(out, 400, cw.err.parameter, cw.err.message);
 		return false;
 	}
 	web_clients_params_finish(p);
@@ -191,11 +190,8 @@ bool web_client_json(void *ctx, const store_client *c)
 void web_api_clients(web *w, const web_request *r, web_reply *out)
 {
 	web_clients_params p;
-	web_param_error err;
-	if (!web_read_clients_params(r, &p, &err)) {
-		web_json_error(out, 400, err.parameter, err.message);
+	if (!web_read_clients_params(r, &p, out))
 		return;
-	}
 	if (!web_store_or_503(w, out))
 		return;
 	if (p.has_cursor && strcmp(p.cursor_sort, p.sort) != 0) {

@@ -60,11 +60,8 @@ static bool csv_row(void *ctx, const store_client *c)
 void web_clients_csv(web *w, const web_request *r, web_reply *out)
 {
 	web_clients_params p;
-	web_param_error err;
-	if (!web_read_clients_params(r, &p, &err)) {
-		web_json_error(out, 400, err.parameter, err.message);
+	if (!web_read_clients_params(r, &p, out))
 		return;
-	}
 	if (!web_store_or_503(w, out))
 		return;
 	/* the whole filter, not the page on screen */

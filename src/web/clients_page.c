@@ -119,11 +119,8 @@ static void search_form(buf *b, const web_clients_params *p, const char *product
 void web_clients_page(web *w, const web_request *r, web_reply *out)
 {
 	web_clients_params p;
-	web_param_error err;
-	if (!web_read_clients_params(r, &p, &err)) {
-		web_json_error(out, 400, err.parameter, err.message);
+	if (!web_read_clients_params(r, &p, out))
 		return;
-	}
 	product_walk pw = { "" };
 	r->each_param(r, find_product, &pw);
 	buf *b = &out->body;

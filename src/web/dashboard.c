@@ -270,10 +270,9 @@ static void identity_section(buf *b, web *w, const web_identity *id, int64_t now
 
 void web_dashboard(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	web_history h;
 	web_history_load(w, r->now, &h);
 	buf *b = &out->body;

@@ -117,10 +117,9 @@ static void store_metrics(buf *b, web *w)
 
 void web_metrics(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	const metrics *m = w->srv->metrics;
 	buf *b = &out->body;
 	out->content_type = "text/plain; version=0.0.4; charset=utf-8";

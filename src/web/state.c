@@ -107,6 +107,14 @@ void web_identity_copy(web *w, web_identity *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+bool web_identity_request(web *w, const web_request *r, web_reply *out, web_identity *id)
+{
+	if (!web_no_params(r, out))
+		return false;
+	web_identity_copy(w, id);
+	return true;
+}
+
 /* Each product group's N, for the store's answer filter. */
 static store_threshold thresholds[WEB_GROUPS_MAX];
 static pthread_once_t thresholds_once = PTHREAD_ONCE_INIT;

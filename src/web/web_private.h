@@ -140,14 +140,18 @@ bool web_store_or_503(const web *w, web_reply *out);
 /* Reject any parameter (for endpoints that take none); true if none. */
 bool web_no_params(const web_request *r, web_reply *out);
 
-/* Walk a request's parameters into clients-query parameters. */
-bool web_read_clients_params(const web_request *r, web_clients_params *p, web_param_error *err);
+/* Walk a request's parameters into clients-query parameters; false with
+ * the 400 answered when one is wrong. */
+bool web_read_clients_params(const web_request *r, web_clients_params *p, web_reply *out);
 
 /* The store query the clients parameters ask for (pointing into p). */
 store_query web_store_query(const web_clients_params *p);
 
 /* Shared views of the server's state. */
 void web_identity_copy(web *w, web_identity *out);
+/* The start of a page that takes no parameters and shows the identity:
+ * false, with the 400 answered, when parameters were given. */
+bool web_identity_request(web *w, const web_request *r, web_reply *out, web_identity *id);
 uint32_t web_pool_clients(web *w, size_t pool, int64_t now);
 /* Distinct N policies of a pool's product groups, ascending (e.g. 5, 25). */
 size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max);
