@@ -78,6 +78,22 @@ static store *temp_store_open_logged(temp_store *t)
 	return temp_store_make(t) ? store_open_with(t->spec, &opt, t->err, sizeof t->err) : NULL;
 }
 
+/* A new store's file, its schema made by the store, open as a plain SQLite
+ * database for the test to shape; NULL if not. */
+static sqlite3 *temp_store_schema(temp_store *t)
+{
+	store *s = temp_store_open(t);
+	if (!s)
+		return NULL;
+	store_close(s);
+	sqlite3 *db;
+	if (sqlite3_open(t->path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
 /* Another connection holding the write lock until COMMIT; NULL if not. */
 static sqlite3 *hold_write_lock(const char *path)
 {
@@ -558,11 +574,8 @@ static void plan_of(sqlite3 *db, const store_query *q, char *out, size_t len)
 TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
 {
 	temp_store t;
-	store *s = temp_store_open(&t);
-	CHECK(s != NULL);
-	store_close(s);
-	sqlite3 *db;
-	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
+	sqlite3 *db = temp_store_schema(&t);
+	CHECK(db != NULL);
 	/* what ANALYZE would find at a million clients: the planner then
 	 * weighs indexes as it would in a large store */
 	CHECK(sqlite3_exec(db, "ANALYZE; DELETE FROM sqlite_stat1; INSERT INTO sqlite_stat1 VALUES"
@@ -637,18 +650,15 @@ static bool count_only(void *ctx, const store_client *c)
 TEST(store_query_over_its_budget_is_cancelled)
 {
 	temp_store t;
-	store *s = temp_store_open(&t);
-	CHECK(s != NULL);
-	store_close(s);
-	sqlite3 *db;
-	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
+	sqlite3 *db = temp_store_schema(&t);
+	CHECK(db != NULL);
 	CHECK(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
 			       " WHERE i < 300000) INSERT INTO clients (cmid, app_id, workstation,"
 			       " address, first_seen, last_seen) SELECT randomblob(16),"
 			       " randomblob(16), 'pc-' || i, '', i, i FROM n", NULL, NULL,
 			   NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	s = store_open(t.spec, true, t.err, sizeof t.err);
+	store *s = store_open(t.spec, true, t.err, sizeof t.err);
 	CHECK(s != NULL);
 	store_set_query_budget(s, 1);
 	/* all 300000 rows: far over 1 ms */
