@@ -140,8 +140,7 @@ static void requests_html(buf *b, const request_rows *rr, bool have)
 		web_answer_text(b, a->result, a->count, web_n_policy(&a->kms_id));
 		buf_puts(b, "</td></tr>");
 	}
-	if (!rr->n)
-		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted empty\">none kept</td></tr>");
+	web_empty_row(b, rr->n, 5, "none kept");
 	buf_puts(b, "</table></section>\n");
 }
 

@@ -159,8 +159,7 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
 	bool timed_out = !ok && store_timed_out(w->store);
 	pthread_mutex_unlock(&w->store_lock);
-	if (!rs.n)
-		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted empty\">no clients match</td></tr>");
+	web_empty_row(b, rs.n, 9, "no clients match");
 	buf_puts(b, "</table>");
 	if (timed_out)
 		buf_puts(b, "<p class=\"bad\">The store query took too long and was cancelled; "

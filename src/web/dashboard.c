@@ -141,8 +141,7 @@ static void products_section(buf *b, const web_history *h)
 			   (unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2]);
 		shown++;
 	}
-	if (!shown)
-		buf_puts(b, "<tr><td colspan=\"4\" class=\"muted empty\">none yet</td></tr>");
+	web_empty_row(b, shown, 4, "none yet");
 	buf_puts(b, "</table></section>\n");
 }
 
@@ -174,8 +173,7 @@ static void recent_section(buf *b, const web_history *h)
 					a->n_policy);
 		buf_puts(b, "</td></tr>");
 	}
-	if (!h->n_recent)
-		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted empty\">none yet</td></tr>");
+	web_empty_row(b, h->n_recent, 6, "none yet");
 	buf_puts(b, "</table></section>\n");
 }
 

@@ -132,6 +132,8 @@ void web_metrics(web *w, const web_request *r, web_reply *out);
 /* The HTML frame: head, navigation, and <main>. refresh: seconds, 0 none. */
 void web_page_begin(buf *b, web *w, const char *title, const char *active, int refresh);
 void web_page_end(buf *b);
+/* The muted row that says a table of `columns` is empty, when `rows` is 0. */
+void web_empty_row(buf *b, size_t rows, int columns, const char *text);
 
 /* A JSON error body: {"error": message, "parameter": name}. */
 void web_json_error(web_reply *out, unsigned status, const char *parameter, const char *message);
