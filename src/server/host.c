@@ -121,8 +121,7 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 
 	uint8_t random[KMS_RANDOM_LEN];
 	size_t n = 0;
-	bool drawn = s->random ? s->random(random, sizeof random) : response_random(random);
-	if (!drawn ||
+	if (!response_random(random) ||
 	    kms_response_encode(&act->req, &secret, &answer, random, out, cap, &n) != KMS_OK) {
 		act->status = KMS_HR_INVALID_DATA;
 		act->decision.reason = "could not build the response";

@@ -37,10 +37,6 @@ typedef struct host_settings {
 	uint32_t build;                /* the host OS build every ePID carries */
 	/* generated ePIDs, one per CSVLK of the product table */
 	char (*epids)[KMS_EPID_TEXT_MAX];
-	/* where a response's random bytes come from: NULL for the kernel's
-	 * (random_bytes, in batches); a test sets a seeded source, so that an
-	 * answer can be replayed byte for byte */
-	bool (*random)(void *buf, size_t len);
 } host_settings;
 
 /* Generate the per-CSVLK ePIDs from a host seed, so they are stable for a

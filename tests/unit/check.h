@@ -4,8 +4,8 @@
  * file:line and leave the test. The runner (main.c) prints one line per
  * failure and closes with "N passed, N failed (seed S)".
  *
- * Tests draw every random input from test_random(), never from the kernel:
- * its stream depends only on the run's seed and the test's name, so
+ * Tests draw every random input from test_seeded_bytes(), never from the
+ * kernel: its stream depends only on the run's seed and the test's name, so
  * KMSD_TEST_SEED=S replays a failure exactly, alone or in the whole run.
  * Files go under test_temp_dir(), which the runner removes after each test,
  * whether it passed or not. */
@@ -32,9 +32,9 @@ const char *test_vectors_dir(void);
 uint64_t test_seed(void);
 /* Fill buf from the test's seeded stream (always true: the shape of
  * random_bytes, so a test can hand it where that is expected). */
-bool test_random(void *buf, size_t len);
+bool test_seeded_bytes(void *buf, size_t len);
 /* A number below bound (bound > 0) from the same stream. */
-uint64_t test_random_below(uint64_t bound);
+uint64_t test_seeded_below(uint64_t bound);
 
 /* Make a new empty directory for this test and write its path to out.
  * Records a failure and returns false when it cannot. */

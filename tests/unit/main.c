@@ -105,7 +105,7 @@ static uint64_t next_random(void)
 	return z ^ (z >> 31);
 }
 
-bool test_random(void *buf, size_t len)
+bool test_seeded_bytes(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	while (len > 0) {
@@ -118,7 +118,7 @@ bool test_random(void *buf, size_t len)
 	return true;
 }
 
-uint64_t test_random_below(uint64_t bound)
+uint64_t test_seeded_below(uint64_t bound)
 {
 	return next_random() % bound;
 }
@@ -232,14 +232,14 @@ int main(int argc, char **argv)
 TEST(harness_random_stream_is_the_seed_and_the_test_name)
 {
 	uint8_t a[40], b[40];
-	test_random(a, sizeof a);
+	test_seeded_bytes(a, sizeof a);
 	stream = stream_for(current);
-	test_random(b, sizeof b);
+	test_seeded_bytes(b, sizeof b);
 	CHECK_MEM(a, b, sizeof a);
 	stream = stream_for("another test");
-	test_random(b, sizeof b);
+	test_seeded_bytes(b, sizeof b);
 	CHECK(memcmp(a, b, sizeof a) != 0);
-	CHECK(test_random_below(7) < 7);
+	CHECK(test_seeded_below(7) < 7);
 }
 
 TEST(harness_temp_dirs_are_new_and_empty)
