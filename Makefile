@@ -145,8 +145,16 @@ $(CORE_OBJ) $(UNIT_SRC:%.c=$(O)/%.o) $(SERVER_SRC:%.c=$(O)/%.o) $(WEB_SRC:%.c=$(
 
 # ---- tests ---------------------------------------------------------------
 
+# The unit tests run in a TMPDIR of their own, which must be empty after
+# them: a test that leaves a file behind fails the run. The runner prints
+# its seed; KMSD_TEST_SEED=S make unit replays a run exactly.
 unit: $(O)/unit-tests
-	KMSD_VECTORS=$(VECTORS) $(O)/unit-tests
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/kmsd-unit-run.XXXXXX") || exit 1; \
+	KMSD_VECTORS=$(VECTORS) TMPDIR=$$tmp $(O)/unit-tests; rc=$$?; \
+	if [ -n "$$(ls -A $$tmp)" ]; then \
+	    echo "unit: the tests left these behind in TMPDIR:"; ls -AR $$tmp; rc=1; \
+	fi; \
+	rm -rf $$tmp; exit $$rc
 
 integration: all $(TEST_TOOLS)
 	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) KMSD_SANITIZED=$(SAN) python3 tests/integration/run.py

@@ -33,7 +33,7 @@ static void activations(buf *b, const metrics *m)
 				buf_puts(b, "kmsd_activations_total{product_group=\"");
 				buf_label(b, known ? t->groups[slot].name : "unknown");
 				buf_printf(b, "\",kms_id=\"%s\",pool=\"%s\",version=\"%s\",result=\"%s\"} %llu\n",
-					   kms_id, pool < 3 ? web_pools[pool].key : "other", versions[v],
+					   kms_id, web_pool_key(pool), versions[v],
 					   metrics_result_names[k], n);
 			}
 		}
@@ -86,8 +86,8 @@ static void pools(buf *b, web *w, int64_t now)
 {
 	family(b, "kmsd_pool_clients", "gauge",
 	       "Distinct client machines seen in the count window, by pool.");
-	for (size_t i = 0; i < 3; i++)
-		buf_printf(b, "kmsd_pool_clients{pool=\"%s\"} %u\n", web_pools[i].key,
+	for (size_t i = 0; i < KMS_N_POOLS; i++)
+		buf_printf(b, "kmsd_pool_clients{pool=\"%s\"} %u\n", kms_pools[i].word,
 			   web_pool_clients(w, i, now));
 }
 
@@ -123,10 +123,9 @@ static void store_metrics(buf *b, web *w)
 
 void web_metrics(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	const metrics *m = w->srv->metrics;
 	buf *b = &out->body;
 	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
