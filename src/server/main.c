@@ -490,12 +490,16 @@ static int run(const command_line *cl, kmsd_config *cfg, const config_error *war
 	srv.metrics = metrics_new(time(NULL));
 	if (srv.counter && srv.store) {
 		loaded = 0;
+		/* the count keeps no more: a shared store reads no more at start */
+		size_t per_app = client_count_capacity(srv.counter);
+		store_limit_seen(srv.store, per_app);
 		if (!store_load_seen(srv.store, time(NULL) - cfg->count_window, count_seen, &srv))
 			log_warning("cannot load clients from the store: %s", store_error(srv.store));
 		char shown[sizeof cfg->store];
 		store_spec_display(cfg->store + (store_spec_shared(cfg->store) ? 0 : 7), shown,
 				   sizeof shown);
-		log_info("client store %s: %llu clients seen in the last %lld days", shown, loaded,
+		log_info("client store %s: %s%llu clients seen in the last %lld days", shown,
+			 loaded >= per_app ? "at least " : "", loaded,
 			 (long long)(cfg->count_window / 86400));
 		/* several hosts on one database: count the others' clients too */
 		if (!store_follow(srv.store, cfg->count_window, follow_seen, srv.counter))

@@ -103,6 +103,8 @@ bool pg_identity_put(void *db, const char *name, const char *value, bool replace
 		     size_t err_len);
 bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 		  size_t err_len);
+bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, void *ctx,
+		    char *err, size_t err_len);
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total);
 bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long pg_prune(store *s, int64_t before);

@@ -1,7 +1,5 @@
-/* The PostgreSQL backend's writes (a batch in one transaction, with text
- * made valid UTF-8 first, which PostgreSQL insists on), and the rows the
- * counts are built from: those seen since a time, and those written since
- * a time, for hosts following each other. */
+/* The PostgreSQL backend's writes: a batch in one transaction, with text
+ * made valid UTF-8 first, which PostgreSQL insists on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,50 +156,4 @@ enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, c
 		return STORE_LOST;
 	return strncmp(pc->state, "22", 2) == 0 || strncmp(pc->state, "23", 2) == 0 ? STORE_REFUSED
 										    : STORE_RETRY;
-}
-
-static bool each_seen(PGresult *r, store_seen_fn fn, void *ctx)
-{
-	for (int i = 0; i < PQntuples(r); i++) {
-		kms_guid app, cmid;
-		pg_guid_value(PQgetvalue(r, i, 0), &app);
-		pg_guid_value(PQgetvalue(r, i, 1), &cmid);
-		fn(ctx, &app, &cmid, strtoll(PQgetvalue(r, i, 2), NULL, 10));
-	}
-	PQclear(r);
-	return true;
-}
-
-bool pg_changed(void *db, int64_t stored_since, int64_t *db_now, store_seen_fn fn, void *ctx,
-		char *err, size_t err_len)
-{
-	pg_conn *pc = db;
-	/* the time first: a row stored while the rows are read is in the next poll */
-	PGresult *r = pg_run(pc, "SELECT extract(epoch FROM now())::bigint", 0, NULL, err, err_len);
-	if (!r)
-		return false;
-	*db_now = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	if (!fn)
-		return true;
-	char since[24];
-	snprintf(since, sizeof since, "%lld", (long long)stored_since);
-	const char *const params[] = { since };
-	/* a row whose last request was refused brings no machine to count */
-	r = pg_run(pc, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), counted_seen FROM clients"
-		   " WHERE stored_at >= $1 AND last_result = 0 AND counted_seen IS NOT NULL"
-		   " ORDER BY counted_seen", 1, params, err, err_len);
-	return r && each_seen(r, fn, ctx);
-}
-
-bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
-		  size_t err_len)
-{
-	char text[24];
-	snprintf(text, sizeof text, "%lld", (long long)since);
-	const char *const params[] = { text };
-	PGresult *r = pg_run(db, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), counted_seen"
-			     " FROM clients WHERE counted_seen >= $1 ORDER BY counted_seen", 1, params,
-			     err, err_len);
-	return r && each_seen(r, fn, ctx);
 }
