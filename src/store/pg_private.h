@@ -34,6 +34,7 @@ typedef struct pg_api_table {
 	__typeof__(PQgetCancel) *getCancel;
 	__typeof__(PQcancel) *cancel;
 	__typeof__(PQfreeCancel) *freeCancel;
+	__typeof__(PQexecPrepared) *execPrepared;
 } pg_api_table;
 extern pg_api_table pq_api;
 
@@ -67,6 +68,7 @@ bool pg_api_load(char *err, size_t err_len);
 #define PQgetCancel (pq_api.getCancel)
 #define PQcancel (pq_api.cancel)
 #define PQfreeCancel (pq_api.freeCancel)
+#define PQexecPrepared (pq_api.execPrepared)
 #endif
 
 /* A connection and whether it has been found broken: libpq does not

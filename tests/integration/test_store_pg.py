@@ -249,3 +249,32 @@ def test_start_and_first_poll_load_only_what_the_count_keeps():
                 e.wait_log("at least")
                 time.sleep(SYNC)
                 assert activate(e) == full
+
+
+def test_a_batch_writes_each_client_once_with_every_request():
+    """A batch goes as one upsert of its clients (merged from their
+    records) and one insert of its requests: repeated machines add up,
+    and text with the characters of array literals comes back as sent."""
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        with Kmsd("count=real", f"store={uri}") as d:
+            rc, out = kmsc("bench", "-c", "4", "-N", "40", "--machines", "4", "--json",
+                           f"127.0.0.1:{d.port}")
+            assert rc == 0, out
+            odd = 'pc "one",{two}\\three'
+            cmid = str(uuid.uuid4())
+            activate(d, cmid, "first-name")
+            activate(d, cmid, odd)
+            wait_stored(pg, 5)
+            time.sleep(0.5)
+        rows = pg.psql("SELECT sum(requests), count(*), sum(CASE WHEN counted_seen IS NULL"
+                       " THEN 1 ELSE 0 END) FROM clients WHERE workstation LIKE 'bench-%'", "kmsd")
+        assert rows == [["40", "4", "0"]], rows
+        assert pg.psql("SELECT count(*) FROM activity", "kmsd") == [["42"]]
+        rows = pg.psql("SELECT workstation, requests, first_seen <= last_seen,"
+                       " counted_seen = last_seen FROM clients"
+                       " WHERE workstation NOT LIKE 'bench-%'", "kmsd")
+        assert rows == [[odd, "2", "t", "t"]], rows
+        rows = pg.psql("SELECT workstation FROM activity WHERE workstation NOT LIKE 'bench-%'"
+                       " ORDER BY id", "kmsd")
+        assert rows == [["first-name"], [odd]], rows
