@@ -307,6 +307,42 @@ def pg_build(pg, size):
     return uri, time.monotonic() - t0
 
 
+def pg_metric(web_port, name):
+    _, body = get(web_port, "/metrics")
+    m = re.search(rf"^{name} (\S+)$", body.decode(), re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def pg_queue_depths(web_port, seconds):
+    out, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        out.append(pg_metric(web_port, "kmsd_store_queue_depth"))
+        time.sleep(0.2)
+    return out
+
+
+def write_path(port, web_port, concurrency, seconds):
+    """kmsc bench sending new machines for `seconds`, the writer's queue
+    sampled meanwhile, then how long it takes to empty; works on any store."""
+    depths = []
+    sampler = threading.Thread(target=lambda: depths.extend(pg_queue_depths(web_port, seconds)))
+    sampler.start()
+    out = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-c", str(concurrency), "-d",
+                          str(seconds), "--machines", "1000000000", "--json",
+                          f"127.0.0.1:{port}"], capture_output=True).stdout
+    t = time.monotonic()
+    sampler.join()
+    b = json.loads(out)
+    r = {"new_per_s": b["per_second"], "new_answered": b["activations"],
+         "queue_max": max(depths, default=0)}
+    while pg_metric(web_port, "kmsd_store_queue_depth") > 0 and time.monotonic() - t < 300:
+        time.sleep(0.05)
+    r["drain_s"] = time.monotonic() - t
+    r["batch_ms"] = (pg_metric(web_port, "kmsd_store_batch_seconds_sum") * 1000 /
+                     max(1, pg_metric(web_port, "kmsd_store_batch_seconds_count")))
+    return r
+
+
 def pg_measure(pg, size, reps, bench_s):
     uri, load_s = pg_build(pg, size)
     log = os.path.join(pg.dir, f"serve-{size}.log")
@@ -344,12 +380,10 @@ def pg_measure(pg, size, reps, bench_s):
             r["sighup_s"] = wait_log(log, "configuration reloaded") - t
         finally:
             loop.end()
-        # the write path: new machines as fast as kmsc makes them
-        out = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-c", "16", "-d",
-                              str(bench_s * 3), "--machines", "1000000000", "--json",
-                              f"127.0.0.1:{port}"], capture_output=True).stdout
-        b = json.loads(out)
-        r["new_per_s"], r["new_answered"] = b["per_second"], b["activations"]
+        # the write path: new machines flat out, then at a steadier rate
+        for tag, c, secs in (("", 16, bench_s * 3), ("_c1", 1, bench_s * 5)):
+            for k, v in write_path(port, web_port, c, secs).items():
+                r[k + tag] = v
         t = time.monotonic()
         p.send_signal(signal.SIGTERM)
         p.wait(300)
@@ -369,10 +403,15 @@ def pg_table(results):
     text = table(results).replace("bulk load (SQLite, all indexes)",
                                   "bulk load (PostgreSQL, all indexes)")
     lines = [text]
-    for label, key, fmt in [("new clients/s (kmsc bench -c 16, new machines)", "new_per_s",
-                             "{:.0f}"),
-                            ("records written of those answered", "written", "{:d}"),
-                            ("records dropped", "dropped", "{:d}")]:
+    rows = []
+    for tag, how in (("", "kmsc bench -c 16"), ("_c1", "kmsc bench -c 1")):
+        rows += [(f"new clients/s ({how}, new machines)", "new_per_s" + tag, "{:.0f}"),
+                 ("writer queue at most meanwhile (of 65,536)", "queue_max" + tag, "{:.0f}"),
+                 ("queue empty again after the load", "drain_s" + tag, "{:.1f} s")]
+    rows += [("mean batch (the whole run)", "batch_ms_c1", "{:.0f} ms"),
+             ("records written (the whole run)", "written", "{:d}"),
+             ("records dropped", "dropped", "{:d}")]
+    for label, key, fmt in rows:
         cells = [fmt.format(r[key]) for r in results]
         lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
