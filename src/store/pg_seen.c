@@ -188,7 +188,7 @@ bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, v
 		PQclear(r);
 	}
 	PQclear(apps);
-	if (ok) {
+	if (ok && l.n) {
 		/* oldest first across applications, as the count keeps its order */
 		qsort(l.rows, l.n, sizeof *l.rows, by_seen);
 		for (size_t i = 0; i < l.n; i++)
