@@ -19,6 +19,10 @@
 /* Past this many application ids (clients sending made-up ones), one
  * query per application would cost more than reading the window. */
 #define NEWEST_APPS_MAX 64
+/* The newest rows are held to be merged (40 bytes each): past this many
+ * (a max-n-policy of 100,000 makes pools of 200,000), reading the window
+ * through the cursor costs less memory. */
+#define NEWEST_ROWS_MAX 262144
 
 typedef struct seen_feed {
 	store_seen_fn fn;
@@ -163,7 +167,8 @@ bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, v
 	PGresult *apps = pg_run(pc, apps_sql, 0, NULL, err, err_len);
 	if (!apps)
 		return false;
-	if (PQntuples(apps) > NEWEST_APPS_MAX) {
+	if (PQntuples(apps) > NEWEST_APPS_MAX ||
+	    per_app * (size_t)PQntuples(apps) > NEWEST_ROWS_MAX) {
 		PQclear(apps);
 		return pg_load_seen(db, since, fn, ctx, err, err_len);
 	}

@@ -249,6 +249,14 @@ def test_start_and_first_poll_load_only_what_the_count_keeps():
                 e.wait_log("at least")
                 time.sleep(SYNC)
                 assert activate(e) == full
+        # pools too large to hold the newest of: the window through the
+        # cursor, several fetches of it
+        with Kmsd("count=real", f"store={uri}", "log-level=info", "max-n-policy=100000") as d:
+            d.wait_log(": 5006 clients seen in the last 30 days")  # and the 3 of above
+            assert activate(d) >= 50
+            rc, out = kmsc("activate", "--json", "-p", "Office Professional Plus 2019",
+                           "--cmid", "random", f"127.0.0.1:{d.port}")
+            assert json.loads(out)["response"]["count"] == 5, out
 
 
 def test_a_batch_writes_each_client_once_with_every_request():
