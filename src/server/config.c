@@ -336,7 +336,7 @@ static bool apply(kmsd_config *cfg, const char *key, const char *v, enum config_
 	if (strcmp(key, "foreground") == 0)
 		return value_bool(v, &cfg->foreground, why);
 	if (strcmp(key, "store") == 0) {
-		if (strcmp(v, "none") != 0 && strncmp(v, "sqlite:", 7) != 0 && !store_spec_shared(v)) {
+		if (store_spec_kind(v) == STORE_KIND_INVALID) {
 			snprintf(why, WHY_LEN, "\"%s\" is not none, sqlite:/PATH or postgresql://...",
 				 v);
 			return false;

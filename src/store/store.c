@@ -30,10 +30,11 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 {
 	const store_backend *be;
 	const char *target = spec;
-	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7]) {
+	const char *file = store_spec_file(spec);
+	if (file && file[0]) {
 		be = &store_sqlite_backend;
-		target = spec + 7;
-	} else if (store_spec_shared(spec)) {
+		target = file;
+	} else if (store_spec_kind(spec) == STORE_KIND_SHARED) {
 		be = &store_pg_backend;
 	} else {
 		snprintf(err, err_len, "\"%s\" is not sqlite:/PATH or postgresql://...", spec);

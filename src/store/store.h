@@ -90,9 +90,19 @@ typedef struct store_options {
  * (each reconnects, at most every 2 s). */
 store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len);
 
+/* What a store spec names: the one place that knows the spellings. */
+enum store_kind {
+	STORE_KIND_NONE,      /* "none": no store */
+	STORE_KIND_SQLITE,    /* "sqlite:PATH": a file of this host's */
+	STORE_KIND_SHARED,    /* "postgresql://" or "postgres://": several hosts */
+	STORE_KIND_INVALID
+};
+enum store_kind store_spec_kind(const char *spec);
 /* True for "postgresql://" and "postgres://" specs (several hosts may
  * share the store). */
 bool store_spec_shared(const char *spec);
+/* The file an sqlite: spec names (may be empty), NULL for any other spec. */
+const char *store_spec_file(const char *spec);
 /* The spec without a password, for log lines. */
 void store_spec_display(const char *spec, char *out, size_t len);
 

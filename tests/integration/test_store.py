@@ -35,7 +35,7 @@ def test_real_counting_across_pools_and_thresholds():
         # a repeat request from a known machine does not raise the count
         assert activate(d, WIN10, cmids[3])["response"]["count"] == 24
         # Windows Server counts in the same pool: the 25th machine, N = 5; the
-        # cap is the pool's (50), not 2 x 5 (PROTOCOL.md section 5)
+        # cap is the pool's (50), not 2 x 5 (docs/protocol.md section 5)
         r = activate(d, SERVER)
         assert r["response"]["count"] == 25 and r["activated"], r
         # and now the 25th Windows client machine activates too

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "server/config.h"
-#include "server/dns_publish.h"
+#include "dns/dns_publish.h"
 
 static bool load(kmsd_config *cfg, const char *text, config_error *err)
 {

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "server/dns_update.h"
+#include "dns/dns_update.h"
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {

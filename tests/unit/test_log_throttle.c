@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "server/log_throttle.h"
+#include "base/log_throttle.h"
 
 static int count_lines(const char *path, const char *needle, char *last, size_t last_len)
 {
