@@ -212,6 +212,7 @@ bench: all $(BENCH_TOOLS)
 bench-short: all $(BENCH_TOOLS)
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench.py --short
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py --short
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py --pg --short
 
 # make bench-store: the client store at 10k, 100k and 1M clients (queries,
 # /metrics, signals, start-up, RSS, activation p99) and a 30 s burst of
@@ -219,6 +220,12 @@ bench-short: all $(BENCH_TOOLS)
 # BENCH_STORE_WRITE=BENCHMARKS.md rewrites its sections there.
 bench-store: all
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py \
+	    $(if $(BENCH_STORE_WRITE),--write $(BENCH_STORE_WRITE))
+
+# make bench-store-pg: the same on a local PostgreSQL server (a private
+# cluster, fsync on), plus the write path under new clients.
+bench-store-pg: all
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py --pg \
 	    $(if $(BENCH_STORE_WRITE),--write $(BENCH_STORE_WRITE))
 
 # make soak: steady load with RSS and descriptor sampling; SOAK_SECONDS sets
@@ -453,4 +460,4 @@ clean:
 	rm -rf build
 
 
-.PHONY: all unit integration test tsan static layers lint tidy bench bench-short bench-store soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean deb cross cross-all cross-deps fuzz fuzz-build fuzz-short fuzz-long
+.PHONY: all unit integration test tsan static layers lint tidy bench bench-short bench-store bench-store-pg soak soak-short valgrind install uninstall run deps deps-build test-deps install-packages clean deb cross cross-all cross-deps fuzz fuzz-build fuzz-short fuzz-long

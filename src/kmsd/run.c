@@ -220,12 +220,16 @@ static bool build_host(kmsd_daemon *d, const kmsd_config *cfg, char *err, size_t
 	}
 	if (srv->store) {
 		loaded = 0;
+		/* the count keeps no more: a shared store reads no more at start */
+		size_t per_app = client_count_capacity(srv->counter);
+		store_limit_seen(srv->store, per_app);
 		if (!store_load_seen(srv->store, time(NULL) - cfg->count_window, count_seen, srv))
 			log_warning("cannot load clients from the store: %s", store_error(srv->store));
 		const char *file = store_spec_file(cfg->store);
 		char shown[sizeof cfg->store];
 		store_spec_display(file ? file : cfg->store, shown, sizeof shown);
-		log_info("client store %s: %llu clients seen in the last %lld days", shown, loaded,
+		log_info("client store %s: %s%llu clients seen in the last %lld days", shown,
+			 loaded >= per_app ? "at least " : "", loaded,
 			 (long long)(cfg->count_window / 86400));
 		/* several hosts on one database: count the others' clients too */
 		if (!store_follow(srv->store, cfg->count_window, follow_seen, srv->counter))

@@ -148,6 +148,12 @@ typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cm
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
 
+/* The count keeps no more than `per_app` machines of one application (0:
+ * no limit): a backend that can then reads only the newest `per_app` of
+ * each in store_load_seen and store_follow's first load, so a host starts
+ * in the same time and memory at a million clients as at a thousand. */
+void store_limit_seen(store *s, size_t per_app);
+
 /* With a shared database, keep calling `fn` (from a thread of the store)
  * with the clients every host records: first all seen in the last
  * `window` seconds, then every STORE_SYNC_MS the rows written since the

@@ -73,6 +73,10 @@ typedef struct store_backend {
 			     char *err, size_t err_len);
 	bool (*load_seen)(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 			  size_t err_len);
+	/* NULL, or load_seen of only the newest `per_app` of each application,
+	 * still called oldest first */
+	bool (*load_newest)(void *db, int64_t since, size_t per_app, store_seen_fn fn, void *ctx,
+			    char *err, size_t err_len);
 	/* the public queries, on the opener's connection s->db */
 	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
 			size_t *total);
@@ -144,7 +148,12 @@ struct store {
 	int64_t window;
 	store_seen_fn seen;
 	void *seen_ctx;
+	size_t seen_per_app;          /* store_limit_seen; 0: every client */
 };
+
+/* The clients seen since `since` on db, as few as store_limit_seen allows. */
+bool store_load_window(store *s, void *db, int64_t since, store_seen_fn fn, void *ctx,
+		       char *err, size_t err_len);
 
 /* The opener's connection, reconnected if a shared database dropped it. */
 bool store_usable(store *s);
