@@ -96,7 +96,7 @@ const config_setting config_settings[] = {
 	/* who may connect, and how much */
 	{ .name = "allow", .type = SETTING_SPECIAL, SETTING_AT(allow), .aux = &n_allow,
 	  .parse = special_cidr, .dump = special_cidr_dump, .flags = SETTING_LIST,
-	  .reload = AT_SIGHUP, .help = "networks that may connect (repeatable)" },
+	  .reload = AT_SIGHUP, .help = "networks that may connect; with none, all may" },
 	{ .name = "deny", .type = SETTING_SPECIAL, SETTING_AT(deny), .aux = &n_deny,
 	  .parse = special_cidr, .dump = special_cidr_dump, .flags = SETTING_LIST,
 	  .reload = AT_SIGHUP, .help = "networks that may not connect; wins over allow" },

@@ -171,7 +171,7 @@ static void seconds_text(int64_t s, char *out, size_t cap)
 
 static void describe_type(const config_setting *row, char *out, size_t cap)
 {
-	char lo[24], hi[24], bare[24];
+	char lo[24], hi[24];
 	switch (row->type) {
 	case SETTING_BOOL:
 		snprintf(out, cap, "bool");
@@ -182,8 +182,8 @@ static void describe_type(const config_setting *row, char *out, size_t cap)
 	case SETTING_DURATION:
 		seconds_text(row->min, lo, sizeof lo);
 		seconds_text(row->max, hi, sizeof hi);
-		seconds_text(row->bare_unit, bare, sizeof bare);
-		snprintf(out, cap, "duration %s..%s, a bare number in %s", lo, hi, bare + 1);
+		snprintf(out, cap, "duration %s..%s, a bare number in %s", lo, hi,
+			 row->bare_unit == 86400 ? "days" : row->bare_unit == 60 ? "minutes" : "seconds");
 		break;
 	case SETTING_ENUM: {
 		size_t at = (size_t)snprintf(out, cap, "enum ");
