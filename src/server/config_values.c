@@ -228,7 +228,9 @@ bool value_epid_key(const char *v, kms_guid *out, char *why)
 {
 	if (kms_pool_id(v, out))
 		return true;
-	if (guid_parse(v, out) && kms_group_find(&kms_product_table, out))
+	/* an application id too: what -t -v prints for a pool reads back */
+	if (guid_parse(v, out) &&
+	    (kms_group_find(&kms_product_table, out) || kms_app_find(&kms_product_table, out)))
 		return true;
 	snprintf(why, WHY_LEN,
 		 "\"%s\" is not windows, office2010, office2013 or a known KMS id", v);

@@ -27,7 +27,7 @@ bool value_hwid(const char *v, uint8_t out[8], char *why);
 /* A served product: a KMS id GUID or a fragment of a product group name
  * that matches exactly one group. */
 bool value_group(const char *v, kms_guid *out, char *why);
-/* windows | office2010 | office2013 | a KMS id GUID */
+/* windows | office2010 | office2013 | an application or KMS id GUID */
 bool value_epid_key(const char *v, kms_guid *out, char *why);
 
 #endif
