@@ -58,9 +58,9 @@ static bool apply_enum(const config_setting *row, kmsd_config *cfg, const char *
 			return true;
 		}
 	}
-	char words[160];
+	char words[80];
 	list_words(row, words, sizeof words);
-	snprintf(why, WHY_LEN, "\"%.40s\" is not %s", v, row->words_text ? row->words_text : words);
+	snprintf(why, WHY_LEN, "\"%.100s\" is not %.80s", v, row->words_text ? row->words_text : words);
 	return false;
 }
 
