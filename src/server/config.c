@@ -26,8 +26,8 @@ void config_defaults(kmsd_config *cfg)
 			continue;
 		memcpy(values, row->def, strlen(row->def) + 1);
 		/* a list's default values are separated by spaces */
-		char *one = row->flags & SETTING_LIST ? strtok_r(values, " ", &save) : values;
-		for (; one; one = row->flags & SETTING_LIST ? strtok_r(NULL, " ", &save) : NULL)
+		const char *sep = row->flags & SETTING_LIST ? " " : "";
+		for (char *one = strtok_r(values, sep, &save); one; one = strtok_r(NULL, sep, &save))
 			(void)setting_apply(row, cfg, one, CONFIG_DEFAULT, why);
 	}
 }
