@@ -94,6 +94,7 @@ bool load_config(const command_line *cl, kmsd_config *cfg, config_error *err)
 	for (int i = 0; i < cl->n_options; i++)
 		if (!config_apply_option(cfg, cl->options[i], "-o", i + 1, err))
 			return false;
+	cfg->foreground |= cl->foreground; /* -f: a reload reads the same */
 	return config_check(cfg, err);
 }
 

@@ -302,6 +302,30 @@ bool config_apply_option(kmsd_config *cfg, const char *key_value, const char *so
 	return parse_line(trim(copy), source, line, CONFIG_COMMAND_LINE, cfg, NULL, err);
 }
 
+static bool setting_differs(const config_setting *row, const kmsd_config *a, const kmsd_config *b)
+{
+	if (row->type == SETTING_TEXT) /* what follows the text's end is not its value */
+		return strcmp(SETTING_CFIELD(row, a), SETTING_CFIELD(row, b)) != 0;
+	return memcmp(SETTING_CFIELD(row, a), SETTING_CFIELD(row, b), row->size) != 0;
+}
+
+size_t config_restart_changes(const kmsd_config *running, const kmsd_config *next, char *names,
+			      size_t cap)
+{
+	size_t n = 0, at = 0;
+	names[0] = 0;
+	for (size_t i = 0; i < config_n_settings; i++) {
+		const config_setting *row = &config_settings[i];
+		if (row->reload != AT_RESTART || !setting_differs(row, running, next))
+			continue;
+		int w = snprintf(names + at, cap - at, "%s%s", n ? ", " : "", row->name);
+		if (w > 0 && (size_t)w < cap - at)
+			at += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
 void config_dump(const kmsd_config *cfg, FILE *out)
 {
 	for (size_t i = 0; i < config_n_settings; i++)

@@ -135,6 +135,12 @@ bool config_is_loopback(const config_listen *a);
 /* The effective configuration, as a valid kmsd.conf. */
 void config_dump(const kmsd_config *cfg, FILE *out);
 
+/* The settings a reload does not apply (read once at start) whose value
+ * differs between the running configuration and the one read: their
+ * names, separated by ", ", in names (cap bytes). Returns how many. */
+size_t config_restart_changes(const kmsd_config *running, const kmsd_config *next, char *names,
+			      size_t cap);
+
 /* Every setting, one line each: NAME, TYPE, DEFAULT (- for none), when a
  * change takes effect (reload or restart) and a help line, separated by
  * tabs (kmsd -S; the tests hold the sample file and the man page to it). */

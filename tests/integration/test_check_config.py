@@ -232,3 +232,30 @@ def test_the_settings_table_is_the_sample_and_the_man_page():
     listed = man.split("except the list\nsettings\n.Pq Ic ")[1].split("\n")[0]
     repeatable = {n for n, (kind, _) in rows.items() if ", repeatable" in kind}
     assert {w.strip() for w in listed.split(",") if w.strip()} == repeatable, listed
+
+
+def test_reload_names_the_settings_that_need_a_restart():
+    """The table says which settings a reload cannot apply: a reload that
+    changes them says so, one that changes nothing says nothing."""
+    d = tempfile.mkdtemp(prefix="kmsd-t-")
+    log = os.path.join(d, "kmsd.log")
+    conf = os.path.join(d, "kmsd.conf")
+    base = (f"store = none\nlisten = 127.0.0.1:{free_port()}\nlog = file:{log}\n"
+            + ("allow-root = yes\n" if os.geteuid() == 0 else ""))
+    with open(conf, "w") as f:
+        f.write(base + "threads = 2\n")
+    proc = subprocess.Popen([KMSD, "-f", "-c", conf])
+    try:
+        assert wait_for(lambda: "ready" in read(log)), read(log)
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: read(log).count("configuration reloaded") == 1), read(log)
+        assert "restart kmsd" not in read(log), read(log)
+        with open(conf, "w") as f:
+            f.write(base + "threads = 3\nlog-level = debug\nactivity-retention = 7d\n")
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: read(log).count("configuration reloaded") == 2), read(log)
+        assert "reload: activity-retention, threads changed; restart kmsd to use them" in read(log), read(log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        shutil.rmtree(d, ignore_errors=True)
