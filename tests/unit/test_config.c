@@ -515,3 +515,17 @@ TEST(config_dump_reads_back_every_setting)
 	CHECK(strstr(a, "\nlisten-freebind = yes\n") != NULL);
 	CHECK(strstr(a, "\nepid = 0ff1ce15-a989-479d-af46-f275c6370663 ") != NULL);
 }
+
+TEST(config_restart_changes_names_what_a_reload_keeps)
+{
+	kmsd_config running, next;
+	config_error err;
+	char names[256];
+	CHECK(load(&running, "threads = 2\nstore = none\nlog-level = info\n", &err));
+	CHECK(load(&next, "threads = 2\nstore = none\nlog-level = debug\n", &err));
+	CHECK_EQ(config_restart_changes(&running, &next, names, sizeof names), 0);
+	CHECK_STR(names, "");
+	CHECK(load(&next, "threads = 4\nstore = sqlite:/tmp/x.db\nuser = nobody\n", &err));
+	CHECK_EQ(config_restart_changes(&running, &next, names, sizeof names), 3);
+	CHECK_STR(names, "threads, user, store");
+}
