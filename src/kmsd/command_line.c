@@ -10,13 +10,14 @@
 #include "kmsd/kmsd.h"
 
 static const char usage[] =
-	"usage: kmsd [-fthV] [-c FILE] [-l ADDR:PORT]... [-o KEY=VALUE]...\n"
+	"usage: kmsd [-fthSV] [-c FILE] [-l ADDR:PORT]... [-o KEY=VALUE]...\n"
 	"  -f             stay in the foreground\n"
 	"  -c FILE        configuration file (default " DEFAULT_CONFIG ")\n"
 	"  -l ADDR:PORT   listen address, repeatable; replaces the file's list\n"
 	"  -o KEY=VALUE   any kmsd.conf setting, repeatable; overrides the file\n"
 	"  -t             check the configuration and exit (-t -v also prints it)\n"
 	"  -v             with -t, print the effective configuration\n"
+	"  -S             list every setting: name, type, default, reload, help\n"
 	"  -V             print the version\n"
 	"  -h             this help\n";
 
@@ -24,7 +25,7 @@ int command_line_parse(int argc, char **argv, command_line *cl)
 {
 	int opt;
 	cl->config_path = DEFAULT_CONFIG;
-	while ((opt = getopt(argc, argv, "fc:l:o:tvVh")) != -1) {
+	while ((opt = getopt(argc, argv, "fc:l:o:tvSVh")) != -1) {
 		switch (opt) {
 		case 'f':
 			cl->foreground = true;
@@ -57,6 +58,9 @@ int command_line_parse(int argc, char **argv, command_line *cl)
 		case 'v':
 			cl->verbose = true;
 			break;
+		case 'S':
+			config_list_settings(stdout);
+			exit(0);
 		case 'V':
 			printf("kmsd %s\n", KMSD_VERSION);
 			exit(0);
@@ -90,6 +94,7 @@ bool load_config(const command_line *cl, kmsd_config *cfg, config_error *err)
 	for (int i = 0; i < cl->n_options; i++)
 		if (!config_apply_option(cfg, cl->options[i], "-o", i + 1, err))
 			return false;
+	cfg->foreground |= cl->foreground; /* -f: a reload reads the same */
 	return config_check(cfg, err);
 }
 

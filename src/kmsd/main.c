@@ -55,8 +55,6 @@ int main(int argc, char **argv)
 		}
 		rc = check_config(&cl, &cfg);
 	} else if (rc == 0) {
-		if (cl.foreground)
-			cfg.foreground = true;
 		cl.foreground = cfg.foreground;
 		rc = run(&cl, &cfg, &err);
 	}

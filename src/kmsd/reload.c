@@ -137,11 +137,11 @@ void reload(kmsd_daemon *d, const command_line *cl, kmsd_config *current)
 		return;
 	}
 	snapshot *s = calloc(1, sizeof *s);
-	if (strcmp(next.store, current->store) != 0) {
-		char shown[sizeof next.store];
-		store_spec_display(next.store, shown, sizeof shown);
-		log_warning("reload: store changed to %s; restart kmsd to use it", shown);
-	}
+	char later[512];
+	size_t n_later = config_restart_changes(current, &next, later, sizeof later);
+	if (n_later)
+		log_warning("reload: %s changed; restart kmsd to use %s", later,
+			    n_later == 1 ? "it" : "them");
 	if (!s || !settings_build(&next, time(NULL), srv->store, s, err, sizeof err)) {
 		log_error("reload failed, keeping the running configuration: %s",
 			  s ? err : "out of memory");
