@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 uint32_t host_generate_epids(host_settings *s, uint64_t seed, uint32_t build, bool ndr64,
 			     uint32_t lcid, int64_t now)
 {

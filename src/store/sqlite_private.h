@@ -25,4 +25,15 @@ void sqlite_interrupt(store *s);
 bool sqlite_clients_sql(const store_query *q, char *sql, size_t len);
 long sqlite_forget(store *s, const store_forget_filter *f);
 
+/* sqlite_checkpoint.c: the writer's checkpoints on a thread of their own */
+typedef struct sqlite_checkpointer sqlite_checkpointer;
+void *sqlite_checkpointer_start(const char *target, const store_options *opt);
+void sqlite_checkpointer_stop(void *helper);
+/* the writer's connection notes the WAL's size after each commit (NULL:
+ * SQLite's own checkpoints stay) */
+void sqlite_checkpointer_attach(sqlite_checkpointer *c, sqlite3 *db);
+/* checkpoints run by the thread, and by the writer when it fell behind */
+void sqlite_checkpointer_counts(sqlite_checkpointer *c, unsigned long *runs,
+				unsigned long *inline_runs);
+
 #endif

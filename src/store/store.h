@@ -44,6 +44,7 @@ typedef struct store_record {
 	int64_t time;                    /* Unix seconds */
 	uint32_t result;                 /* 0 activated/answered, else the HRESULT */
 	uint32_t count;                  /* CurrentCount answered */
+	int64_t queued_ns;               /* set by store_submit: monotonic */
 } store_record;
 
 /* What a client row holds (keyed by CMID + application). */
@@ -129,6 +130,10 @@ typedef struct store_writer_stats {
 	size_t queue_depth;
 	double last_batch_ms;
 	double total_batch_ms;           /* over all batches, for an average */
+	double max_batch_ms;             /* the longest batch since start */
+	/* the longest a record waited from store_submit to its commit since
+	 * start: what the kill -9 promise (STORE_BATCH_MS) is about */
+	double max_wait_ms;
 } store_writer_stats;
 void store_writer_stats_get(store *s, store_writer_stats *out);
 
@@ -142,6 +147,12 @@ bool store_identity_set(store *s, const char *name, const char *value);
 typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+
+/* The count keeps no more than `per_app` machines of one application (0:
+ * no limit): a backend that can then reads only the newest `per_app` of
+ * each in store_load_seen and store_follow's first load, so a host starts
+ * in the same time and memory at a million clients as at a thousand. */
+void store_limit_seen(store *s, size_t per_app);
 
 /* With a shared database, keep calling `fn` (from a thread of the store)
  * with the clients every host records: first all seen in the last
