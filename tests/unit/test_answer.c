@@ -281,15 +281,20 @@ TEST(answer_bind_then_request_activates)
 	host_settings_free(&f.s);
 }
 
+/* A fixture host with an NDR32 association bound, and a request for it. */
+static bool start_bound(fixture *f, kms_request *r)
+{
+	windows_request(r, "0a1b2c3d-4e5f-4607-8899-aabbccddeeff");
+	return fixture_start(f) && send_bind(f, RPC_BIND, false) != NULL;
+}
+
 TEST(answer_refusals_and_invalid_requests)
 {
 	fixture f;
-	CHECK(fixture_start(&f));
-	CHECK(send_bind(&f, RPC_BIND, false) != NULL);
 	kms_request r;
 	kms_client_secret cs;
 	uint8_t pdu[1024];
-	windows_request(&r, "0a1b2c3d-4e5f-4607-8899-aabbccddeeff");
+	CHECK(start_bound(&f, &r));
 	size_t len = request_pdu(&r, 0, 0, pdu, sizeof pdu, &cs);
 
 	/* a product not served: an HRESULT, nothing counted */
@@ -436,12 +441,10 @@ TEST(answer_rejects_each_kind_of_bad_pdu)
 TEST(answer_fragments_orphans_and_cancels)
 {
 	fixture f;
-	CHECK(fixture_start(&f));
-	CHECK(send_bind(&f, RPC_BIND, false) != NULL);
 	kms_request r;
 	kms_client_secret cs;
 	uint8_t pdu[1024], frags[2048];
-	windows_request(&r, "0a1b2c3d-4e5f-4607-8899-aabbccddeeff");
+	CHECK(start_bound(&f, &r));
 	size_t len = request_pdu(&r, 0, 0, pdu, sizeof pdu, &cs), flen, at, plen;
 	CHECK_EQ(rpc_fragment_split(pdu, len, 200, frags, sizeof frags, &flen), RPC_OK);
 
