@@ -48,3 +48,16 @@ size_t feed(answer_assoc *a, const answer_host *h, const uint8_t *in, size_t len
 	}
 	return n;
 }
+
+bool client_accepts(const uint8_t *pdu, size_t len, rpc_syntax_kind syntax,
+		    const kms_client_secret *cs, kms_response *kr)
+{
+	rpc_response resp;
+	const uint8_t *msg;
+	size_t msg_len;
+	uint32_t status;
+	kms_verdict v;
+	return rpc_response_decode(pdu, len, syntax, &resp, &msg, &msg_len, &status) == RPC_OK &&
+	       status == 0 && kms_response_verify(cs, msg, msg_len, kr, &v) == KMS_OK &&
+	       v.failed == 0;
+}

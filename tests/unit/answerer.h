@@ -23,4 +23,9 @@ void fixture_assoc(answer_assoc *a);
 size_t feed(answer_assoc *a, const answer_host *h, const uint8_t *in, size_t len, uint8_t *out,
 	    size_t cap, size_t *written, answer_outcome *outcomes, size_t max);
 
+/* What a client makes of a response PDU: true if it answers with a KMS
+ * response that passes every check the client runs, read into *kr. */
+bool client_accepts(const uint8_t *pdu, size_t len, rpc_syntax_kind syntax,
+		    const kms_client_secret *cs, kms_response *kr);
+
 #endif
