@@ -138,6 +138,19 @@ void store_close(store *s)
 	free(s);
 }
 
+void store_fold_hours(store *s, void *writer_db, int64_t now)
+{
+	if (!s->be->fold_hours || now < s->hours_folded_at + STORE_FOLD_S)
+		return;
+	s->hours_folded_at = now;
+	char why[256];
+	if (!s->be->fold_hours(writer_db, why, sizeof why) && s->opt.log) {
+		char line[320];
+		snprintf(line, sizeof line, "client store: cannot fold the hourly counts: %s", why);
+		s->opt.log(s->opt.log_ctx, true, line);
+	}
+}
+
 const char *store_error(store *s)
 {
 	return s->error;

@@ -11,7 +11,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went. Only WRITTEN takes it out of the ring:
@@ -72,6 +72,9 @@ typedef struct store_backend {
 	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
 			size_t *total);
 	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
+	/* NULL, or fold the changes to the hourly counters into them (on the
+	 * writer's connection, every STORE_FOLD_S) */
+	bool (*fold_hours)(void *db, char *err, size_t err_len);
 	/* NULL, or arm the time limit of the next query on s->db (budget_ms,
 	 * query_deadline) */
 	void (*arm_budget)(store *s);
@@ -129,6 +132,7 @@ struct store {
 	/* dropped since the writer's last log line about drops, by cause */
 	uint64_t unlogged_full, unlogged_refused;
 	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
+	int64_t hours_folded_at;        /* store.c: the writer's last fold_hours */
 
 	/* the follower (sync.c): rows other hosts wrote */
 	pthread_t sync;
@@ -145,6 +149,10 @@ bool store_usable(store *s);
 
 /* Report a connection that works or failed; logs only the transitions. */
 void store_health(store *s, bool ok, const char *why);
+/* After a written batch: fold the counters' changes if the backend keeps
+ * them apart and STORE_FOLD_S has passed (the writer's thread). */
+#define STORE_FOLD_S 2
+void store_fold_hours(store *s, void *writer_db, int64_t now);
 
 /* Write identity values set while the database was away (without
  * replacing what another host wrote meanwhile). */

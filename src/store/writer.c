@@ -247,8 +247,10 @@ static void *writer_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		enum store_write res = s->be->write_batch(s->writer_db, batch, n, w.why, sizeof w.why);
 		double ms = ms_since(&t0);
-		if (res == STORE_WRITTEN)
+		if (res == STORE_WRITTEN) {
 			store_activity_trim(s, s->writer_db, (int64_t)time(NULL));
+			store_fold_hours(s, s->writer_db, (int64_t)time(NULL));
+		}
 		if (res == STORE_LOST) {
 			s->be->disconnect(s->writer_db);
 			s->writer_db = NULL;
