@@ -78,7 +78,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	" WHERE new.last_result IS 0 ON CONFLICT DO UPDATE SET clients = clients + 1; END;"
 	"CREATE TRIGGER client_hours_delete AFTER DELETE ON clients WHEN old.last_result IS 0"
 	" BEGIN UPDATE client_hours SET clients = clients - 1 WHERE app_id = old.app_id"
-	" AND kms_id = ifnull(old.kms_id, x'') AND hour = old.last_seen / 3600; END;",
+	" AND kms_id = ifnull(old.kms_id, x'') AND hour = old.last_seen / 3600; END;"
+	/* and the records a stop could not write in time, as they were queued
+	 * (no index, no trigger: saving them is quick); the next start writes
+	 * them first (sqlite_queue.c) */
+	"CREATE TABLE queued_records (cmid BLOB, app_id BLOB, kms_id BLOB, sku_id BLOB,"
+	" workstation TEXT, address TEXT, license_status INTEGER, protocol_major INTEGER,"
+	" protocol_minor INTEGER, time INTEGER, result INTEGER, count INTEGER);",
 };
 
 /* How long a connection waits for another one's lock before the call fails
@@ -305,4 +311,7 @@ const store_backend store_sqlite_backend = {
 	.cancelled = sqlite_cancelled,
 	.interrupt = sqlite_interrupt,
 	.forget = sqlite_forget,
+	.save_queued = sqlite_save_queued,
+	.load_queued = sqlite_load_queued,
+	.forget_queued = sqlite_forget_queued,
 };

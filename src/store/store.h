@@ -99,7 +99,10 @@ void store_spec_display(const char *spec, char *out, size_t len);
 /* Flush the queue and close. */
 void store_close(store *s);
 /* Write what is queued and stop the writer (store_writer_stats_get then
- * gives the final figures, store_close the rest). */
+ * gives the final figures, store_close the rest). What is still queued
+ * after STORE_STOP_WRITE_MS is saved as it is for the next start, so a stop
+ * takes well under a second even with the writer behind. */
+#define STORE_STOP_WRITE_MS 300
 void store_stop_writing(store *s);
 
 /* Enqueue a record; never blocks on I/O. False when the queue is full (the
@@ -116,6 +119,9 @@ bool store_flush(store *s);
 typedef struct store_writer_stats {
 	uint64_t written, dropped, batches, errors;
 	uint64_t retries;                /* attempts that kept their batch for later */
+	/* records a stop could not write within STORE_STOP_WRITE_MS, kept in
+	 * the store for the next start to write first (SQLite), never lost */
+	uint64_t saved;
 	size_t queue_depth;
 	double last_batch_ms;
 	double total_batch_ms;           /* over all batches, for an average */

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store/store.h"
 
@@ -75,6 +76,16 @@ typedef struct store_backend {
 	/* NULL, or fold the changes to the hourly counters into them (on the
 	 * writer's connection, every STORE_FOLD_S) */
 	bool (*fold_hours)(void *db, char *err, size_t err_len);
+	/* NULL, or keep records a stop cannot write in time, in one quick
+	 * transaction, for the next start (replacing those up to `upto` that
+	 * were loaded back and not written yet); load_queued gives back up to
+	 * max of them, oldest first, and in *upto where they end, for
+	 * forget_queued once they are written (-1: error, with err) */
+	bool (*save_queued)(void *db, const store_record *const *r, size_t n, int64_t upto,
+			    char *err, size_t err_len);
+	long (*load_queued)(void *db, store_record *out, size_t max, int64_t *upto, char *err,
+			    size_t err_len);
+	bool (*forget_queued)(void *db, int64_t upto, char *err, size_t err_len);
 	/* NULL, or arm the time limit of the next query on s->db (budget_ms,
 	 * query_deadline) */
 	void (*arm_budget)(store *s);
@@ -133,6 +144,12 @@ struct store {
 	uint64_t unlogged_full, unlogged_refused;
 	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
 	int64_t hours_folded_at;        /* store.c: the writer's last fold_hours */
+	struct timespec stop_at;        /* monotonic: when the stop began */
+	/* records saved by the last stop, loaded back into the ring: written
+	 * once committed reaches queued_target; they end at queued_upto */
+	uint64_t queued_target;
+	int64_t queued_upto;
+	bool queued_more;               /* more saved than one load took */
 
 	/* the follower (sync.c): rows other hosts wrote */
 	pthread_t sync;

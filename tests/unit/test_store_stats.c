@@ -172,6 +172,7 @@ TEST(store_stats_of_a_store_migrated_from_version_4_match_the_rows)
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "DROP TRIGGER client_hours_insert; DROP TRIGGER client_hours_update;"
 			       " DROP TRIGGER client_hours_delete; DROP TABLE client_hours;"
+			       " DROP TABLE queued_records;"
 			       " UPDATE clients SET kms_id = NULL WHERE cmid = (SELECT min(cmid) FROM"
 			       " clients WHERE last_result = 0); PRAGMA user_version = 4;",
 			   NULL, NULL, NULL) == SQLITE_OK);
