@@ -116,6 +116,10 @@ void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len
 		return NULL;
 	}
 	sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)BUSY_WAIT_MS);
+	/* the last connection to close would copy the whole WAL into the
+	 * database first, holding up a stop: the writer's checkpoints (and the
+	 * next open) do that */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* reading a page proves the file is a database; WAL lets queries run
 	 * while the writer commits */
 	char *msg = NULL;
@@ -314,4 +318,5 @@ const store_backend store_sqlite_backend = {
 	.save_queued = sqlite_save_queued,
 	.load_queued = sqlite_load_queued,
 	.forget_queued = sqlite_forget_queued,
+	.abort_on = sqlite_abort_on,
 };

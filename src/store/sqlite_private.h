@@ -29,5 +29,6 @@ bool sqlite_save_queued(void *db, const store_record *const *r, size_t n, int64_
 long sqlite_load_queued(void *db, store_record *out, size_t max, int64_t *upto, char *err,
 			size_t err_len);
 bool sqlite_forget_queued(void *db, int64_t upto, char *err, size_t err_len);
+void sqlite_abort_on(void *db, _Atomic bool *flag);
 
 #endif

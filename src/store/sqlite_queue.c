@@ -1,9 +1,11 @@
-/* The SQLite backend's queue table: records a stop could not write within
- * its time, saved as they were queued in one transaction into a table
+/* The SQLite backend's side of a quick stop: the batch in flight ends when
+ * the stop asks (rolled back, its records stay queued), and the queue
+ * table holds the records a stop could not write within its time, saved as they were queued in one transaction into a table
  * without index or trigger (far quicker than the upserts), and given back
  * to the writer at the next start, which writes them before anything else
  * and only then deletes them (a crash in between writes some twice, never
  * loses one). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +29,9 @@ bool sqlite_save_queued(void *conn, const store_record *const *r, size_t n, int6
 {
 	sqlite3 *db = conn;
 	sqlite3_stmt *st = NULL;
+	/* the writer's last transaction: copying the WAL into the database is
+	 * for the next start, not for the stop to wait on */
+	sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
 	bool ok = sqlite3_prepare_v2(db, "INSERT INTO queued_records VALUES (?1, ?2, ?3, ?4, ?5,"
 				     " ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1, &st, NULL) == SQLITE_OK &&
 		  sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
@@ -113,4 +118,15 @@ bool sqlite_forget_queued(void *conn, int64_t upto, char *err, size_t err_len)
 	if (!ok)
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));
 	return ok;
+}
+
+/* Called every 1000 steps of the writer's statements: non-zero interrupts. */
+static int stop_asked(void *flag)
+{
+	return atomic_load((_Atomic bool *)flag);
+}
+
+void sqlite_abort_on(void *db, _Atomic bool *flag)
+{
+	sqlite3_progress_handler(db, 1000, stop_asked, flag);
 }

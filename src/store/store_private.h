@@ -86,6 +86,10 @@ typedef struct store_backend {
 	long (*load_queued)(void *db, store_record *out, size_t max, int64_t *upto, char *err,
 			    size_t err_len);
 	bool (*forget_queued)(void *db, int64_t upto, char *err, size_t err_len);
+	/* NULL, or make the batch running on this writer connection fail (as
+	 * busy: kept and retried) once *flag is set, so a stop never waits
+	 * for a long batch */
+	void (*abort_on)(void *db, _Atomic bool *flag);
 	/* NULL, or arm the time limit of the next query on s->db (budget_ms,
 	 * query_deadline) */
 	void (*arm_budget)(store *s);
@@ -145,6 +149,7 @@ struct store {
 	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
 	int64_t hours_folded_at;        /* store.c: the writer's last fold_hours */
 	struct timespec stop_at;        /* monotonic: when the stop began */
+	_Atomic bool abort_batch;       /* the stop: end the batch in flight */
 	/* records saved by the last stop, loaded back into the ring: written
 	 * once committed reaches queued_target; they end at queued_upto */
 	uint64_t queued_target;

@@ -11,6 +11,7 @@
  * is counted in the stats and logged with the number and the cause. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #include "store/store_private.h"
 
 #define BATCH_MAX 4096
-#define STOP_BATCH_MAX 512           /* ~50 ms at 1M clients on this machine */
+#define STOP_BATCH_MAX 256           /* ~25 ms at 1M clients on this machine */
 #define DROP_LOG_S 10                /* at most one line about drops per period */
 /* A lock met this many cycles in a row (each after waiting a batch
  * interval for it) is no longer a short transaction: logged, backoff. */
@@ -35,6 +36,7 @@ typedef struct writer_state {
 	int busy_tries;              /* batches in a row that met another's lock */
 	int64_t drops_logged_at;     /* monotonic seconds */
 	bool save_failed;            /* saving the rest at stop failed: write it */
+	double ms_per_record;        /* of the recent batches, for the stop */
 	char why[300];
 } writer_state;
 
@@ -81,6 +83,8 @@ static bool reconnect(store *s, char *why, size_t len)
 	}
 	if (s->writer_db && s->be->configure)
 		s->be->configure(s->writer_db, &s->opt);
+	if (s->writer_db && s->be->abort_on)
+		s->be->abort_on(s->writer_db, &s->abort_batch);
 	if (s->writer_db)
 		store_identity_flush(s, s->writer_db);
 	return s->writer_db != NULL;
@@ -181,6 +185,8 @@ static void written(store *s, writer_state *w, size_t n, double ms)
 	s->stats.batches++;
 	s->stats.last_batch_ms = ms;
 	s->stats.total_batch_ms += ms;
+	double per = n ? ms / (double)n : 0;
+	w->ms_per_record = w->ms_per_record ? (3 * w->ms_per_record + per) / 4 : per;
 	s->writer_down = false;
 	w->backoff_ms = STORE_RETRY_MAX_MS / 16;
 	if (w->one_by_one)
@@ -196,14 +202,17 @@ static void written(store *s, writer_state *w, size_t n, double ms)
 	}
 }
 
-/* Stopping, STORE_STOP_WRITE_MS after the stop began: save what is still
+/* Stopping, once the rest cannot be written within STORE_STOP_WRITE_MS of
+ * the stop (at the recent rate) or that time is over: save what is still
  * queued in one quick transaction for the next start (lock held; false if
  * the backend cannot, or saving failed: the writer goes on writing). */
 static bool save_rest(store *s, writer_state *w)
 {
-	if (!s->be->save_queued || !s->writer_db || !s->count || w->save_failed ||
-	    ms_since(&s->stop_at) < STORE_STOP_WRITE_MS)
+	if (!s->be->save_queued || !s->writer_db || !s->count || w->save_failed)
 		return false;
+	double left_ms = STORE_STOP_WRITE_MS - ms_since(&s->stop_at);
+	if (left_ms > 0 && (double)s->count * w->ms_per_record < left_ms)
+		return false; /* it drains in time */
 	const store_record **rest = malloc(s->count * sizeof *rest);
 	if (!rest)
 		return false;
@@ -310,6 +319,9 @@ static void *writer_main(void *arg)
 			drop_queue(s, w.why);
 			break;
 		}
+		/* the batch the stop ended is over (or none ran): what follows runs */
+		if (s->stop)
+			atomic_store(&s->abort_batch, false);
 		if (s->stop && save_rest(s, &w))
 			break;
 		last_try = s->stop && (w.failing || !s->writer_db);
@@ -407,6 +419,8 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 	}
 	if (s->writer_db && s->be->configure)
 		s->be->configure(s->writer_db, &s->opt);
+	if (s->writer_db && s->be->abort_on)
+		s->be->abort_on(s->writer_db, &s->abort_batch);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->committed_cond, NULL);
@@ -427,6 +441,10 @@ void store_writer_stop(store *s)
 	pthread_mutex_lock(&s->lock);
 	clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
 	s->stop = true;
+	/* far behind: the long batch in flight ends now, and is saved with the
+	 * rest if short batches cannot write it in time */
+	if (s->count > STOP_BATCH_MAX && s->be->save_queued)
+		atomic_store(&s->abort_batch, true);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->writer, NULL);
