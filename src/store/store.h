@@ -138,6 +138,10 @@ bool store_identity_set(store *s, const char *name, const char *value);
 typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+/* The answered records still queued, seen at or after `since` (what
+ * store_load_seen does not read yet); fn runs with the queue locked, so
+ * it must only copy. */
+void store_queued_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
 
 /* With a shared database, keep calling `fn` (from a thread of the store)
  * with the clients every host records: first all seen in the last

@@ -481,6 +481,19 @@ bool store_submit(store *s, const store_record *r)
 	return queued;
 }
 
+void store_queued_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
+{
+	if (!s->writer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->count; i++) {
+		const store_record *r = &s->ring[(s->head + i) % STORE_QUEUE_MAX];
+		if (r->result == 0 && r->time >= since)
+			fn(ctx, &r->app_id, &r->cmid, r->time);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 bool store_flush(store *s)
 {
 	if (!s->writer_running)

@@ -1,7 +1,8 @@
-"""A stop with the writer far behind (issue 19): SIGTERM ends in under a
-second, what could not be written in time is saved in the store as it was
-queued, and the next start writes it first, so every client answered ends
-up in the store."""
+"""A stop or reload with the writer far behind (issue 19): SIGTERM ends in
+under a second, what could not be written in time is saved in the store as
+it was queued, and the next start writes it first, so every client answered
+ends up in the store; SIGHUP counts the queued clients without waiting."""
+import json
 import os
 import re
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import BIN, Kmsd
+from kmsdtest import BIN, Kmsd, kmsc
 
 
 def rows(db):
@@ -66,3 +67,27 @@ def test_sigterm_with_the_writer_behind_is_quick_and_loses_nothing():
             time.sleep(0.1)
         con.close()
     assert "records saved in the store" not in d.log()  # nothing left to save
+
+
+def test_sighup_counts_the_queued_clients_without_waiting_for_the_writer():
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd(f"store=sqlite:{db}"):
+        pass  # creates the schema
+    with Kmsd("count=real", f"store=sqlite:{db}") as d:
+        # the writer cannot write: every client stays queued
+        lock = sqlite3.connect(db, timeout=10, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            for _ in range(30):
+                rc, out = kmsc("activate", "--cmid", "random", f"127.0.0.1:{d.port}")
+                assert rc in (0, 5), out
+            t = time.monotonic()
+            d.send(signal.SIGHUP)
+            d.wait_log("configuration reloaded")
+            assert time.monotonic() - t < 1.0
+            # the recount read the store (empty) and the queue (30)
+            rc, out = kmsc("activate", "--json", "--cmid", "random", f"127.0.0.1:{d.port}")
+            assert json.loads(out)["response"]["count"] == 31, out
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
