@@ -213,7 +213,7 @@ static bool save_rest(store *s, writer_state *w)
 	double left_ms = STORE_STOP_WRITE_MS - ms_since(&s->stop_at);
 	if (left_ms > 0 && (double)s->count * w->ms_per_record < left_ms)
 		return false; /* it drains in time */
-	const store_record **rest = malloc(s->count * sizeof *rest);
+	const store_record **rest = malloc(s->count * sizeof(const store_record *));
 	if (!rest)
 		return false;
 	size_t n = s->count;

@@ -67,8 +67,8 @@ static int same_as_rows(store *s, const char *path)
 		if (got.n != want.n)
 			return -1;
 		for (int i = 0; i < got.n; i++)
-			if (memcmp(&got.g[i].app_id, &want.g[i].app_id, sizeof(kms_guid)) ||
-			    memcmp(&got.g[i].kms_id, &want.g[i].kms_id, sizeof(kms_guid)) ||
+			if (memcmp(&got.g[i].app_id, &want.g[i].app_id, sizeof(kms_guid)) != 0 ||
+			    memcmp(&got.g[i].kms_id, &want.g[i].kms_id, sizeof(kms_guid)) != 0 ||
 			    got.g[i].clients != want.g[i].clients ||
 			    got.g[i].last_seen != want.g[i].last_seen)
 				return -1;
