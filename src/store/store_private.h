@@ -151,8 +151,9 @@ struct store {
 	struct timespec stop_at;        /* monotonic: when the stop began */
 	_Atomic bool abort_batch;       /* the stop: end the batch in flight */
 	/* records saved by the last stop, loaded back into the ring: written
-	 * once committed reaches queued_target; they end at queued_upto */
-	uint64_t queued_target;
+	 * once none is left in it; they end at queued_upto */
+	size_t prepended;               /* of them still at the head of the ring */
+	bool saved_due;                 /* the first load is still to come */
 	int64_t queued_upto;
 	bool queued_more;               /* more saved than one load took */
 

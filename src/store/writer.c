@@ -136,7 +136,10 @@ static void consume(store *s, size_t n)
 	s->head = (s->head + n) % STORE_QUEUE_MAX;
 	s->count -= n;
 	s->stats.queue_depth = s->count;
-	s->committed += n;
+	/* records a stop saved, put back at the head, were never submitted */
+	size_t saved = n < s->prepended ? n : s->prepended;
+	s->prepended -= saved;
+	s->committed += n - saved;
 }
 
 /* Stopping while the database cannot be written: what is queued is lost. */
@@ -238,13 +241,18 @@ static bool save_rest(store *s, writer_state *w)
 	return ok;
 }
 
-/* What the last stop saved goes into the ring (at start, before any new
- * record), half a ring at a time so new records still find room; deleted
- * from the store once written (written_queued). Called with the lock held;
- * reads the store without it, so submitters never wait on the disk. */
+/* What the last stop saved goes back into the ring, at its head, so it is
+ * written before the records queued since (they are newer), half a ring
+ * at a time so new records still find room; deleted from the store once
+ * written (written_queued). The first load waits SAVED_DELAY_MS after the
+ * start, leaving the host's own start-up reads alone. They were submitted
+ * by the previous run: flush does not wait for them (s->prepended). Called
+ * with the lock held; reads the store without it. */
 #define SAVED_LOAD_MAX (STORE_QUEUE_MAX / 2)
+#define SAVED_DELAY_MS 1000
 static void load_saved(store *s)
 {
+	s->saved_due = false;
 	if (!s->be->load_queued || !s->writer_db || s->count > STORE_QUEUE_MAX - SAVED_LOAD_MAX)
 		return;
 	store_record *got = malloc(SAVED_LOAD_MAX * sizeof *got);
@@ -262,16 +270,16 @@ static void load_saved(store *s)
 	pthread_mutex_lock(&s->lock);
 	/* no room any more (a burst meanwhile): they stay saved, for later */
 	bool room = n > 0 && s->count + (size_t)n <= STORE_QUEUE_MAX;
+	size_t head = room ? (s->head + STORE_QUEUE_MAX - (size_t)n) % STORE_QUEUE_MAX : s->head;
 	for (long i = 0; room && i < n; i++)
-		s->ring[(s->head + s->count + (size_t)i) % STORE_QUEUE_MAX] = got[i];
+		s->ring[(head + (size_t)i) % STORE_QUEUE_MAX] = got[i];
 	free(got);
 	s->queued_more = n == SAVED_LOAD_MAX || (n > 0 && !room);
 	if (!room)
 		return;
-	/* written once everything queued before them and they are */
-	s->queued_target = s->committed + s->count + (uint64_t)n;
+	s->head = head;
 	s->count += (size_t)n;
-	s->submitted += (uint64_t)n;
+	s->prepended += (size_t)n;
 	s->stats.queue_depth = s->count;
 	s->queued_upto = upto;
 	pthread_mutex_unlock(&s->lock);
@@ -284,7 +292,7 @@ static void load_saved(store *s)
  * they leave the store's queue table, and the next ones come in. */
 static void written_queued(store *s)
 {
-	if (s->queued_upto && s->committed >= s->queued_target) {
+	if (s->queued_upto && !s->prepended) {
 		char why[300];
 		pthread_mutex_unlock(&s->lock);
 		bool ok = s->be->forget_queued(s->writer_db, s->queued_upto, why, sizeof why);
@@ -294,6 +302,30 @@ static void written_queued(store *s)
 		s->queued_upto = 0;
 	}
 	if (!s->queued_upto && s->queued_more)
+		load_saved(s);
+}
+
+/* The empty ring's wait; with saved records still to load, only until
+ * they are due. */
+static void wait_for_records(store *s, const struct timespec *due)
+{
+	while (!s->count && !s->stop) {
+		if (!s->saved_due) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&s->wake, &s->lock, due) == ETIMEDOUT)
+			load_saved(s);
+	}
+}
+
+/* Saved records due now: loaded. */
+static void load_saved_if_due(store *s, const struct timespec *due)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (s->saved_due && !s->stop && (now.tv_sec > due->tv_sec ||
+	    (now.tv_sec == due->tv_sec && now.tv_nsec >= due->tv_nsec)))
 		load_saved(s);
 }
 
@@ -307,11 +339,13 @@ static void *writer_main(void *arg)
 	bool last_try = false;       /* stopping: one more attempt, then drop */
 	struct timespec cycle;
 	clock_gettime(CLOCK_REALTIME, &cycle);
+	struct timespec saved_at = cycle;
+	add_ms(&saved_at, SAVED_DELAY_MS);
 	pthread_mutex_lock(&s->lock);
-	load_saved(s);
+	s->saved_due = s->be->load_queued != NULL;
 	for (;;) {
-		while (!s->count && !s->stop)
-			pthread_cond_wait(&s->wake, &s->lock);
+		load_saved_if_due(s, &saved_at);
+		wait_for_records(s, &saved_at);
 		log_drops(s, &w, s->stop);
 		if (!s->count && s->stop)
 			break;
