@@ -49,7 +49,9 @@ def test_sigterm_with_the_writer_behind_is_quick_and_loses_nothing():
     assert dropped == 0, log
     assert written + saved == 50000, (written, saved)
     assert saved > 0, log  # the lock left too much for the stop to write
-    assert took < 1.0, f"SIGTERM took {took:.2f} s:\n{log}"
+    # a performance bound: sanitizers slow every step several times
+    bound = 3.0 if os.environ.get("KMSD_SANITIZED") == "1" else 1.0
+    assert took < bound, f"SIGTERM took {took:.2f} s:\n{log}"
     assert rows(db) == written
     # the next start writes what was saved, before anything else
     with Kmsd(f"store=sqlite:{db}") as d:
@@ -84,7 +86,7 @@ def test_sighup_counts_the_queued_clients_without_waiting_for_the_writer():
             t = time.monotonic()
             d.send(signal.SIGHUP)
             d.wait_log("configuration reloaded")
-            assert time.monotonic() - t < 1.0
+            assert time.monotonic() - t < (3.0 if os.environ.get("KMSD_SANITIZED") == "1" else 1.0)
             # the recount read the store (empty) and the queue (30)
             rc, out = kmsc("activate", "--json", "--cmid", "random", f"127.0.0.1:{d.port}")
             assert json.loads(out)["response"]["count"] == 31, out
