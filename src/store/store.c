@@ -49,6 +49,9 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	s->read_only = read_only;
 	if (opt)
 		s->opt = *opt;
+	/* the daemon's store: a tool writing (kmsc prune) leaves the records
+	 * a stop saved to the daemon, so no two processes write them */
+	s->takes_saved = opt != NULL;
 	pthread_mutex_init(&s->health_lock, NULL);
 	pthread_mutex_init(&s->db_lock, NULL);
 	pthread_mutex_init(&s->identity_lock, NULL);

@@ -154,6 +154,7 @@ struct store {
 	 * once none is left in it; they end at queued_upto */
 	size_t prepended;               /* of them still at the head of the ring */
 	bool saved_due;                 /* the first load is still to come */
+	bool takes_saved;               /* opened by the daemon: loads them */
 	int64_t queued_upto;
 	bool queued_more;               /* more saved than one load took */
 

@@ -342,7 +342,7 @@ static void *writer_main(void *arg)
 	struct timespec saved_at = cycle;
 	add_ms(&saved_at, SAVED_DELAY_MS);
 	pthread_mutex_lock(&s->lock);
-	s->saved_due = s->be->load_queued != NULL;
+	s->saved_due = s->be->load_queued && s->takes_saved;
 	for (;;) {
 		load_saved_if_due(s, &saved_at);
 		wait_for_records(s, &saved_at);
