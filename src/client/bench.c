@@ -47,6 +47,7 @@ typedef struct bench {
 	double duration;
 	uint64_t limit;                /* activations to do, 0: until duration */
 	uint64_t machines;             /* distinct client machine ids sent, in turn */
+	uint64_t first;                /* the first one's number (--first) */
 	uint64_t started, done, errors[ERR_KINDS];
 	uint64_t sent;                 /* requests sent, for choosing the machine */
 	uint32_t *latency_us;
@@ -117,7 +118,7 @@ static bool send_request(bench *b, slot *s)
 	random_bytes(rnd, sizeof rnd);
 	/* machine i of --machines: the same ids every run, so benches add at
 	 * most that many clients to a host's store and count */
-	uint64_t machine = b->sent++ % b->machines;
+	uint64_t machine = b->first + b->sent++ % b->machines;
 	memcpy(r.cmid.b, "kmsc-bench\x00\x00", 12);
 	memcpy(r.cmid.b + 12, &(uint32_t){ (uint32_t)machine }, 4);
 	r.cmid.b[7] = (uint8_t)((r.cmid.b[7] & 0x0f) | 0x80);
@@ -301,6 +302,8 @@ static const char usage[] =
 	"  -p, --product P       product (default Windows 10/11 Enterprise)\n"
 	"  -m, --machines N      distinct client machines to send as, in turn; the\n"
 	"                        same ids each run (default 10, at most 10^9)\n"
+	"      --first N         number the machines from N (default 0): new ones\n"
+	"                        for each run\n"
 	"      --keepalive       many requests per connection instead of one\n"
 	"      --timeout S       per-activation timeout (default 5)\n"
 	"      --json            the summary as JSON\n"
@@ -316,6 +319,7 @@ int cmd_bench(int argc, char **argv)
 		{ "keepalive", no_argument, NULL, 'k' },         { "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
 		{ "no-verify", no_argument, NULL, 'V' },         { "machines", required_argument, NULL, 'm' },
+		{ "first", required_argument, NULL, 'F' },
 		{ 0 }
 	};
 	bench b = { .concurrency = 8, .duration = 10, .timeout_ms = 5000, .verify = true,
@@ -335,6 +339,11 @@ int cmd_bench(int argc, char **argv)
 		case 'm':
 			b.machines = strtoull(optarg, &end, 10);
 			if (optarg[0] == '-' || b.machines < 1 || b.machines > 1000000000)
+				end = optarg;
+			break;
+		case 'F':
+			b.first = strtoull(optarg, &end, 10);
+			if (optarg[0] == '-' || b.first > 3000000000u)
 				end = optarg;
 			break;
 		case '4': case '5': case '6': b.version = opt - '0'; break;

@@ -7,6 +7,7 @@
 
 #include "client/client.h"
 #include "kms/match.h"
+#include "kms/pools.h"
 
 /* the table in use (kmsc --product-data may replace the built-in one) */
 #define TABLE (&kms_product_table)
@@ -173,10 +174,10 @@ int cmd_products(int argc, char **argv)
 /* Office 2010 -> Office14, 2013 -> Office15, later -> Office16. */
 static const char *office_folder(const kms_sku *s)
 {
-	char id[GUID_TEXT_LEN];
-	guid_format(&sku_app(s)->id, id);
-	if (strcmp(id, "59a52881-a989-479d-af46-f275c6370663") == 0)
+	kms_guid office2010;
+	if (kms_pool_id("office2010", &office2010) && guid_cmp(&sku_app(s)->id, &office2010) == 0)
 		return "Office14";
+	char id[GUID_TEXT_LEN];
 	guid_format(&sku_group(s)->id, id);
 	if (strcmp(id, "e6a6f1bf-9d40-40c3-aa9f-c77ba21578c0") == 0 ||
 	    strcmp(id, "aa4c7968-b9da-4680-92b6-acb25e2f866c") == 0)

@@ -57,7 +57,7 @@ static bool epid_looks_real(const char *e)
 }
 
 /* The most a real host reports: 2 x the highest N of the request's pool
- * (PROTOCOL.md section 5), 2 x N for an application we do not know. */
+ * (docs/protocol.md section 5), 2 x N for an application we do not know. */
 static uint64_t pool_cap(const kms_request *r)
 {
 	const kms_app *app = kms_app_find(&kms_product_table, &r->app_id);

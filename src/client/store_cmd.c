@@ -62,7 +62,7 @@ static const char *app_name(const kms_guid *id)
 static store *open_db(const char *path, bool read_only)
 {
 	char spec[600], err[400];
-	if (store_spec_shared(path) || strncmp(path, "sqlite:", 7) == 0)
+	if (store_spec_kind(path) == STORE_KIND_SHARED || store_spec_kind(path) == STORE_KIND_SQLITE)
 		snprintf(spec, sizeof spec, "%s", path);
 	else
 		snprintf(spec, sizeof spec, "sqlite:%s", path);

@@ -31,7 +31,7 @@ typedef struct kms_epid_fields {
 bool kms_epid_generate(const kms_products *t, const kms_csvlk *c, uint32_t build, uint32_t lcid,
 		       int64_t now, uint64_t random, char out[KMS_EPID_TEXT_MAX]);
 
-/* The one host OS every ePID of a host carries (PROTOCOL.md section 5): a
+/* The one host OS every ePID of a host carries (docs/protocol.md section 5): a
  * use_for_epid build that every CSVLK in keys[] allows, released by `now`,
  * whose RPC runtime accepts NDR64 when the host does (`ndr64`); a host
  * without NDR64 gets a pre-NDR64 build if every key allows one (none does

@@ -319,46 +319,63 @@ static void note(char *list, size_t size, const char *what, const char *field)
 
 /* ---- the sections ---- */
 
-static void read_builds(parse *P, const xmlNode *section)
+/* Each element named `tag` among parent's children (none when parent is
+ * NULL), with its display name (the reader keeps or frees it) and the
+ * "Tag 'name'" its warnings begin with. */
+typedef void entry_reader(parse *P, const xmlNode *n, char *name, const char *who, void *ctx);
+
+static void each_entry(parse *P, const xmlNode *parent, const char *tag, entry_reader *read,
+		       void *ctx)
 {
-	for (const xmlNode *n = section ? section->children : NULL; n; n = n->next) {
-		if (!is_element(n, "WinBuild"))
+	for (const xmlNode *n = parent ? parent->children : NULL; n; n = n->next) {
+		if (!is_element(n, tag))
 			continue;
 		char *name = display_name(P, n);
 		char who[200];
-		snprintf(who, sizeof who, "WinBuild '%s'", name);
-		win_build b = { .name = name };
-		char problems[200] = "";
-		const char *p;
-		if ((p = attr_number(P, n, "BuildNumber", UINT32_MAX, &b.number)) || b.number == 0)
-			note(problems, sizeof problems, p ? p : "zero", "BuildNumber");
-		if ((p = attr_number(P, n, "PlatformId", MAX_PLATFORM_ID, &b.platform_id)))
-			note(problems, sizeof problems, p, "PlatformId");
-		for (unsigned i = 0; i < P->n_builds && !*problems; i++)
-			if (P->builds[i].number == b.number)
-				note(problems, sizeof problems, "duplicate", "BuildNumber");
-		if (*problems) {
-			warn(P, "%s: %s, skipped", who, problems);
-			free(name);
-			continue;
-		}
-		if (P->n_builds == MAX_BUILDS)
-			die(P, "more than %d WinBuild entries", MAX_BUILDS);
-		b.release = attr_date(P, n, who);
-		b.use_for_epid = attr_bool(P, n, "UseForEpid", who);
-		b.may_be_server = attr_bool(P, n, "MayBeServer", who);
-		b.ndr64 = attr_bool(P, n, "UsesNDR64", who);
-		if (b.use_for_epid) {
-			if (P->n_epid_builds < MAX_EPID_BUILDS) {
-				P->epid_builds[P->n_epid_builds++] = P->n_builds;
-			} else {
-				warn(P, "%s: more than %d UseForEpid builds, not used for ePIDs", who,
-				     MAX_EPID_BUILDS);
-				b.use_for_epid = false;
-			}
-		}
-		P->builds[P->n_builds++] = b;
+		snprintf(who, sizeof who, "%s '%s'", tag, name);
+		read(P, n, name, who, ctx);
 	}
+}
+
+static void read_build(parse *P, const xmlNode *n, char *name, const char *who, void *ctx)
+{
+	(void)ctx;
+	win_build b = { .name = name };
+	char problems[200] = "";
+	const char *p;
+	if ((p = attr_number(P, n, "BuildNumber", UINT32_MAX, &b.number)) || b.number == 0)
+		note(problems, sizeof problems, p ? p : "zero", "BuildNumber");
+	if ((p = attr_number(P, n, "PlatformId", MAX_PLATFORM_ID, &b.platform_id)))
+		note(problems, sizeof problems, p, "PlatformId");
+	for (unsigned i = 0; i < P->n_builds && !*problems; i++)
+		if (P->builds[i].number == b.number)
+			note(problems, sizeof problems, "duplicate", "BuildNumber");
+	if (*problems) {
+		warn(P, "%s: %s, skipped", who, problems);
+		free(name);
+		return;
+	}
+	if (P->n_builds == MAX_BUILDS)
+		die(P, "more than %d WinBuild entries", MAX_BUILDS);
+	b.release = attr_date(P, n, who);
+	b.use_for_epid = attr_bool(P, n, "UseForEpid", who);
+	b.may_be_server = attr_bool(P, n, "MayBeServer", who);
+	b.ndr64 = attr_bool(P, n, "UsesNDR64", who);
+	if (b.use_for_epid) {
+		if (P->n_epid_builds < MAX_EPID_BUILDS) {
+			P->epid_builds[P->n_epid_builds++] = P->n_builds;
+		} else {
+			warn(P, "%s: more than %d UseForEpid builds, not used for ePIDs", who,
+			     MAX_EPID_BUILDS);
+			b.use_for_epid = false;
+		}
+	}
+	P->builds[P->n_builds++] = b;
+}
+
+static void read_builds(parse *P, const xmlNode *section)
+{
+	each_entry(P, section, "WinBuild", read_build, NULL);
 }
 
 /* Same rule as kms_csvlk_allows_build() in src/kms/products.c. */
@@ -410,59 +427,58 @@ static void read_activates(parse *P, const xmlNode *item, csvlk_item *c, const c
 	c->n_activate = P->n_activates - c->first_activate;
 }
 
+static void read_csvlk(parse *P, const xmlNode *n, char *name, const char *who, void *ctx)
+{
+	(void)ctx;
+	csvlk_item c = { .name = name };
+	/* every problem of the entry in one warning, so that a broken
+	 * entry can be mended in one go */
+	char problems[300] = "";
+	const char *p;
+	int first;
+	if ((p = attr_guid(P, n, "Id", &c.id))) {
+		note(problems, sizeof problems, p, "Id");
+	} else if ((first = csvlk_index(P, &c.id)) >= 0) {
+		/* the first entry with an id is the one kept */
+		char kept[250];
+		snprintf(kept, sizeof kept, "(kept '%s')", P->csvlks[first].name);
+		note(problems, sizeof problems, "duplicate Id", kept);
+	}
+	if ((p = attr_number(P, n, "GroupId", MAX_GROUP_ID, &c.group_id)) || c.group_id == 0)
+		note(problems, sizeof problems, p ? p : "zero", "GroupId");
+	bool have_min = !(p = attr_number(P, n, "MinKeyId", MAX_KEY_ID, &c.min_key_id));
+	if (!have_min)
+		note(problems, sizeof problems, p, "MinKeyId");
+	bool have_max = !(p = attr_number(P, n, "MaxKeyId", MAX_KEY_ID, &c.max_key_id));
+	if (!have_max)
+		note(problems, sizeof problems, p, "MaxKeyId");
+	if (have_min && have_max && c.min_key_id > c.max_key_id)
+		note(problems, sizeof problems, "MinKeyId above", "MaxKeyId");
+	if (!attr_build_mask(P, n, who, &c.invalid_builds))
+		note(problems, sizeof problems, "malformed", "InvalidWinBuild");
+	if (*problems) {
+		warn(P, "%s: %s, skipped", who, problems);
+		free(name);
+		return;
+	}
+	c.release = attr_date(P, n, who);
+	if (!has_epid_build(P, &c)) {
+		warn(P, "%s: InvalidWinBuild and ReleaseDate allow no ePID build, skipped", who);
+		free(name);
+		return;
+	}
+	if (P->n_csvlks == MAX_CSVLKS)
+		die(P, "more than %d CsvlkItem entries", MAX_CSVLKS);
+	c.lab = attr_bool(P, n, "IsLab", who);
+	c.preview = attr_bool(P, n, "IsPreview", who);
+	c.has_vlmcsd_index = !attr_number(P, n, "VlmcsdIndex", UINT16_MAX, &c.vlmcsd_index);
+	read_activates(P, n, &c, who);
+	P->csvlks[P->n_csvlks++] = c;
+}
+
 static void read_csvlks(parse *P, const xmlNode *section)
 {
-	for (const xmlNode *n = section ? section->children : NULL; n; n = n->next) {
-		if (!is_element(n, "CsvlkItem"))
-			continue;
-		char *name = display_name(P, n);
-		char who[200];
-		snprintf(who, sizeof who, "CsvlkItem '%s'", name);
-		csvlk_item c = { .name = name };
-		/* every problem of the entry in one warning, so that a broken
-		 * entry can be mended in one go */
-		char problems[300] = "";
-		const char *p;
-		int first;
-		if ((p = attr_guid(P, n, "Id", &c.id))) {
-			note(problems, sizeof problems, p, "Id");
-		} else if ((first = csvlk_index(P, &c.id)) >= 0) {
-			/* the first entry with an id is the one kept */
-			char kept[250];
-			snprintf(kept, sizeof kept, "(kept '%s')", P->csvlks[first].name);
-			note(problems, sizeof problems, "duplicate Id", kept);
-		}
-		if ((p = attr_number(P, n, "GroupId", MAX_GROUP_ID, &c.group_id)) || c.group_id == 0)
-			note(problems, sizeof problems, p ? p : "zero", "GroupId");
-		bool have_min = !(p = attr_number(P, n, "MinKeyId", MAX_KEY_ID, &c.min_key_id));
-		if (!have_min)
-			note(problems, sizeof problems, p, "MinKeyId");
-		bool have_max = !(p = attr_number(P, n, "MaxKeyId", MAX_KEY_ID, &c.max_key_id));
-		if (!have_max)
-			note(problems, sizeof problems, p, "MaxKeyId");
-		if (have_min && have_max && c.min_key_id > c.max_key_id)
-			note(problems, sizeof problems, "MinKeyId above", "MaxKeyId");
-		if (!attr_build_mask(P, n, who, &c.invalid_builds))
-			note(problems, sizeof problems, "malformed", "InvalidWinBuild");
-		if (*problems) {
-			warn(P, "%s: %s, skipped", who, problems);
-			free(name);
-			continue;
-		}
-		c.release = attr_date(P, n, who);
-		if (!has_epid_build(P, &c)) {
-			warn(P, "%s: InvalidWinBuild and ReleaseDate allow no ePID build, skipped", who);
-			free(name);
-			continue;
-		}
-		if (P->n_csvlks == MAX_CSVLKS)
-			die(P, "more than %d CsvlkItem entries", MAX_CSVLKS);
-		c.lab = attr_bool(P, n, "IsLab", who);
-		c.preview = attr_bool(P, n, "IsPreview", who);
-		c.has_vlmcsd_index = !attr_number(P, n, "VlmcsdIndex", UINT16_MAX, &c.vlmcsd_index);
-		read_activates(P, n, &c, who);
-		P->csvlks[P->n_csvlks++] = c;
-	}
+	each_entry(P, section, "CsvlkItem", read_csvlk, NULL);
 }
 
 static int group_index(parse *P, const kms_guid *id)
@@ -494,35 +510,34 @@ static bool gvlk_well_formed(const char *key)
 	return true;
 }
 
+static void read_sku(parse *P, const xmlNode *n, char *name, const char *who, void *ctx)
+{
+	unsigned group = *(const unsigned *)ctx;
+	sku_item s = { .name = name, .group = group };
+	const char *p = attr_guid(P, n, "Id", &s.id);
+	if (p || sku_known(P, &s.id)) {
+		warn(P, "%s: %s Id, skipped", who, p ? p : "duplicate");
+		free(name);
+		return;
+	}
+	if (P->n_skus == MAX_SKUS)
+		die(P, "more than %d SkuItem entries", MAX_SKUS);
+	s.gvlk = attr_text(P, n, "Gvlk");
+	if (s.gvlk && !*s.gvlk) {
+		free(s.gvlk);
+		s.gvlk = NULL;
+	} else if (s.gvlk && !gvlk_well_formed(s.gvlk)) {
+		warn(P, "%s: malformed Gvlk \"%s\", dropped", who, s.gvlk);
+		free(s.gvlk);
+		s.gvlk = NULL;
+	}
+	s.generated_gvlk = attr_bool(P, n, "IsGeneratedGvlk", who);
+	P->skus[P->n_skus++] = s;
+}
+
 static void read_skus(parse *P, const xmlNode *kms_node, unsigned group)
 {
-	for (const xmlNode *n = kms_node->children; n; n = n->next) {
-		if (!is_element(n, "SkuItem"))
-			continue;
-		char *name = display_name(P, n);
-		sku_item s = { .name = name, .group = group };
-		const char *p = attr_guid(P, n, "Id", &s.id);
-		if (p || sku_known(P, &s.id)) {
-			warn(P, "SkuItem '%s': %s Id, skipped", name, p ? p : "duplicate");
-			free(name);
-			continue;
-		}
-		if (P->n_skus == MAX_SKUS)
-			die(P, "more than %d SkuItem entries", MAX_SKUS);
-		s.gvlk = attr_text(P, n, "Gvlk");
-		if (s.gvlk && !*s.gvlk) {
-			free(s.gvlk);
-			s.gvlk = NULL;
-		} else if (s.gvlk && !gvlk_well_formed(s.gvlk)) {
-			warn(P, "SkuItem '%s': malformed Gvlk \"%s\", dropped", name, s.gvlk);
-			free(s.gvlk);
-			s.gvlk = NULL;
-		}
-		char who[200];
-		snprintf(who, sizeof who, "SkuItem '%s'", name);
-		s.generated_gvlk = attr_bool(P, n, "IsGeneratedGvlk", who);
-		P->skus[P->n_skus++] = s;
-	}
+	each_entry(P, kms_node, "SkuItem", read_sku, &group);
 }
 
 /* "6.0" or "6" -> 6; absent is 6, the current protocol. */
@@ -559,61 +574,61 @@ static unsigned attr_n_policy(parse *P, const xmlNode *n, const char *who)
 	return (unsigned)policy;
 }
 
+static void read_group(parse *P, const xmlNode *n, char *name, const char *who, void *ctx)
+{
+	unsigned app = *(const unsigned *)ctx;
+	kms_item g = { .name = name, .app = app, .csvlk = NONE };
+	const char *p = attr_guid(P, n, "Id", &g.id);
+	if (p || group_index(P, &g.id) >= 0) {
+		/* its SKUs would have no group to count in */
+		warn(P, "%s: %s Id, skipped with its SKUs", who, p ? p : "duplicate");
+		free(name);
+		return;
+	}
+	if (P->n_groups == MAX_GROUPS)
+		die(P, "more than %d KmsItem entries", MAX_GROUPS);
+	g.n_policy = attr_n_policy(P, n, who);
+	g.protocol = attr_protocol(P, n, who);
+	g.retail = attr_bool(P, n, "IsRetail", who);
+	g.preview = attr_bool(P, n, "IsPreview", who);
+	P->groups[P->n_groups] = g;
+	read_skus(P, n, P->n_groups++);
+}
+
 static void read_groups(parse *P, const xmlNode *app_node, unsigned app)
 {
-	for (const xmlNode *n = app_node->children; n; n = n->next) {
-		if (!is_element(n, "KmsItem"))
-			continue;
-		char *name = display_name(P, n);
-		char who[200];
-		snprintf(who, sizeof who, "KmsItem '%s'", name);
-		kms_item g = { .name = name, .app = app, .csvlk = NONE };
-		const char *p = attr_guid(P, n, "Id", &g.id);
-		if (p || group_index(P, &g.id) >= 0) {
-			/* its SKUs would have no group to count in */
-			warn(P, "%s: %s Id, skipped with its SKUs", who, p ? p : "duplicate");
-			free(name);
-			continue;
-		}
-		if (P->n_groups == MAX_GROUPS)
-			die(P, "more than %d KmsItem entries", MAX_GROUPS);
-		g.n_policy = attr_n_policy(P, n, who);
-		g.protocol = attr_protocol(P, n, who);
-		g.retail = attr_bool(P, n, "IsRetail", who);
-		g.preview = attr_bool(P, n, "IsPreview", who);
-		P->groups[P->n_groups] = g;
-		read_skus(P, n, P->n_groups++);
+	each_entry(P, app_node, "KmsItem", read_group, &app);
+}
+
+static void read_app(parse *P, const xmlNode *n, char *name, const char *who, void *ctx)
+{
+	(void)ctx;
+	app_item a = { .name = name, .default_csvlk = NONE };
+	const char *p = attr_guid(P, n, "Id", &a.id);
+	for (unsigned i = 0; i < P->n_apps && !p; i++)
+		if (guid_cmp(&P->apps[i].id, &a.id) == 0)
+			p = "duplicate";
+	if (p) {
+		warn(P, "%s: %s Id, skipped with its KmsItems", who, p);
+		free(name);
+		return;
 	}
+	if (P->n_apps == MAX_APPS)
+		die(P, "more than %d AppItem entries", MAX_APPS);
+	p = attr_number(P, n, "MinActiveClients", UINT16_MAX, &a.min_active_clients);
+	if (p) {
+		if (strcmp(p, "missing") != 0)
+			warn(P, "%s: %s MinActiveClients, using 0", who, p);
+		a.min_active_clients = 0;
+	}
+	a.has_vlmcsd_index = !attr_number(P, n, "VlmcsdIndex", UINT16_MAX, &a.vlmcsd_index);
+	P->apps[P->n_apps] = a;
+	read_groups(P, n, P->n_apps++);
 }
 
 static void read_apps(parse *P, const xmlNode *section)
 {
-	for (const xmlNode *n = section ? section->children : NULL; n; n = n->next) {
-		if (!is_element(n, "AppItem"))
-			continue;
-		char *name = display_name(P, n);
-		app_item a = { .name = name, .default_csvlk = NONE };
-		const char *p = attr_guid(P, n, "Id", &a.id);
-		for (unsigned i = 0; i < P->n_apps && !p; i++)
-			if (guid_cmp(&P->apps[i].id, &a.id) == 0)
-				p = "duplicate";
-		if (p) {
-			warn(P, "AppItem '%s': %s Id, skipped with its KmsItems", name, p);
-			free(name);
-			continue;
-		}
-		if (P->n_apps == MAX_APPS)
-			die(P, "more than %d AppItem entries", MAX_APPS);
-		p = attr_number(P, n, "MinActiveClients", UINT16_MAX, &a.min_active_clients);
-		if (p) {
-			if (strcmp(p, "missing") != 0)
-				warn(P, "AppItem '%s': %s MinActiveClients, using 0", name, p);
-			a.min_active_clients = 0;
-		}
-		a.has_vlmcsd_index = !attr_number(P, n, "VlmcsdIndex", UINT16_MAX, &a.vlmcsd_index);
-		P->apps[P->n_apps] = a;
-		read_groups(P, n, P->n_apps++);
-	}
+	each_entry(P, section, "AppItem", read_app, NULL);
 }
 
 /* ---- linking and choosing ---- */

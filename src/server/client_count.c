@@ -56,6 +56,14 @@ client_count *client_count_new(const kms_products *t, int64_t window_seconds,
 	return c;
 }
 
+size_t client_count_capacity(const client_count *c)
+{
+	size_t most = 0;
+	for (int i = 0; i <= c->n_pools; i++)
+		most = c->pools[i].capacity > most ? c->pools[i].capacity : most;
+	return most;
+}
+
 void client_count_set_window(client_count *c, int64_t window_seconds)
 {
 	atomic_store_explicit(&c->window, window_seconds, memory_order_relaxed);

@@ -27,6 +27,8 @@ typedef struct client_count client_count;
 client_count *client_count_new(const kms_products *t, int64_t window_seconds,
 			       size_t other_capacity);
 void client_count_free(client_count *c);
+/* The most machines one pool keeps: more of one application never count. */
+size_t client_count_capacity(const client_count *c);
 void client_count_set_window(client_count *c, int64_t window_seconds);
 
 /* Record that `cmid` of pool `app` was seen at `now` (Unix seconds) and

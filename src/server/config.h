@@ -7,7 +7,8 @@
  * replaces the file's list instead of adding to it. A leading UTF-8 byte
  * order mark is skipped. A setting given twice in a file is an error naming
  * both lines, unless it is a list (listen, allow...), where the same line
- * twice is only a warning. The parser only parses:
+ * twice is only a warning. Every setting is a row of the table in
+ * config_table.c (see config_setting.h). The parser only parses:
  * no I/O beyond reading the file, no exit, no printing. */
 #ifndef KMSD_SERVER_CONFIG_H
 #define KMSD_SERVER_CONFIG_H
@@ -133,6 +134,17 @@ bool config_is_loopback(const config_listen *a);
 
 /* The effective configuration, as a valid kmsd.conf. */
 void config_dump(const kmsd_config *cfg, FILE *out);
+
+/* The settings a reload does not apply (read once at start) whose value
+ * differs between the running configuration and the one read: their
+ * names, separated by ", ", in names (cap bytes). Returns how many. */
+size_t config_restart_changes(const kmsd_config *running, const kmsd_config *next, char *names,
+			      size_t cap);
+
+/* Every setting, one line each: NAME, TYPE, DEFAULT (- for none), when a
+ * change takes effect (reload or restart) and a help line, separated by
+ * tabs (kmsd -S; the tests hold the sample file and the man page to it). */
+void config_list_settings(FILE *out);
 
 /* Nothing is allocated today; kept so callers need not change if it is. */
 void config_free(kmsd_config *cfg);

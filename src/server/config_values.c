@@ -11,9 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kms/pools.h"
 #include "kms/products.h"
-
-#define DEFAULT_PORT 1688
 
 bool value_bool(const char *v, bool *out, char *why)
 {
@@ -172,10 +171,14 @@ bool value_address(const char *v, unsigned default_port, config_listen *items, s
 	return add_listen(&list, family, host, (unsigned)port, why);
 }
 
-bool value_listen(const char *v, kmsd_config *cfg, char *why)
+bool value_text(const char *v, char *out, size_t cap, char *why)
 {
-	return value_address(v, DEFAULT_PORT, cfg->listen, &cfg->n_listen, CONFIG_MAX_LISTEN,
-			     "listen", why);
+	if (strlen(v) >= cap) {
+		snprintf(why, WHY_LEN, "value longer than %zu characters", cap - 1);
+		return false;
+	}
+	memcpy(out, v, strlen(v) + 1);
+	return true;
 }
 
 bool value_hwid(const char *v, uint8_t out[8], char *why)
@@ -223,17 +226,11 @@ bool value_group(const char *v, kms_guid *out, char *why)
 
 bool value_epid_key(const char *v, kms_guid *out, char *why)
 {
-	static const struct {
-		const char *name, *app;
-	} pools[] = {
-		{ "windows", "55c92734-d682-4d71-983e-d6ec3f16059f" },
-		{ "office2010", "59a52881-a989-479d-af46-f275c6370663" },
-		{ "office2013", "0ff1ce15-a989-479d-af46-f275c6370663" },
-	};
-	for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++)
-		if (strcasecmp(v, pools[i].name) == 0)
-			return guid_parse(pools[i].app, out);
-	if (guid_parse(v, out) && kms_group_find(&kms_product_table, out))
+	if (kms_pool_id(v, out))
+		return true;
+	/* an application id too: what -t -v prints for a pool reads back */
+	if (guid_parse(v, out) &&
+	    (kms_group_find(&kms_product_table, out) || kms_app_find(&kms_product_table, out)))
 		return true;
 	snprintf(why, WHY_LEN,
 		 "\"%s\" is not windows, office2010, office2013 or a known KMS id", v);

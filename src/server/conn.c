@@ -12,8 +12,8 @@
 #include "base/bytes.h"
 #include "base/escape.h"
 #include "kms/products.h"
-#include "server/log.h"
-#include "server/log_throttle.h"
+#include "base/log.h"
+#include "base/log_throttle.h"
 
 /* NDR unmarshalling failure: what Windows answers to a stub it cannot read. */
 #define RPC_X_BAD_STUB_DATA 0x000006F7u

@@ -1,7 +1,9 @@
 /* The dns-* settings of kmsd.conf: publishing this host's _vlmcs._tcp SRV
  * record by DNS dynamic update (RFC 2136), optionally signed with TSIG.
  *
- * Parsing only, like the rest of config*.c: checks that need the whole
+ * The settings are rows of config_table.c; this file has what their
+ * values need beyond the table's types. Parsing only, like the rest of
+ * config*.c: checks that need the whole
  * configuration or the file system (the TSIG secret file) are done by
  * dns_publish_check() when kmsd starts, reloads or runs with -t. */
 #ifndef KMSD_SERVER_DNS_CONFIG_H
@@ -27,13 +29,12 @@ typedef struct dns_publish_config {
 	char tsig_secret_file[256];       /* dns-tsig-secret-file */
 } dns_publish_config;
 
-void dns_config_defaults(dns_publish_config *c);
-
-/* Apply one dns-* setting; false with a reason in why (WHY_LEN bytes). */
-bool dns_config_apply(dns_publish_config *c, const char *key, const char *v, char *why);
-
-/* The settings as kmsd.conf lines (unset names are left out). */
-void dns_config_dump(const dns_publish_config *c, FILE *out);
+/* The dns-* values that need more than the table's types, as the rows
+ * of config_table.c name them (setting_text): a DNS name, the server, the
+ * TSIG algorithm (stored in its lower-case spelling). */
+bool dns_name_value(const char *v, char *out, size_t cap, char *why);
+bool dns_server_value(const char *v, char *out, size_t cap, char *why);
+bool dns_algorithm_value(const char *v, char *out, size_t cap, char *why);
 
 /* A host or zone name as DNS carries it: labels of 1 to 63 letters,
  * digits, '-' or '_', 253 characters at most. The final dot is dropped,

@@ -95,7 +95,7 @@ size_t host_answer(const host_settings *s, client_count *counter, const uint8_t 
 	policy.listed = s->listed;
 
 	/* no refusal depends on the count: decide first, and count only a
-	 * client that is answered (PROTOCOL.md section 5) */
+	 * client that is answered (docs/protocol.md section 5) */
 	act->decision = kms_decide(t, &policy, &act->req, 0, now);
 	if (act->decision.hresult) {
 		act->status = act->decision.hresult;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "kms/product_data.h"
-#include "server/log.h"
+#include "base/log.h"
 
 #define PRODUCT_FILE_MAX (16u << 20) /* the public file is ~150 KiB */
 

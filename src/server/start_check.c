@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "server/secret_file.h"
+#include "store/store.h"
 #include "store/store_uri.h"
 
 /* The uid kmsd will have once started (after dropping to `user`). */
@@ -80,7 +81,7 @@ bool start_check(const kmsd_config *cfg, bool starting, char *err, size_t err_le
 		return false;
 	}
 	if (cfg->store_password_file[0]) {
-		if (strncmp(cfg->store, "postgres", 8) != 0) {
+		if (store_spec_kind(cfg->store) != STORE_KIND_SHARED) {
 			snprintf(err, err_len, "store-password-file: only a postgresql:// store has a "
 				 "password");
 			return false;

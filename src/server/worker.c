@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "server/conn.h"
-#include "server/log.h"
-#include "server/log_throttle.h"
+#include "base/log.h"
+#include "base/log_throttle.h"
 #include "server/server.h"
 
 #define MAX_EVENTS 256

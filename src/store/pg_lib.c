@@ -47,7 +47,8 @@ static void load(void)
 		  BIND(cmdTuples) &&
 		  BIND(getCancel) &&
 		  BIND(cancel) &&
-		  BIND(freeCancel);
+		  BIND(freeCancel) &&
+		  BIND(execPrepared);
 	if (!ok)
 		snprintf(load_error, sizeof load_error, "libpq.so.5 is too old (libpq 14 or later "
 			 "has pipeline mode): %s", dlerror());

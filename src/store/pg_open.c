@@ -280,6 +280,7 @@ const store_backend store_pg_backend = {
 	.identity_get = pg_identity_get,
 	.identity_put = pg_identity_put,
 	.load_seen = pg_load_seen,
+	.load_newest = pg_load_newest,
 	.clients = pg_clients,
 	.group_stats = pg_group_stats,
 	.prune = pg_prune,

@@ -34,6 +34,7 @@ typedef struct pg_api_table {
 	__typeof__(PQgetCancel) *getCancel;
 	__typeof__(PQcancel) *cancel;
 	__typeof__(PQfreeCancel) *freeCancel;
+	__typeof__(PQexecPrepared) *execPrepared;
 } pg_api_table;
 extern pg_api_table pq_api;
 
@@ -67,6 +68,7 @@ bool pg_api_load(char *err, size_t err_len);
 #define PQgetCancel (pq_api.getCancel)
 #define PQcancel (pq_api.cancel)
 #define PQfreeCancel (pq_api.freeCancel)
+#define PQexecPrepared (pq_api.execPrepared)
 #endif
 
 /* A connection and whether it has been found broken: libpq does not
@@ -103,6 +105,8 @@ bool pg_identity_put(void *db, const char *name, const char *value, bool replace
 		     size_t err_len);
 bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 		  size_t err_len);
+bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, void *ctx,
+		    char *err, size_t err_len);
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total);
 bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long pg_prune(store *s, int64_t before);

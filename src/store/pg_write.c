@@ -1,31 +1,10 @@
-/* The PostgreSQL backend's writes (a batch in one transaction, with text
- * made valid UTF-8 first, which PostgreSQL insists on), and the rows the
- * counts are built from: those seen since a time, and those written since
- * a time, for hosts following each other. */
+/* The PostgreSQL backend's writes: a batch in one transaction, with text
+ * made valid UTF-8 first, which PostgreSQL insists on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/pg_private.h"
-
-/* the request goes to the activity log in the same statement */
-static const char upsert_sql[] =
-	"WITH logged AS (INSERT INTO activity (time, cmid, app_id, kms_id, sku_id, workstation,"
-	" address, license_status, protocol, result, count)"
-	" VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11))"
-	" INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
-	" license_status, protocol, first_seen, last_seen, requests, last_result, last_count,"
-	" stored_at, counted_seen)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10, $11,"
-	" extract(epoch FROM now())::bigint, CASE WHEN $10::bigint = 0 THEN $9::bigint END)"
-	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
-	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
-	" license_status = excluded.license_status, protocol = excluded.protocol,"
-	" last_seen = greatest(c.last_seen, excluded.last_seen), requests = c.requests + 1,"
-	" last_result = excluded.last_result, last_count = excluded.last_count,"
-	" stored_at = excluded.stored_at,"
-	" counted_seen = CASE WHEN excluded.last_result = 0"
-	" THEN greatest(c.counted_seen, excluded.counted_seen) ELSE c.counted_seen END";
 
 void store_utf8_clean(char *dst, size_t cap, const char *src)
 {
@@ -54,39 +33,58 @@ void store_utf8_clean(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
-#define UPSERT_NAME "kmsd_upsert"
+/* A batch is two statements whatever its size: every request into the
+ * activity log, and one upsert of each client it holds, its rows passed
+ * as arrays (unnest). One statement per record, even prepared and
+ * pipelined, cost the server a round of executor start-up per record, and
+ * a loaded host dropped records at 1M rows. */
+static const char activity_sql[] =
+	"INSERT INTO activity (time, cmid, app_id, kms_id, sku_id, workstation, address,"
+	" license_status, protocol, result, count)"
+	" SELECT u.t, decode(u.c, 'hex'), decode(u.a, 'hex'), decode(u.k, 'hex'), decode(u.s, 'hex'),"
+	" u.w, u.ad, u.st, u.p, u.r, u.n FROM unnest($1::bigint[], $2::text[], $3::text[],"
+	" $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[],"
+	" $11::bigint[]) AS u(t, c, a, k, s, w, ad, st, p, r, n)";
 
-/* Queue one upsert on the connection (libpq copies the parameters). */
-static bool send_one(pg_conn *pc, const store_record *r)
-{
-	char cmid[PG_GUID_TEXT], app[PG_GUID_TEXT], kms[PG_GUID_TEXT], sku[PG_GUID_TEXT];
-	char workstation[sizeof r->workstation], address[sizeof r->address];
-	char status[16], protocol[16], seen[24], result[16], count[16];
-	pg_guid_param(&r->cmid, cmid);
-	pg_guid_param(&r->app_id, app);
-	pg_guid_param(&r->kms_id, kms);
-	pg_guid_param(&r->sku_id, sku);
-	store_utf8_clean(workstation, sizeof workstation, r->workstation);
-	store_utf8_clean(address, sizeof address, r->address);
-	snprintf(status, sizeof status, "%u", r->license_status);
-	snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
-	snprintf(seen, sizeof seen, "%lld", (long long)r->time);
-	snprintf(result, sizeof result, "%u", r->result);
-	snprintf(count, sizeof count, "%u", r->count);
-	const char *const params[] = { cmid, app, kms, sku, workstation, address, status,
-				       protocol, seen, result, count };
-	return PQsendQueryPrepared(pc->c, UPSERT_NAME, 11, params, NULL, NULL, 0) == 1;
-}
+/* One row per client of the batch (an upsert may not touch a row twice),
+ * merged as the records one after another would have left it; greatest()
+ * skips NULL, the counted_seen of a client none of whose requests was
+ * answered. */
+static const char clients_sql[] =
+	"INSERT INTO clients AS c (cmid, app_id, kms_id, sku_id, workstation, address,"
+	" license_status, protocol, first_seen, last_seen, requests, last_result, last_count,"
+	" stored_at, counted_seen)"
+	" SELECT decode(u.c, 'hex'), decode(u.a, 'hex'), decode(u.k, 'hex'), decode(u.s, 'hex'),"
+	" u.w, u.ad, u.st, u.p, u.f, u.l, u.n, u.r, u.cnt, extract(epoch FROM now())::bigint, u.cs"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+	" $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],"
+	" $13::bigint[], $14::bigint[]) AS u(c, a, k, s, w, ad, st, p, f, l, n, r, cnt, cs)"
+	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
+	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
+	" license_status = excluded.license_status, protocol = excluded.protocol,"
+	" last_seen = greatest(c.last_seen, excluded.last_seen),"
+	" requests = c.requests + excluded.requests, last_result = excluded.last_result,"
+	" last_count = excluded.last_count, stored_at = excluded.stored_at,"
+	" counted_seen = greatest(c.counted_seen, excluded.counted_seen)";
 
-/* The upsert is prepared once per connection: parsing and planning it for
- * every record cost the server more than running it, and the writer fell
- * behind a few thousand new clients a second. */
-static bool prepare_upsert(pg_conn *pc, char *err, size_t err_len)
+#define ACTIVITY_NAME "kmsd_activity"
+#define CLIENTS_NAME "kmsd_clients"
+#define ACTIVITY_COLS 11
+#define CLIENTS_COLS 14
+
+/* The batch's statements are prepared once per connection: parsing and
+ * planning them per batch would be wasted work. */
+static bool prepare_batch(pg_conn *pc, char *err, size_t err_len)
 {
 	if (pc->upsert_prepared)
 		return true;
-	PGresult *r = PQprepare(pc->c, UPSERT_NAME, upsert_sql, 11, NULL);
+	PGresult *r = PQprepare(pc->c, ACTIVITY_NAME, activity_sql, ACTIVITY_COLS, NULL);
 	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(ok ? r : NULL);
+	if (ok) {
+		r = PQprepare(pc->c, CLIENTS_NAME, clients_sql, CLIENTS_COLS, NULL);
+		ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	}
 	if (!ok)
 		pg_note_failure(pc, r, err, err_len);
 	PQclear(r);
@@ -94,63 +92,208 @@ static bool prepare_upsert(pg_conn *pc, char *err, size_t err_len)
 	return ok;
 }
 
-/* Upserts travel in a pipeline, PIPE_CHUNK at a time: one round trip per
- * chunk rather than per record (a host answers thousands a second), and
- * chunks small enough that the server's answers never fill the socket
- * buffers while we are still sending. */
-#define PIPE_CHUNK 256
+/* One column of the batch as a PostgreSQL array literal. */
+typedef struct column {
+	char *text;
+	size_t len, cap;
+	bool failed;
+} column;
 
-static bool send_chunk(pg_conn *pc, const store_record *r, size_t n, char *err, size_t err_len)
+static void put(column *c, const char *bytes, size_t n)
+{
+	if (c->failed)
+		return;
+	if (c->len + n + 2 > c->cap) {
+		size_t cap = (c->len + n + 2) * 2;
+		char *t = realloc(c->text, cap < 4096 ? 4096 : cap);
+		if (!t) {
+			c->failed = true;
+			return;
+		}
+		c->text = t;
+		c->cap = cap < 4096 ? 4096 : cap;
+	}
+	memcpy(c->text + c->len, bytes, n);
+	c->len += n;
+	c->text[c->len] = '\0';
+}
+
+static void put_sep(column *c)
+{
+	put(c, c->len ? "," : "{", 1);
+}
+
+/* An element as is: numbers, hex, NULL. */
+static void put_plain(column *c, const char *v)
+{
+	put_sep(c);
+	put(c, v, strlen(v));
+}
+
+static void put_int(column *c, long long v)
+{
+	char t[24];
+	snprintf(t, sizeof t, "%lld", v);
+	put_plain(c, t);
+}
+
+static void put_guid(column *c, const kms_guid *g)
+{
+	char t[PG_GUID_TEXT];
+	pg_guid_param(g, t);
+	put_plain(c, t + 2); /* hex, without "\x": decode(..., 'hex') in the SQL */
+}
+
+/* Text, quoted, with " and \ escaped, made valid UTF-8 first. */
+static void put_text(column *c, const char *v, size_t cap)
+{
+	char clean[256];
+	store_utf8_clean(clean, cap < sizeof clean ? cap : sizeof clean, v);
+	put_sep(c);
+	put(c, "\"", 1);
+	for (const char *p = clean; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			put(c, "\\", 1);
+		put(c, p, 1);
+	}
+	put(c, "\"", 1);
+}
+
+static void put_protocol(column *c, const store_record *r)
+{
+	char t[16];
+	snprintf(t, sizeof t, "%u.%u", r->protocol_major, r->protocol_minor);
+	put_plain(c, t);
+}
+
+static bool columns_end(column *cols, int n)
 {
 	bool ok = true;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = send_one(pc, &r[i]);
-	if (!ok || PQpipelineSync(pc->c) != 1) {
-		pg_note_failure(pc, NULL, err, err_len);
-		pc->broken = true; /* results may be missing: start over */
+	for (int i = 0; i < n; i++) {
+		put(&cols[i], cols[i].len ? "}" : "{}", cols[i].len ? 1 : 2);
+		ok = ok && !cols[i].failed;
+	}
+	return ok;
+}
+
+static void columns_free(column *cols, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(cols[i].text);
+}
+
+static void activity_columns(const store_record *batch, size_t n, column *cols)
+{
+	for (size_t i = 0; i < n; i++) {
+		const store_record *r = &batch[i];
+		put_int(&cols[0], (long long)r->time);
+		put_guid(&cols[1], &r->cmid);
+		put_guid(&cols[2], &r->app_id);
+		put_guid(&cols[3], &r->kms_id);
+		put_guid(&cols[4], &r->sku_id);
+		put_text(&cols[5], r->workstation, sizeof r->workstation);
+		put_text(&cols[6], r->address, sizeof r->address);
+		put_int(&cols[7], r->license_status);
+		put_protocol(&cols[8], r);
+		put_int(&cols[9], r->result);
+		put_int(&cols[10], r->count);
+	}
+}
+
+/* Record order within one client: by key, then as they came. */
+static int by_client(const void *a, const void *b, void *arg)
+{
+	const store_record *batch = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = guid_cmp(&batch[x].cmid, &batch[y].cmid);
+	if (!c)
+		c = guid_cmp(&batch[x].app_id, &batch[y].app_id);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* The clients of the batch in key order (two hosts upserting the same
+ * clients then lock them in the same order), each merged from its records:
+ * the last one's values, its first time as first_seen, the latest time,
+ * how many requests, the latest answered time (counted_seen). */
+static bool client_columns(const store_record *batch, size_t n, column *cols)
+{
+	size_t *order = malloc(n * sizeof *order);
+	if (!order)
 		return false;
-	}
-	/* each query's results end with a NULL; then the sync's own result */
-	size_t ends = 0;
-	for (;;) {
-		PGresult *res = PQgetResult(pc->c);
-		if (!res) {
-			if (++ends > n || PQstatus(pc->c) != CONNECTION_OK) {
-				pc->broken = true; /* the sync never came */
-				return false;
-			}
-			continue;
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof *order, by_client, (void *)batch);
+	for (size_t i = 0; i < n;) {
+		const store_record *first = &batch[order[i]], *last = first;
+		int64_t latest = first->time, counted = -1;
+		size_t j = i;
+		for (; j < n && guid_cmp(&batch[order[j]].cmid, &first->cmid) == 0 &&
+		       guid_cmp(&batch[order[j]].app_id, &first->app_id) == 0; j++) {
+			last = &batch[order[j]];
+			latest = last->time > latest ? last->time : latest;
+			if (last->result == 0 && last->time > counted)
+				counted = last->time;
 		}
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_FATAL_ERROR && ok) {
-			pg_note_failure(pc, res, err, err_len);
-			ok = false;
-		}
-		PQclear(res);
-		if (st == PGRES_PIPELINE_SYNC)
-			return ok;
+		put_guid(&cols[0], &last->cmid);
+		put_guid(&cols[1], &last->app_id);
+		put_guid(&cols[2], &last->kms_id);
+		put_guid(&cols[3], &last->sku_id);
+		put_text(&cols[4], last->workstation, sizeof last->workstation);
+		put_text(&cols[5], last->address, sizeof last->address);
+		put_int(&cols[6], last->license_status);
+		put_protocol(&cols[7], last);
+		put_int(&cols[8], (long long)first->time);
+		put_int(&cols[9], (long long)latest);
+		put_int(&cols[10], (long long)(j - i));
+		put_int(&cols[11], last->result);
+		put_int(&cols[12], last->count);
+		if (counted < 0)
+			put_plain(&cols[13], "NULL");
+		else
+			put_int(&cols[13], (long long)counted);
+		i = j;
 	}
+	free(order);
+	return true;
+}
+
+static bool run_columns(pg_conn *pc, const char *name, column *cols, int n_cols, char *err,
+			size_t err_len)
+{
+	const char *params[CLIENTS_COLS];
+	for (int i = 0; i < n_cols; i++)
+		params[i] = cols[i].text;
+	PGresult *r = PQexecPrepared(pc->c, name, n_cols, params, NULL, NULL, 0);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		pg_note_failure(pc, r, err, err_len);
+	PQclear(r);
+	return ok;
 }
 
 enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, char *err,
 				size_t err_len)
 {
 	pg_conn *pc = db;
-	bool ok = prepare_upsert(pc, err, err_len) && pg_exec(pc, "BEGIN", err, err_len);
-	if (ok && PQenterPipelineMode(pc->c) != 1) {
-		pg_note_failure(pc, NULL, err, err_len);
-		ok = false;
-	}
-	for (size_t i = 0; ok && i < n; i += PIPE_CHUNK)
-		ok = send_chunk(pc, batch + i, n - i < PIPE_CHUNK ? n - i : PIPE_CHUNK, err, err_len);
-	if (PQpipelineStatus(pc->c) != PQ_PIPELINE_OFF && PQexitPipelineMode(pc->c) != 1)
-		pc->broken = true;
-	if (ok)
-		ok = pg_exec(pc, "COMMIT", err, err_len);
-	else if (!pc->broken)
-		PQclear(PQexec(pc->c, "ROLLBACK"));
+	column act[ACTIVITY_COLS] = { 0 }, cli[CLIENTS_COLS] = { 0 };
+	activity_columns(batch, n, act);
+	bool built = client_columns(batch, n, cli) && columns_end(act, ACTIVITY_COLS) &&
+		     columns_end(cli, CLIENTS_COLS);
+	bool ok = built && prepare_batch(pc, err, err_len) && pg_exec(pc, "BEGIN", err, err_len);
+	bool begun = ok;
+	ok = ok && run_columns(pc, ACTIVITY_NAME, act, ACTIVITY_COLS, err, err_len) &&
+	     run_columns(pc, CLIENTS_NAME, cli, CLIENTS_COLS, err, err_len) &&
+	     pg_exec(pc, "COMMIT", err, err_len);
+	columns_free(act, ACTIVITY_COLS);
+	columns_free(cli, CLIENTS_COLS);
 	if (ok)
 		return STORE_WRITTEN;
+	if (!built) {
+		snprintf(err, err_len, "out of memory");
+		return STORE_RETRY;
+	}
+	if (begun && !pc->broken)
+		PQclear(PQexec(pc->c, "ROLLBACK"));
 	/* data exceptions (22) and constraint violations (23) are a record's
 	 * own; anything else (a full disk, a read-only server, a lock timeout,
 	 * a serialization failure) passes */
@@ -158,50 +301,4 @@ enum store_write pg_write_batch(void *db, const store_record *batch, size_t n, c
 		return STORE_LOST;
 	return strncmp(pc->state, "22", 2) == 0 || strncmp(pc->state, "23", 2) == 0 ? STORE_REFUSED
 										    : STORE_RETRY;
-}
-
-static bool each_seen(PGresult *r, store_seen_fn fn, void *ctx)
-{
-	for (int i = 0; i < PQntuples(r); i++) {
-		kms_guid app, cmid;
-		pg_guid_value(PQgetvalue(r, i, 0), &app);
-		pg_guid_value(PQgetvalue(r, i, 1), &cmid);
-		fn(ctx, &app, &cmid, strtoll(PQgetvalue(r, i, 2), NULL, 10));
-	}
-	PQclear(r);
-	return true;
-}
-
-bool pg_changed(void *db, int64_t stored_since, int64_t *db_now, store_seen_fn fn, void *ctx,
-		char *err, size_t err_len)
-{
-	pg_conn *pc = db;
-	/* the time first: a row stored while the rows are read is in the next poll */
-	PGresult *r = pg_run(pc, "SELECT extract(epoch FROM now())::bigint", 0, NULL, err, err_len);
-	if (!r)
-		return false;
-	*db_now = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	if (!fn)
-		return true;
-	char since[24];
-	snprintf(since, sizeof since, "%lld", (long long)stored_since);
-	const char *const params[] = { since };
-	/* a row whose last request was refused brings no machine to count */
-	r = pg_run(pc, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), counted_seen FROM clients"
-		   " WHERE stored_at >= $1 AND last_result = 0 AND counted_seen IS NOT NULL"
-		   " ORDER BY counted_seen", 1, params, err, err_len);
-	return r && each_seen(r, fn, ctx);
-}
-
-bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
-		  size_t err_len)
-{
-	char text[24];
-	snprintf(text, sizeof text, "%lld", (long long)since);
-	const char *const params[] = { text };
-	PGresult *r = pg_run(db, "SELECT encode(app_id, 'hex'), encode(cmid, 'hex'), counted_seen"
-			     " FROM clients WHERE counted_seen >= $1 ORDER BY counted_seen", 1, params,
-			     err, err_len);
-	return r && each_seen(r, fn, ctx);
 }

@@ -5,9 +5,32 @@
 
 #include "store/store.h"
 
+#define SQLITE_PREFIX "sqlite:"
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 bool store_spec_shared(const char *spec)
 {
-	return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0;
+	return has_prefix(spec, "postgresql://") || has_prefix(spec, "postgres://");
+}
+
+const char *store_spec_file(const char *spec)
+{
+	return has_prefix(spec, SQLITE_PREFIX) ? spec + strlen(SQLITE_PREFIX) : NULL;
+}
+
+enum store_kind store_spec_kind(const char *spec)
+{
+	if (strcmp(spec, "none") == 0)
+		return STORE_KIND_NONE;
+	if (store_spec_file(spec))
+		return STORE_KIND_SQLITE;
+	if (store_spec_shared(spec))
+		return STORE_KIND_SHARED;
+	return STORE_KIND_INVALID;
 }
 
 /* Copies spec with passwords ("user:PASSWORD@" and "password=PASSWORD")

@@ -31,24 +31,65 @@ bool sqlite_activity_schema(void *conn, char *err, size_t err_len)
 	return false;
 }
 
+/* One hour's requests of one product group with one answer and count. */
+typedef struct hour_count {
+	int64_t hour;
+	kms_guid kms_id;
+	int64_t result, count;
+	int64_t n;
+} hour_count;
+
+#define HOUR_KEYS 32 /* a batch spans a second or two: a few keys */
+
+static bool add_hours(sqlite3_stmt *st, const hour_count *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, h[i].hour);
+		sqlite3_bind_blob(st, 2, h[i].kms_id.b, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h[i].result);
+		sqlite3_bind_int64(st, 4, h[i].count);
+		sqlite3_bind_int64(st, 5, h[i].n);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return false;
+	}
+	return true;
+}
+
+/* The batch's requests counted per key first, then one upsert per key
+ * rather than one per request (a batch of a thousand requests is a
+ * handful of keys). */
 static bool count_hours(sqlite3 *db, const store_record *batch, size_t n)
 {
 	sqlite3_stmt *st;
-	/* a refusal's count means nothing: counted as 0 */
 	if (sqlite3_prepare_v2(db, "INSERT INTO activity_hours (hour, kms_id, result, count, n)"
-			       " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (hour, kms_id, result, count)"
-			       " DO UPDATE SET n = n + 1", -1, &st, NULL) != SQLITE_OK)
+			       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hour, kms_id, result, count)"
+			       " DO UPDATE SET n = n + excluded.n", -1, &st, NULL) != SQLITE_OK)
 		return false;
+	hour_count keys[HOUR_KEYS];
+	size_t used = 0;
 	bool ok = true;
 	for (size_t i = 0; i < n && ok; i++) {
 		const store_record *r = &batch[i];
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, r->time / 3600);
-		sqlite3_bind_blob(st, 2, r->kms_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, r->result);
-		sqlite3_bind_int64(st, 4, r->result ? 0 : r->count);
-		ok = sqlite3_step(st) == SQLITE_DONE;
+		/* a refusal's count means nothing: counted as 0 */
+		hour_count k = { .hour = r->time / 3600, .kms_id = r->kms_id, .result = r->result,
+				 .count = r->result ? 0 : r->count, .n = 1 };
+		size_t at = 0;
+		while (at < used && (keys[at].hour != k.hour || keys[at].result != k.result ||
+				     keys[at].count != k.count ||
+				     memcmp(keys[at].kms_id.b, k.kms_id.b, 16) != 0))
+			at++;
+		if (at < used) {
+			keys[at].n++;
+			continue;
+		}
+		if (used == HOUR_KEYS) {
+			ok = add_hours(st, keys, used);
+			used = 0;
+		}
+		keys[used++] = k;
 	}
+	ok = ok && add_hours(st, keys, used);
 	sqlite3_finalize(st);
 	return ok;
 }

@@ -139,7 +139,7 @@ void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len
 /* The writer: FULL makes every commit survive an OS crash or power loss
  * (NORMAL only a crash of kmsd); it waits for locks no longer than a batch
  * interval, keeping its batch for a retry rather than holding the queue. */
-static void configure(void *conn, const store_options *opt)
+static void configure(void *conn, const store_options *opt, void *helper)
 {
 	sqlite3 *db = conn;
 	sqlite3_exec(db, opt->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
@@ -148,9 +148,9 @@ static void configure(void *conn, const store_options *opt)
 	 * million clients the 2 MiB default made every upsert read pages */
 	sqlite3_exec(db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
 	sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)STORE_BATCH_MS);
-	/* checkpoints stay with the writer, right after its commits: from
-	 * another thread they would never catch up with a busy writer, and the
-	 * WAL would only grow (the WAL restarts once all of it is copied) */
+	/* checkpoints on their own thread, so that they never hold up a batch
+	 * (sqlite_checkpoint.c) */
+	sqlite_checkpointer_attach(helper, db);
 }
 
 static bool broken(const char *path)
@@ -303,6 +303,8 @@ const store_backend store_sqlite_backend = {
 	.write_batch = sqlite_write_batch,
 	.lost = lost,
 	.configure = configure,
+	.writer_helper_start = sqlite_checkpointer_start,
+	.writer_helper_stop = sqlite_checkpointer_stop,
 	.broken = broken,
 	.set_aside = set_aside,
 	.identity_get = sqlite_identity_get,

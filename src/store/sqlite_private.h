@@ -31,4 +31,15 @@ long sqlite_load_queued(void *db, store_record *out, size_t max, int64_t *upto, 
 bool sqlite_forget_queued(void *db, int64_t upto, char *err, size_t err_len);
 void sqlite_abort_on(void *db, _Atomic bool *flag);
 
+/* sqlite_checkpoint.c: the writer's checkpoints on a thread of their own */
+typedef struct sqlite_checkpointer sqlite_checkpointer;
+void *sqlite_checkpointer_start(const char *target, const store_options *opt);
+void sqlite_checkpointer_stop(void *helper);
+/* the writer's connection notes the WAL's size after each commit (NULL:
+ * SQLite's own checkpoints stay) */
+void sqlite_checkpointer_attach(sqlite_checkpointer *c, sqlite3 *db);
+/* checkpoints run by the thread, and by the writer when it fell behind */
+void sqlite_checkpointer_counts(sqlite_checkpointer *c, unsigned long *runs,
+				unsigned long *inline_runs);
+
 #endif

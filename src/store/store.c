@@ -30,10 +30,11 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 {
 	const store_backend *be;
 	const char *target = spec;
-	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7]) {
+	const char *file = store_spec_file(spec);
+	if (file && file[0]) {
 		be = &store_sqlite_backend;
-		target = spec + 7;
-	} else if (store_spec_shared(spec)) {
+		target = file;
+	} else if (store_spec_kind(spec) == STORE_KIND_SHARED) {
 		be = &store_pg_backend;
 	} else {
 		snprintf(err, err_len, "\"%s\" is not sqlite:/PATH or postgresql://...", spec);
@@ -186,9 +187,23 @@ bool store_usable(store *s)
 	return db != NULL;
 }
 
+void store_limit_seen(store *s, size_t per_app)
+{
+	s->seen_per_app = per_app;
+}
+
+bool store_load_window(store *s, void *db, int64_t since, store_seen_fn fn, void *ctx,
+		       char *err, size_t err_len)
+{
+	if (s->seen_per_app && s->be->load_newest)
+		return s->be->load_newest(db, since, s->seen_per_app, fn, ctx, err, err_len);
+	return s->be->load_seen(db, since, fn, ctx, err, err_len);
+}
+
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
 {
-	return store_usable(s) && s->be->load_seen(s->db, since, fn, ctx, s->error, sizeof s->error);
+	return store_usable(s) &&
+	       store_load_window(s, s->db, since, fn, ctx, s->error, sizeof s->error);
 }
 
 static void arm(store *s)

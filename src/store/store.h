@@ -44,6 +44,7 @@ typedef struct store_record {
 	int64_t time;                    /* Unix seconds */
 	uint32_t result;                 /* 0 activated/answered, else the HRESULT */
 	uint32_t count;                  /* CurrentCount answered */
+	int64_t queued_ns;               /* set by store_submit: monotonic */
 } store_record;
 
 /* What a client row holds (keyed by CMID + application). */
@@ -90,9 +91,19 @@ typedef struct store_options {
  * (each reconnects, at most every 2 s). */
 store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len);
 
+/* What a store spec names: the one place that knows the spellings. */
+enum store_kind {
+	STORE_KIND_NONE,      /* "none": no store */
+	STORE_KIND_SQLITE,    /* "sqlite:PATH": a file of this host's */
+	STORE_KIND_SHARED,    /* "postgresql://" or "postgres://": several hosts */
+	STORE_KIND_INVALID
+};
+enum store_kind store_spec_kind(const char *spec);
 /* True for "postgresql://" and "postgres://" specs (several hosts may
  * share the store). */
 bool store_spec_shared(const char *spec);
+/* The file an sqlite: spec names (may be empty), NULL for any other spec. */
+const char *store_spec_file(const char *spec);
 /* The spec without a password, for log lines. */
 void store_spec_display(const char *spec, char *out, size_t len);
 
@@ -125,6 +136,10 @@ typedef struct store_writer_stats {
 	size_t queue_depth;
 	double last_batch_ms;
 	double total_batch_ms;           /* over all batches, for an average */
+	double max_batch_ms;             /* the longest batch since start */
+	/* the longest a record waited from store_submit to its commit since
+	 * start: what the kill -9 promise (STORE_BATCH_MS) is about */
+	double max_wait_ms;
 } store_writer_stats;
 void store_writer_stats_get(store *s, store_writer_stats *out);
 
@@ -142,6 +157,12 @@ bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
  * store_load_seen does not read yet); fn runs with the queue locked, so
  * it must only copy. */
 void store_queued_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+
+/* The count keeps no more than `per_app` machines of one application (0:
+ * no limit): a backend that can then reads only the newest `per_app` of
+ * each in store_load_seen and store_follow's first load, so a host starts
+ * in the same time and memory at a million clients as at a thousand. */
+void store_limit_seen(store *s, size_t per_app);
 
 /* With a shared database, keep calling `fn` (from a thread of the store)
  * with the clients every host records: first all seen in the last

@@ -50,8 +50,13 @@ typedef struct store_backend {
 			void *ctx, char *err, size_t err_len);
 	/* true if a failed call on this connection means it is gone */
 	bool (*lost)(void *db);
-	/* NULL, or settings of the writer's connection (synchronous) */
-	void (*configure)(void *db, const store_options *opt);
+	/* NULL, or settings of the writer's connection (synchronous); helper
+	 * is what writer_helper_start returned */
+	void (*configure)(void *db, const store_options *opt, void *helper);
+	/* NULL, or work beside the writer for as long as it runs (SQLite:
+	 * its checkpoints); NULL from start is no helper */
+	void *(*writer_helper_start)(const char *target, const store_options *opt);
+	void (*writer_helper_stop)(void *helper);
 	/* NULL, or whether the file at target exists but is not a usable
 	 * database (garbage, corrupt): what may be set aside */
 	bool (*broken)(const char *target);
@@ -69,6 +74,10 @@ typedef struct store_backend {
 			     char *err, size_t err_len);
 	bool (*load_seen)(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 			  size_t err_len);
+	/* NULL, or load_seen of only the newest `per_app` of each application,
+	 * still called oldest first */
+	bool (*load_newest)(void *db, int64_t since, size_t per_app, store_seen_fn fn, void *ctx,
+			    char *err, size_t err_len);
 	/* the public queries, on the opener's connection s->db */
 	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
 			size_t *total);
@@ -134,6 +143,7 @@ struct store {
 
 	/* the writer: a ring of records, drained by one thread */
 	void *writer_db;
+	void *writer_helper;            /* be->writer_helper_start's */
 	pthread_t writer;
 	bool writer_running;
 	pthread_mutex_t lock;
@@ -166,7 +176,12 @@ struct store {
 	int64_t window;
 	store_seen_fn seen;
 	void *seen_ctx;
+	size_t seen_per_app;          /* store_limit_seen; 0: every client */
 };
+
+/* The clients seen since `since` on db, as few as store_limit_seen allows. */
+bool store_load_window(store *s, void *db, int64_t since, store_seen_fn fn, void *ctx,
+		       char *err, size_t err_len);
 
 /* The opener's connection, reconnected if a shared database dropped it. */
 bool store_usable(store *s);

@@ -1,5 +1,7 @@
 #include "store/store_uri.h"
 
+#include "store/store.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,10 +90,11 @@ static bool check_pg(const char *spec, const char *rest, char *why, size_t why_l
 
 bool store_uri_check(const char *spec, char *why, size_t why_len)
 {
-	if (strcmp(spec, "none") == 0)
+	const char *file = store_spec_file(spec);
+	if (store_spec_kind(spec) == STORE_KIND_NONE)
 		return true;
-	if (strncmp(spec, "sqlite:", 7) == 0) {
-		if (spec[7] != '/')
+	if (file) {
+		if (file[0] != '/')
 			return bad(why, why_len, spec, "sqlite: needs an absolute path");
 		if (spec[strlen(spec) - 1] == '/')
 			return bad(why, why_len, spec, "sqlite: names a directory, not a file");

@@ -48,8 +48,8 @@ static void poll_once(follower *f)
 	if (ok && !f->loaded) {
 		/* stored_at says nothing of the window: the first load is by
 		 * last_seen, like the one at start */
-		ok = s->be->load_seen(f->db, (int64_t)time(NULL) - s->window, s->seen, s->seen_ctx,
-				      why, sizeof why);
+		ok = store_load_window(s, f->db, (int64_t)time(NULL) - s->window, s->seen,
+				       s->seen_ctx, why, sizeof why);
 	}
 	if (ok) {
 		f->loaded = true;

@@ -82,7 +82,7 @@ static bool reconnect(store *s, char *why, size_t len)
 		s->writer_db = NULL;
 	}
 	if (s->writer_db && s->be->configure)
-		s->be->configure(s->writer_db, &s->opt);
+		s->be->configure(s->writer_db, &s->opt, s->writer_helper);
 	if (s->writer_db && s->be->abort_on)
 		s->be->abort_on(s->writer_db, &s->abort_batch);
 	if (s->writer_db)
@@ -181,7 +181,15 @@ static void keep_and_wait(store *s, writer_state *w, size_t n, bool outage)
 	w->backoff_ms = w->backoff_ms * 2 > STORE_RETRY_MAX_MS ? STORE_RETRY_MAX_MS : w->backoff_ms * 2;
 }
 
-static void written(store *s, writer_state *w, size_t n, double ms)
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* oldest: the batch's first record, queued before the others */
+static void written(store *s, writer_state *w, size_t n, double ms, const store_record *oldest)
 {
 	consume(s, n);
 	s->stats.written += n;
@@ -190,6 +198,11 @@ static void written(store *s, writer_state *w, size_t n, double ms)
 	s->stats.total_batch_ms += ms;
 	double per = n ? ms / (double)n : 0;
 	w->ms_per_record = w->ms_per_record ? (3 * w->ms_per_record + per) / 4 : per;
+	if (ms > s->stats.max_batch_ms)
+		s->stats.max_batch_ms = ms;
+	double waited = (double)(now_ns() - oldest->queued_ns) / 1e6;
+	if (waited > s->stats.max_wait_ms)
+		s->stats.max_wait_ms = waited;
 	s->writer_down = false;
 	w->backoff_ms = STORE_RETRY_MAX_MS / 16;
 	if (w->one_by_one)
@@ -406,7 +419,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		if (res == STORE_WRITTEN) {
-			written(s, &w, n, ms);
+			written(s, &w, n, ms, &batch[0]);
 			written_queued(s);
 			w.busy_tries = 0;
 			last_try = false;
@@ -451,8 +464,10 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 		free(s->ring);
 		return false;
 	}
+	s->writer_helper = s->be->writer_helper_start ? s->be->writer_helper_start(s->target, &s->opt)
+						      : NULL;
 	if (s->writer_db && s->be->configure)
-		s->be->configure(s->writer_db, &s->opt);
+		s->be->configure(s->writer_db, &s->opt, s->writer_helper);
 	if (s->writer_db && s->be->abort_on)
 		s->be->abort_on(s->writer_db, &s->abort_batch);
 	pthread_mutex_init(&s->lock, NULL);
@@ -463,9 +478,13 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot start the store writer: %s", strerror(e));
 		if (s->writer_db)
 			s->be->disconnect(s->writer_db);
+		if (s->writer_helper)
+			s->be->writer_helper_stop(s->writer_helper);
 		free(s->ring);
 		return false;
 	}
+	/* top -H and perf show which thread is the store's */
+	pthread_setname_np(s->writer, "kmsd-store");
 	s->writer_running = true;
 	return true;
 }
@@ -485,6 +504,10 @@ void store_writer_stop(store *s)
 	s->writer_running = false;
 	if (s->writer_db)
 		s->be->disconnect(s->writer_db);
+	/* after the connection whose commits call it is closed */
+	if (s->writer_helper)
+		s->be->writer_helper_stop(s->writer_helper);
+	s->writer_helper = NULL;
 	free(s->ring);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->committed_cond);
@@ -498,7 +521,9 @@ bool store_submit(store *s, const store_record *r)
 	pthread_mutex_lock(&s->lock);
 	bool queued = s->count < STORE_QUEUE_MAX;
 	if (queued) {
-		s->ring[(s->head + s->count) % STORE_QUEUE_MAX] = *r;
+		store_record *q = &s->ring[(s->head + s->count) % STORE_QUEUE_MAX];
+		*q = *r;
+		q->queued_ns = now_ns();
 		s->count++;
 		s->submitted++;
 		s->stats.queue_depth = s->count;

@@ -38,10 +38,9 @@ static const char *group_name(const kms_guid *kms_id)
 
 void web_api_status(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	const metrics *m = w->srv->metrics;
 	buf *b = &out->body;
 	buf_puts(b, "{");
@@ -59,9 +58,9 @@ void web_api_status(web *w, const web_request *r, web_reply *out)
 	for (int i = 0; i < 8; i++)
 		buf_printf(b, "%02X", id.hwid[i]);
 	buf_printf(b, "\", \"lcid\": %u, \"host_build\": %u, \"epids\": {", id.lcid, id.host_build);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < KMS_N_POOLS; i++) {
 		buf_puts(b, i ? ", " : "");
-		json_key(b, web_pools[i].key);
+		json_key(b, kms_pools[i].word);
 		buf_json_string(b, id.epids[i]);
 	}
 	buf_puts(b, "}, \"epids_by_group\": [");
@@ -75,7 +74,7 @@ void web_api_status(web *w, const web_request *r, web_reply *out)
 		json_guid(b, "kms_id", &grp->id);
 		buf_puts(b, ", \"product_group\": ");
 		buf_json_string(b, grp->name);
-		buf_printf(b, ", \"pool\": \"%s\", \"epid\": ", pool < 3 ? web_pools[pool].key : "other");
+		buf_printf(b, ", \"pool\": \"%s\", \"epid\": ", web_pool_key(pool));
 		buf_json_string(b, id.group_epids[g]);
 		buf_puts(b, "}");
 	}
@@ -90,13 +89,13 @@ void web_api_status(web *w, const web_request *r, web_reply *out)
 		buf_json_string(b, id.web_listen[i]);
 	}
 	buf_puts(b, "], \"pools\": [");
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < KMS_N_POOLS; i++) {
 		unsigned th[8];
 		size_t n = web_pool_thresholds(i, th, 8);
 		uint32_t clients = web_pool_clients(w, i, r->now);
 		buf_printf(b, "%s{\"pool\": \"%s\", \"name\": \"%s\", \"app_id\": \"%s\", "
-			   "\"clients\": %u, \"thresholds\": [", i ? ", " : "", web_pools[i].key,
-			   web_pools[i].label, web_pools[i].app_id, clients);
+			   "\"clients\": %u, \"thresholds\": [", i ? ", " : "", kms_pools[i].word,
+			   kms_pools[i].label, kms_pools[i].id, clients);
 		for (size_t t = 0; t < n; t++)
 			buf_printf(b, "%s{\"n_policy\": %u, \"reached\": %s}", t ? ", " : "", th[t],
 				   clients >= th[t] || !id.count_real ? "true" : "false");
@@ -130,12 +129,12 @@ static bool clients_param(void *ctx, const char *name, const char *value)
 	return web_clients_param(cw->p, name, value, cw->now, &cw->err);
 }
 
-bool web_read_clients_params(const web_request *r, web_clients_params *p, web_param_error *err)
+bool web_read_clients_params(const web_request *r, web_clients_params *p, web_reply *out)
 {
 	web_clients_params_init(p);
 	clients_walk cw = { p, r->now, { "", "" } };
 	if (!r->each_param(r, clients_param, &cw)) {
-		*err = cw.err;
+		web_json_error(out, 400, cw.err.parameter, cw.err.message);
 		return false;
 	}
 	web_clients_params_finish(p);
@@ -168,7 +167,7 @@ bool web_client_json(void *ctx, const store_client *c)
 	buf_json_string(b, c->workstation);
 	buf_puts(b, ", \"address\": ");
 	buf_json_string(b, c->address);
-	buf_printf(b, ", \"pool\": \"%s\", ", pool < 3 ? web_pools[pool].key : "other");
+	buf_printf(b, ", \"pool\": \"%s\", ", web_pool_key(pool));
 	json_guid(b, "app_id", &c->app_id);
 	buf_puts(b, ", ");
 	json_guid(b, "kms_id", &c->kms_id);
@@ -191,11 +190,8 @@ bool web_client_json(void *ctx, const store_client *c)
 void web_api_clients(web *w, const web_request *r, web_reply *out)
 {
 	web_clients_params p;
-	web_param_error err;
-	if (!web_read_clients_params(r, &p, &err)) {
-		web_json_error(out, 400, err.parameter, err.message);
+	if (!web_read_clients_params(r, &p, out))
 		return;
-	}
 	if (!web_store_or_503(w, out))
 		return;
 	if (p.has_cursor && strcmp(p.cursor_sort, p.sort) != 0) {
@@ -289,7 +285,7 @@ void web_api_products(web *w, const web_request *r, web_reply *out)
 		buf_puts(b, ", ");
 		json_guid(b, "kms_id", &g->id);
 		buf_printf(b, ", \"pool\": \"%s\", \"n_policy\": %u, \"protocol\": %u, \"gvlk\": ",
-			   pool < 3 ? web_pools[pool].key : "other", g->n_policy, g->protocol);
+			   web_pool_key(pool), g->n_policy, g->protocol);
 		if (s->gvlk)
 			buf_json_string(b, s->gvlk);
 		else
@@ -339,7 +335,7 @@ static bool group_stat_json(void *ctx, const store_group_stat *st)
 	buf_puts(gr->b, ", \"product_group\": ");
 	buf_json_string(gr->b, group_name(&st->kms_id));
 	buf_printf(gr->b, ", \"pool\": \"%s\", \"clients\": %llu, ",
-		   pool < 3 ? web_pools[pool].key : "other", (unsigned long long)st->clients);
+		   web_pool_key(pool), (unsigned long long)st->clients);
 	json_time(gr->b, "last_seen", st->last_seen);
 	buf_puts(gr->b, "}");
 	return true;

@@ -10,7 +10,7 @@
 #define CLIENT_REQUESTS 50
 
 typedef struct client_rows {
-	store_client rows[3 + 1];       /* one per pool, and one unknown application */
+	store_client rows[KMS_N_POOLS + 1]; /* one per pool, and one unknown application */
 	size_t n;
 } client_rows;
 
@@ -36,11 +36,21 @@ static bool keep_request(void *ctx, const store_activity *a)
 	return true;
 }
 
+/* One machine, as both its page and its JSON show it. */
+typedef struct client_view {
+	client_rows cr;
+	request_rows rr;
+	bool have_requests;             /* false: its requests could not be read */
+	char id[GUID_TEXT_LEN];         /* the machine id, as text */
+} client_view;
+
 /* The rows and requests of one machine, or an error answer (400, 404, 503). */
-static bool load(web *w, const web_request *r, const char *text, client_rows *cr,
-		 request_rows *rr, bool *have_requests, web_reply *out)
+static bool load(web *w, const web_request *r, const char *text, client_view *v,
+		 web_reply *out)
 {
 	kms_guid cmid;
+	v->cr.n = v->rr.n = 0;
+	v->have_requests = false;
 	if (!web_no_params(r, out))
 		return false;
 	if (!guid_parse(text, &cmid)) {
@@ -52,9 +62,9 @@ static bool load(web *w, const web_request *r, const char *text, client_rows *cr
 		return false;
 	size_t found = 0;
 	pthread_mutex_lock(&w->store_lock);
-	bool ok = store_client_get(w->store, &cmid, keep_row, cr, &found);
-	*have_requests = ok && store_activity_recent(w->store, &cmid, CLIENT_REQUESTS, keep_request,
-						     rr);
+	bool ok = store_client_get(w->store, &cmid, keep_row, &v->cr, &found);
+	v->have_requests = ok && store_activity_recent(w->store, &cmid, CLIENT_REQUESTS,
+						       keep_request, &v->rr);
 	char message[360];
 	snprintf(message, sizeof message, "store query failed: %s", store_error(w->store));
 	pthread_mutex_unlock(&w->store_lock);
@@ -66,6 +76,7 @@ static bool load(web *w, const web_request *r, const char *text, client_rows *cr
 		web_json_error(out, 404, "cmid", "no client with this machine id in the store");
 		return false;
 	}
+	guid_format(&v->cr.rows[0].cmid, v->id);
 	return true;
 }
 
@@ -85,7 +96,7 @@ static void row_html(buf *b, const store_client *c)
 	guid_format(&c->sku_id, sku_id);
 	guid_format(&c->app_id, app_id);
 	buf_printf(b, "<section class=\"two\"><h2>%s</h2><table class=\"kv\">",
-		   pool < 3 ? web_pools[pool].label : "Other application");
+		   pool < KMS_N_POOLS ? kms_pools[pool].label : "Other application");
 	buf_puts(b, "<tr><th>Product</th><td>");
 	buf_html(b, product_name(&c->sku_id, &c->kms_id));
 	buf_printf(b, " <code class=\"small\">%s</code></td></tr><tr><th>Product group</th><td>", sku_id);
@@ -129,31 +140,27 @@ static void requests_html(buf *b, const request_rows *rr, bool have)
 		web_answer_text(b, a->result, a->count, web_n_policy(&a->kms_id));
 		buf_puts(b, "</td></tr>");
 	}
-	if (!rr->n)
-		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted empty\">none kept</td></tr>");
+	web_empty_row(b, rr->n, 5, "none kept");
 	buf_puts(b, "</table></section>\n");
 }
 
 void web_client_page(web *w, const web_request *r, const char *cmid, web_reply *out)
 {
-	client_rows cr = { .n = 0 };
-	request_rows rr = { .n = 0 };
-	bool have = false;
-	if (!load(w, r, cmid, &cr, &rr, &have, out))
+	client_view v;
+	if (!load(w, r, cmid, &v, out))
 		return;
 	buf *b = &out->body;
 	out->content_type = "text/html; charset=utf-8";
-	char id[GUID_TEXT_LEN];
-	guid_format(&cr.rows[0].cmid, id);
-	web_page_begin(b, w, cr.rows[0].workstation[0] ? cr.rows[0].workstation : id, "clients", 30);
+	const char *name = v.cr.rows[0].workstation;
+	web_page_begin(b, w, name[0] ? name : v.id, "clients", 30);
 	buf_puts(b, "<section class=\"wide\"><h2 class=\"long\" id=\"workstation\">");
-	buf_html(b, cr.rows[0].workstation[0] ? cr.rows[0].workstation : "(no name)");
+	buf_html(b, name[0] ? name : "(no name)");
 	buf_printf(b, "</h2><p>Machine id <code id=\"cmid\">%s</code> &middot; <a href=\"/clients\">"
 		   "all clients</a> &middot; <a href=\"/api/v1/clients/%s\">as JSON</a></p></section>\n",
-		   id, id);
-	for (size_t i = 0; i < cr.n; i++)
-		row_html(b, &cr.rows[i]);
-	requests_html(b, &rr, have);
+		   v.id, v.id);
+	for (size_t i = 0; i < v.cr.n; i++)
+		row_html(b, &v.cr.rows[i]);
+	requests_html(b, &v.rr, v.have_requests);
 	web_page_end(b);
 }
 
@@ -169,7 +176,7 @@ static void request_json(buf *b, const store_activity *a, bool first)
 	buf_printf(b, "%s{\"time\": \"%s\", \"address\": ", first ? "\n    " : ",\n    ", t);
 	buf_json_string(b, a->address);
 	buf_printf(b, ", \"pool\": \"%s\", \"kms_id\": \"%s\", \"product_group\": ",
-		   pool < 3 ? web_pools[pool].key : "other", kms_id);
+		   web_pool_key(pool), kms_id);
 	buf_json_string(b, g ? g->name : "unknown");
 	buf_printf(b, ", \"sku_id\": \"%s\", \"product\": ", sku_id);
 	buf_json_string(b, product_name(&a->sku_id, &a->kms_id));
@@ -180,26 +187,22 @@ static void request_json(buf *b, const store_activity *a, bool first)
 
 void web_api_client(web *w, const web_request *r, const char *cmid, web_reply *out)
 {
-	client_rows cr = { .n = 0 };
-	request_rows rr = { .n = 0 };
-	bool have = false;
-	if (!load(w, r, cmid, &cr, &rr, &have, out))
+	client_view v;
+	if (!load(w, r, cmid, &v, out))
 		return;
 	buf *b = &out->body;
-	char id[GUID_TEXT_LEN];
-	guid_format(&cr.rows[0].cmid, id);
-	buf_printf(b, "{\"cmid\": \"%s\", \"workstation\": ", id);
-	buf_json_string(b, cr.rows[0].workstation);
+	buf_printf(b, "{\"cmid\": \"%s\", \"workstation\": ", v.id);
+	buf_json_string(b, v.cr.rows[0].workstation);
 	buf_puts(b, ", \"entries\": [");
-	for (size_t i = 0; i < cr.n; i++)
-		web_client_json(b, &cr.rows[i]);
+	for (size_t i = 0; i < v.cr.n; i++)
+		web_client_json(b, &v.cr.rows[i]);
 	buf_puts(b, "\n], \"requests\": ");
-	if (!have) {
+	if (!v.have_requests) {
 		buf_puts(b, "null}\n");
 		return;
 	}
 	buf_puts(b, "[");
-	for (size_t i = 0; i < rr.n; i++)
-		request_json(b, &rr.rows[i], i == 0);
-	buf_puts(b, rr.n ? "\n]}\n" : "]}\n");
+	for (size_t i = 0; i < v.rr.n; i++)
+		request_json(b, &v.rr.rows[i], i == 0);
+	buf_puts(b, v.rr.n ? "\n]}\n" : "]}\n");
 }

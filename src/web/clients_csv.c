@@ -39,7 +39,7 @@ static bool csv_row(void *ctx, const store_client *c)
 	web_csv_field(b, cmid, false);
 	web_csv_field(b, c->workstation, false);
 	web_csv_field(b, host, false);
-	web_csv_field(b, pool < 3 ? web_pools[pool].key : "other", false);
+	web_csv_field(b, web_pool_key(pool), false);
 	web_csv_field(b, g ? g->name : "unknown", false);
 	web_csv_field(b, sku ? sku->name : "unknown", false);
 	snprintf(text, sizeof text, "%u.%u", c->protocol_major, c->protocol_minor);
@@ -60,11 +60,8 @@ static bool csv_row(void *ctx, const store_client *c)
 void web_clients_csv(web *w, const web_request *r, web_reply *out)
 {
 	web_clients_params p;
-	web_param_error err;
-	if (!web_read_clients_params(r, &p, &err)) {
-		web_json_error(out, 400, err.parameter, err.message);
+	if (!web_read_clients_params(r, &p, out))
 		return;
-	}
 	if (!web_store_or_503(w, out))
 		return;
 	/* the whole filter, not the page on screen */

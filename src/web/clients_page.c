@@ -81,9 +81,9 @@ static void search_form(buf *b, const web_clients_params *p, const char *product
 	buf_html(b, p->search);
 	buf_puts(b, "\"><select name=\"product\" aria-label=\"pool or product group\">"
 		 "<option value=\"\">all pools and groups</option><optgroup label=\"Pools\">");
-	for (size_t i = 0; i < 3; i++)
-		buf_printf(b, "<option value=\"%s\"%s>%s</option>", web_pools[i].key,
-			   strcmp(product, web_pools[i].key) == 0 ? " selected" : "", web_pools[i].label);
+	for (size_t i = 0; i < KMS_N_POOLS; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", kms_pools[i].word,
+			   strcmp(product, kms_pools[i].word) == 0 ? " selected" : "", kms_pools[i].label);
 	buf_puts(b, "</optgroup><optgroup label=\"Product groups\">");
 	for (size_t g = 0; g < t->n_groups; g++) {
 		char id[GUID_TEXT_LEN];
@@ -119,11 +119,8 @@ static void search_form(buf *b, const web_clients_params *p, const char *product
 void web_clients_page(web *w, const web_request *r, web_reply *out)
 {
 	web_clients_params p;
-	web_param_error err;
-	if (!web_read_clients_params(r, &p, &err)) {
-		web_json_error(out, 400, err.parameter, err.message);
+	if (!web_read_clients_params(r, &p, out))
 		return;
-	}
 	product_walk pw = { "" };
 	r->each_param(r, find_product, &pw);
 	buf *b = &out->body;
@@ -162,8 +159,7 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	bool ok = store_clients(w->store, &q, client_row, &rs, &total);
 	bool timed_out = !ok && store_timed_out(w->store);
 	pthread_mutex_unlock(&w->store_lock);
-	if (!rs.n)
-		buf_puts(b, "<tr><td colspan=\"9\" class=\"muted empty\">no clients match</td></tr>");
+	web_empty_row(b, rs.n, 9, "no clients match");
 	buf_puts(b, "</table>");
 	if (timed_out)
 		buf_puts(b, "<p class=\"bad\">The store query took too long and was cancelled; "

@@ -13,7 +13,7 @@
 static void pools_section(buf *b, web *w, const web_identity *id, int64_t now)
 {
 	buf_puts(b, "<section><h2>Clients counted per pool</h2>");
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < KMS_N_POOLS; i++) {
 		unsigned th[8];
 		size_t n = web_pool_thresholds(i, th, 8);
 		uint32_t clients = web_pool_clients(w, i, now);
@@ -21,7 +21,7 @@ static void pools_section(buf *b, web *w, const web_identity *id, int64_t now)
 		unsigned pct = clients >= top ? 100 : clients * 100 / top;
 		buf_printf(b, "<div class=\"pool\"><div><b>%s</b> <span class=\"big\" id=\"pool-%s-clients\">"
 			   "%u</span> <span class=\"muted\">machines in %lld days</span></div>",
-			   web_pools[i].label, web_pools[i].key, clients,
+			   kms_pools[i].label, kms_pools[i].word, clients,
 			   (long long)(id->count_window / 86400));
 		/* the bar spans 0..the highest threshold; dashed lines mark each one */
 		buf_printf(b, "<svg viewBox=\"0 0 100 6\" preserveAspectRatio=\"none\" role=\"img\" "
@@ -141,8 +141,7 @@ static void products_section(buf *b, const web_history *h)
 			   (unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2]);
 		shown++;
 	}
-	if (!shown)
-		buf_puts(b, "<tr><td colspan=\"4\" class=\"muted empty\">none yet</td></tr>");
+	web_empty_row(b, shown, 4, "none yet");
 	buf_puts(b, "</table></section>\n");
 }
 
@@ -174,8 +173,7 @@ static void recent_section(buf *b, const web_history *h)
 					a->n_policy);
 		buf_puts(b, "</td></tr>");
 	}
-	if (!h->n_recent)
-		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted empty\">none yet</td></tr>");
+	web_empty_row(b, h->n_recent, 6, "none yet");
 	buf_puts(b, "</table></section>\n");
 }
 
@@ -231,7 +229,7 @@ static void epid_section(buf *b, const web_identity *id)
 		buf_puts(b, "<tr><td data-label=\"Product group\">");
 		buf_html(b, grp->name);
 		buf_printf(b, "</td><td data-label=\"Pool\">%s</td><td data-label=\"ePID\">"
-			   "<code class=\"epid\">", pool < 3 ? web_pools[pool].label : "other");
+			   "<code class=\"epid\">", pool < KMS_N_POOLS ? kms_pools[pool].label : "other");
 		buf_html(b, id->group_epids[g]);
 		buf_puts(b, "</code></td></tr>");
 	}
@@ -255,9 +253,9 @@ static void identity_section(buf *b, web *w, const web_identity *id, int64_t now
 	for (int i = 0; i < 8; i++)
 		buf_printf(b, "%02X", id->hwid[i]);
 	buf_printf(b, "</code></td></tr><tr><th>LCID</th><td>%u</td></tr>", id->lcid);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < KMS_N_POOLS; i++) {
 		buf_printf(b, "<tr><th>ePID %s</th><td><code class=\"epid\" id=\"epid-%s\">",
-			   web_pools[i].label, web_pools[i].key);
+			   kms_pools[i].label, kms_pools[i].word);
 		buf_html(b, id->epids[i]);
 		buf_puts(b, "</code> <span class=\"small muted\">most of its groups; each group's "
 			 "below</span></td></tr>");
@@ -270,10 +268,9 @@ static void identity_section(buf *b, web *w, const web_identity *id, int64_t now
 
 void web_dashboard(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	web_history h;
 	web_history_load(w, r->now, &h);
 	buf *b = &out->body;

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/log.h"
+#include "base/log.h"
 
 /* every daemon's connection limit together; beyond, a connection goes
  * untracked (only the inactivity timeout holds it) */

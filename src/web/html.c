@@ -113,6 +113,12 @@ void web_page_begin(buf *b, web *w, const char *title, const char *active, int r
 	buf_puts(b, "</span></header>\n<main>\n");
 }
 
+void web_empty_row(buf *b, size_t rows, int columns, const char *text)
+{
+	if (!rows)
+		buf_printf(b, "<tr><td colspan=\"%d\" class=\"muted empty\">%s</td></tr>", columns, text);
+}
+
 void web_page_end(buf *b)
 {
 	buf_puts(b, "</main></body></html>\n");

@@ -33,7 +33,7 @@ static void activations(buf *b, const metrics *m)
 				buf_puts(b, "kmsd_activations_total{product_group=\"");
 				buf_label(b, known ? t->groups[slot].name : "unknown");
 				buf_printf(b, "\",kms_id=\"%s\",pool=\"%s\",version=\"%s\",result=\"%s\"} %llu\n",
-					   kms_id, pool < 3 ? web_pools[pool].key : "other", versions[v],
+					   kms_id, web_pool_key(pool), versions[v],
 					   metrics_result_names[k], n);
 			}
 		}
@@ -86,8 +86,8 @@ static void pools(buf *b, web *w, int64_t now)
 {
 	family(b, "kmsd_pool_clients", "gauge",
 	       "Distinct client machines seen in the count window, by pool.");
-	for (size_t i = 0; i < 3; i++)
-		buf_printf(b, "kmsd_pool_clients{pool=\"%s\"} %u\n", web_pools[i].key,
+	for (size_t i = 0; i < KMS_N_POOLS; i++)
+		buf_printf(b, "kmsd_pool_clients{pool=\"%s\"} %u\n", kms_pools[i].word,
 			   web_pool_clients(w, i, now));
 }
 
@@ -106,6 +106,12 @@ static void store_metrics(buf *b, web *w)
 	       "Time the store writer spent committing batches.");
 	buf_printf(b, "kmsd_store_batch_seconds_sum %.6f\n", ws.total_batch_ms / 1e3);
 	buf_printf(b, "kmsd_store_batch_seconds_count %llu\n", (unsigned long long)ws.batches);
+	family(b, "kmsd_store_batch_max_seconds", "gauge",
+	       "The longest batch the store writer committed since start.");
+	buf_printf(b, "kmsd_store_batch_max_seconds %.6f\n", ws.max_batch_ms / 1e3);
+	family(b, "kmsd_store_wait_max_seconds", "gauge",
+	       "The longest a client record waited from the answer to its commit since start.");
+	buf_printf(b, "kmsd_store_wait_max_seconds %.6f\n", ws.max_wait_ms / 1e3);
 	family(b, "kmsd_store_records_total", "counter", "Client records by what became of them.");
 	buf_printf(b, "kmsd_store_records_total{outcome=\"written\"} %llu\n",
 		   (unsigned long long)ws.written);
@@ -117,10 +123,9 @@ static void store_metrics(buf *b, web *w)
 
 void web_metrics(web *w, const web_request *r, web_reply *out)
 {
-	if (!web_no_params(r, out))
-		return;
 	web_identity id;
-	web_identity_copy(w, &id);
+	if (!web_identity_request(w, r, out, &id))
+		return;
 	const metrics *m = w->srv->metrics;
 	buf *b = &out->body;
 	out->content_type = "text/plain; version=0.0.4; charset=utf-8";

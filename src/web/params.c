@@ -4,17 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "kms/match.h"
 #include "kms/products.h"
-
-const web_pool web_pools[3] = {
-	{ "windows", "Windows", "55c92734-d682-4d71-983e-d6ec3f16059f" },
-	{ "office2010", "Office 2010", "59a52881-a989-479d-af46-f275c6370663" },
-	{ "office2013", "Office 2013+", "0ff1ce15-a989-479d-af46-f275c6370663" },
-};
 
 /* "VALUE" REASON, quoting at most a short prefix of what was sent; or
  * just REASON when value is NULL. */
@@ -92,11 +85,9 @@ bool web_parse_minutes(const char *v, int *out)
  * (kms/match.h, the rule kmsd.conf's serve uses too). */
 static bool parse_product(web_clients_params *p, const char *v, web_param_error *err)
 {
-	for (size_t i = 0; i < 3; i++) {
-		if (strcasecmp(v, web_pools[i].key) == 0) {
-			p->has_app = guid_parse(web_pools[i].app_id, &p->app_id);
-			return true;
-		}
+	if (kms_pool_id(v, &p->app_id)) {
+		p->has_app = true;
+		return true;
 	}
 	kms_guid id;
 	if (guid_parse(v, &id)) {

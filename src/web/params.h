@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/guid.h"
+#include "kms/pools.h"
 #include "store/store.h"
 
 #define WEB_PAGE_DEFAULT 50
@@ -18,14 +19,6 @@
 #define WEB_OFFSET_MAX 100000            /* beyond, page with cursor= */
 #define WEB_COUNT_MAX 100000             /* total counts no further (marked estimated) */
 #define WEB_CURSOR_MAX 512               /* the text of a cursor, with its NUL */
-
-/* The three counting pools, by the short names the API uses. */
-typedef struct web_pool {
-	const char *key;                 /* windows, office2010, office2013 */
-	const char *label;
-	const char *app_id;
-} web_pool;
-extern const web_pool web_pools[3];
 
 typedef struct web_clients_params {
 	bool has_kms_id, has_app;

@@ -10,14 +10,14 @@
 #include "web/web_private.h"
 
 typedef struct pool_sums {
-	long long n[3];
+	long long n[KMS_N_POOLS];
 } pool_sums;
 
 static bool add_group(void *ctx, const store_group_stat *g)
 {
 	pool_sums *sums = ctx;
 	size_t pool = web_pool_of(&g->app_id);
-	if (pool < 3)
+	if (pool < KMS_N_POOLS)
 		sums->n[pool] += (long long)g->clients;
 	return true;
 }
@@ -31,7 +31,7 @@ static void count_once(web *w)
 	bool ok = store_group_stats(w->store, (int64_t)time(NULL) - id.count_window, add_group,
 				    &sums);
 	pthread_mutex_unlock(&w->store_lock);
-	for (size_t i = 0; ok && i < 3; i++)
+	for (size_t i = 0; ok && i < KMS_N_POOLS; i++)
 		w->pool_machines[i] = sums.n[i];
 }
 
@@ -56,7 +56,7 @@ static void *pool_main(void *arg)
 
 void web_pool_machines_start(web *w)
 {
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < KMS_N_POOLS; i++)
 		w->pool_machines[i] = -1;
 	if (!w->store)
 		return;

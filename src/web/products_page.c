@@ -167,8 +167,7 @@ void web_products_page(web *w, const web_request *r, web_reply *out)
 		buf_puts(b, "</td></tr>\n");
 		shown++;
 	}
-	if (!shown)
-		buf_puts(b, "<tr><td colspan=\"8\" class=\"muted empty\">no product matches</td></tr>");
+	web_empty_row(b, shown, 8, "no product matches");
 	buf_printf(b, "</table><p><span id=\"products-shown\">%zu</span> of %zu products</p>"
 		   "</section>\n", shown, t->n_skus);
 	web_page_end(b);

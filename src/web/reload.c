@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "base/log.h"
 #include "web/web_private.h"
 
 static bool same_address(const config_listen *a, const config_listen *b)

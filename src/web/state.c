@@ -48,7 +48,7 @@ static void group_epids(web_identity *id, const snapshot *s)
 		snprintf(id->group_epids[g], sizeof id->group_epids[g], "%s", epid ? epid : "");
 		id->group_served[g] = group_served(s, g);
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < KMS_N_POOLS; i++) {
 		size_t best = 0, best_n = 0;
 		for (size_t g = 0; g < id->n_groups; g++) {
 			const kms_group *grp = &t->groups[g];
@@ -107,6 +107,14 @@ void web_identity_copy(web *w, web_identity *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+bool web_identity_request(web *w, const web_request *r, web_reply *out, web_identity *id)
+{
+	if (!web_no_params(r, out))
+		return false;
+	web_identity_copy(w, id);
+	return true;
+}
+
 /* Each product group's N, for the store's answer filter. */
 static store_threshold thresholds[WEB_GROUPS_MAX];
 static pthread_once_t thresholds_once = PTHREAD_ONCE_INIT;
@@ -142,18 +150,23 @@ store_query web_store_query(const web_clients_params *p)
 
 size_t web_pool_of(const kms_guid *app)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < KMS_N_POOLS; i++) {
 		kms_guid id;
-		if (guid_parse(web_pools[i].app_id, &id) && guid_cmp(&id, app) == 0)
+		if (guid_parse(kms_pools[i].id, &id) && guid_cmp(&id, app) == 0)
 			return i;
 	}
-	return 3;
+	return KMS_N_POOLS;
+}
+
+const char *web_pool_key(size_t pool)
+{
+	return pool < KMS_N_POOLS ? kms_pools[pool].word : "other";
 }
 
 uint32_t web_pool_clients(web *w, size_t pool, int64_t now)
 {
 	kms_guid app;
-	if (pool >= 3 || !w->srv->counter || !guid_parse(web_pools[pool].app_id, &app))
+	if (pool >= KMS_N_POOLS || !w->srv->counter || !guid_parse(kms_pools[pool].id, &app))
 		return 0;
 	uint32_t counted = client_count_get(w->srv->counter, &app, now);
 	/* the store's figure lags by up to WEB_POOL_REFRESH_S: the larger of
@@ -168,7 +181,7 @@ size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max)
 	const kms_products *t = &kms_product_table;
 	kms_guid app;
 	size_t n = 0;
-	if (pool >= 3 || !guid_parse(web_pools[pool].app_id, &app))
+	if (pool >= KMS_N_POOLS || !guid_parse(kms_pools[pool].id, &app))
 		return 0;
 	for (size_t g = 0; g < t->n_groups; g++) {
 		const kms_group *grp = &t->groups[g];

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "base/log.h"
 #include "server/secret_file.h"
 #include "server/system.h"
 #include "web/web_private.h"
@@ -281,7 +281,7 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 {
 	w->srv = srv;
 	snprintf(w->id.version, sizeof w->id.version, "%s", version);
-	if (strcmp(cfg->store, "none") != 0) {
+	if (store_spec_kind(cfg->store) != STORE_KIND_NONE) {
 		char serr[256];
 		/* a shared database may be away now: queries reconnect later */
 		store_options so = { .read_only = true };

@@ -28,7 +28,7 @@ typedef struct web_identity {
 	uint32_t activation_interval, renewal_interval; /* minutes */
 	uint8_t hwid[8];
 	uint32_t lcid, host_build;
-	char epids[3][KMS_EPID_TEXT_MAX];     /* per pool, as web_pools: what most of its groups get */
+	char epids[KMS_N_POOLS][KMS_EPID_TEXT_MAX];     /* per pool, as kms_pools: what most of its groups get */
 	/* the ePID each product group's clients really receive ("" none) */
 	char group_epids[WEB_GROUPS_MAX][KMS_EPID_TEXT_MAX];
 	bool group_served[WEB_GROUPS_MAX];   /* kms_decide answers a client of the group */
@@ -70,7 +70,7 @@ struct web {
 	/* machines per pool in the store over the count window, refreshed by
 	 * a thread of its own (pool_machines.c) so no page waits for it; -1
 	 * until first counted */
-	_Atomic long long pool_machines[3];
+	_Atomic long long pool_machines[KMS_N_POOLS];
 	pthread_t pool_thread;
 	bool pool_running, pool_stop;
 	pthread_mutex_t pool_lock;
@@ -132,6 +132,8 @@ void web_metrics(web *w, const web_request *r, web_reply *out);
 /* The HTML frame: head, navigation, and <main>. refresh: seconds, 0 none. */
 void web_page_begin(buf *b, web *w, const char *title, const char *active, int refresh);
 void web_page_end(buf *b);
+/* The muted row that says a table of `columns` is empty, when `rows` is 0. */
+void web_empty_row(buf *b, size_t rows, int columns, const char *text);
 
 /* A JSON error body: {"error": message, "parameter": name}. */
 void web_json_error(web_reply *out, unsigned status, const char *parameter, const char *message);
@@ -140,19 +142,25 @@ bool web_store_or_503(const web *w, web_reply *out);
 /* Reject any parameter (for endpoints that take none); true if none. */
 bool web_no_params(const web_request *r, web_reply *out);
 
-/* Walk a request's parameters into clients-query parameters. */
-bool web_read_clients_params(const web_request *r, web_clients_params *p, web_param_error *err);
+/* Walk a request's parameters into clients-query parameters; false with
+ * the 400 answered when one is wrong. */
+bool web_read_clients_params(const web_request *r, web_clients_params *p, web_reply *out);
 
 /* The store query the clients parameters ask for (pointing into p). */
 store_query web_store_query(const web_clients_params *p);
 
 /* Shared views of the server's state. */
 void web_identity_copy(web *w, web_identity *out);
+/* The start of a page that takes no parameters and shows the identity:
+ * false, with the 400 answered, when parameters were given. */
+bool web_identity_request(web *w, const web_request *r, web_reply *out, web_identity *id);
 uint32_t web_pool_clients(web *w, size_t pool, int64_t now);
 /* Distinct N policies of a pool's product groups, ascending (e.g. 5, 25). */
 size_t web_pool_thresholds(size_t pool, unsigned *out, size_t max);
-/* Which pool an application id is, or 3 when none. */
+/* Which pool (kms_pools) an application id is, or KMS_N_POOLS when none. */
 size_t web_pool_of(const kms_guid *app);
+/* A pool's word in the API (windows, office2010, ...), "other" for none. */
+const char *web_pool_key(size_t pool);
 void web_format_time(int64_t t, char out[32]);   /* 2026-11-26T06:00:00Z */
 
 /* Past activity as the dashboard shows it (history.c). */

@@ -181,3 +181,81 @@ def test_every_setting_is_in_the_sample_and_the_man_page():
     for key in keys:
         assert f"\n{key} = " in sample or f"\n#{key} = " in sample, key
         assert f"Ic {key}\n" in man or f"Ic {key} " in man, key
+
+
+def settings_table():
+    """kmsd -S: the table every setting is a row of (src/server/config_table.c)."""
+    rc, out = run(KMSD, "-S")
+    assert rc == 0, out
+    rows = {}
+    for line in out.splitlines():
+        name, kind, default, reload, help_line = line.split("\t")
+        assert reload in ("reload", "restart") and help_line, line
+        rows[name] = (kind, default)
+    assert len(rows) == len(out.splitlines())  # no name twice
+    return rows
+
+
+def man_settings(man):
+    """The settings the man page documents: each .It line's Ic names, in
+    the sections before EXAMPLES."""
+    body = man.split("\n.Sh EXAMPLES")[0]
+    names = set()
+    for line in body.splitlines():
+        if line.startswith(".It Ic "):
+            parts = line.split()
+            names |= {parts[i + 1] for i, w in enumerate(parts[:-1]) if w == "Ic"}
+    return names
+
+
+def test_the_settings_table_is_the_sample_and_the_man_page():
+    """Adding a setting is one table row: the sample file and the man page
+    are held to the table both ways, defaults included."""
+    rows = settings_table()
+    assert {"listen-freebind", "log-facility", "dns-ttl", "web-token"} <= set(rows)
+    root = os.path.join(os.path.dirname(__file__), "../..")
+    sample = open(os.path.join(root, "contrib/kmsd.conf")).read()
+    man = open(os.path.join(root, "man/kmsd.conf.5")).read()
+    # the sample: every setting, with its default where it has one
+    for name, (kind, default) in rows.items():
+        values = default.split(" ") if ", repeatable" in kind else [default]
+        for value in values if default != "-" else [""]:
+            line = f"{name} = {value}"
+            assert f"\n{line}" in sample or f"\n#{line}" in sample, (name, value)
+    sample_keys = {l.lstrip("#").split(" = ")[0] for l in sample.splitlines()
+                   if " = " in l and l.lstrip("#")[:1].isalpha() and l.lstrip("#").split(" = ")[0].replace("-", "").isalnum()}
+    assert sample_keys <= set(rows), sample_keys - set(rows)
+    # the man page: an entry for every setting, and none for what is not one
+    documented = man_settings(man)
+    assert documented == set(rows), (set(rows) - documented, documented - set(rows))
+    # its list of the repeatable settings is the table's
+    listed = man.split("except the list\nsettings\n.Pq Ic ")[1].split("\n")[0]
+    repeatable = {n for n, (kind, _) in rows.items() if ", repeatable" in kind}
+    assert {w.strip() for w in listed.split(",") if w.strip()} == repeatable, listed
+
+
+def test_reload_names_the_settings_that_need_a_restart():
+    """The table says which settings a reload cannot apply: a reload that
+    changes them says so, one that changes nothing says nothing."""
+    d = tempfile.mkdtemp(prefix="kmsd-t-")
+    log = os.path.join(d, "kmsd.log")
+    conf = os.path.join(d, "kmsd.conf")
+    base = (f"store = none\nlisten = 127.0.0.1:{free_port()}\nlog = file:{log}\n"
+            + ("allow-root = yes\n" if os.geteuid() == 0 else ""))
+    with open(conf, "w") as f:
+        f.write(base + "threads = 2\n")
+    proc = subprocess.Popen([KMSD, "-f", "-c", conf])
+    try:
+        assert wait_for(lambda: "ready" in read(log)), read(log)
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: read(log).count("configuration reloaded") == 1), read(log)
+        assert "restart kmsd" not in read(log), read(log)
+        with open(conf, "w") as f:
+            f.write(base + "threads = 3\nlog-level = debug\nactivity-retention = 7d\n")
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: read(log).count("configuration reloaded") == 2), read(log)
+        assert "reload: activity-retention, threads changed; restart kmsd to use them" in read(log), read(log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        shutil.rmtree(d, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Counting as PROTOCOL.md section 5 says, over a live host in count = real
+"""Counting as docs/protocol.md section 5 says, over a live host in count = real
 (issue 15): only answered requests count, unknown applications cannot
 touch the real pools, the cap is per pool, and a restart keeps all of it."""
 import json

@@ -217,8 +217,12 @@ def left_behind(uid):
     found = [p for p in list(FILES) + [ENABLED_LINK] if os.path.lexists(p)]
     found += glob.glob("/var/lib/systemd/deb-systemd-helper-enabled/*kmsd*")
     found += glob.glob("/var/lib/dpkg/info/kmsd.*")
-    rc, out = run("find", "/etc", "/var", "/run", "/tmp", "/usr", "-xdev", "-uid", str(uid), timeout=120)
-    found += [l for l in out.split() if l]
+    # stdout alone: run() mixes in stderr, where find says "No such file or
+    # directory" of each temporary file that tests in other lanes remove
+    # while it walks /tmp, and those words read as files left behind
+    p = subprocess.run(["find", "/etc", "/var", "/run", "/tmp", "/usr", "-xdev", "-uid", str(uid)],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=120)
+    found += [l for l in p.stdout.decode(errors="replace").splitlines() if l]
     return found
 
 
@@ -303,7 +307,8 @@ def test_deb_build_lint_install_run_upgrade_purge():
         times["purge"] = time.monotonic() - t
         assert run("getent", "passwd", "kmsd")[0] != 0
         assert run("getent", "group", "kmsd")[0] != 0
-        assert left_behind(uid) == [], left_behind(uid)
+        left = left_behind(uid)
+        assert left == [], left
     finally:
         if proc is not None:
             proc.kill()

@@ -35,17 +35,42 @@ def open_from(source, port):
     return s
 
 
+HANDSHAKE_BATCH = 256
+
+
+def open_paced(port, sources, total, sel):
+    """Open `total` connections round-robin over `sources` into `sel`, a
+    batch at a time, each batch once the kernel has completed the last
+    one's handshakes. Ten thousand connects at once overflow kmsd's listen
+    backlog (4096) whenever its workers are short of CPU: the kernel then
+    drops SYNs, the legitimate client's among them, and retries them 1, 3
+    and 7 s later. That is a SYN flood, which the kernel answers; the
+    floods here are of connections held, which kmsd's fair share answers."""
+    for start in range(0, total, HANDSHAKE_BATCH):
+        pending = selectors.DefaultSelector()
+        for i in range(start, min(total, start + HANDSHAKE_BATCH)):
+            src = sources[i % len(sources)]
+            try:
+                pending.register(open_from(src, port), selectors.EVENT_WRITE, src)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        while pending.get_map() and time.monotonic() < deadline:
+            for key, _ in pending.select(0.1):
+                pending.unregister(key.fileobj)
+                sel.register(key.fileobj, selectors.EVENT_READ, key.data)
+        for key in list(pending.get_map().values()):
+            pending.unregister(key.fileobj)
+            sel.register(key.fileobj, selectors.EVENT_READ, key.data)
+        pending.close()
+
+
 def hold(port, sources, total, ready, stop):
     """Open `total` connections round-robin over `sources` and keep them
     open; reopen the ones the host closes (at most ~2,000/s) until `stop`."""
     raise_fd_limit(total + 1000)
     sel = selectors.DefaultSelector()
-    for i in range(total):
-        src = sources[i % len(sources)]
-        try:
-            sel.register(open_from(src, port), selectors.EVENT_READ, src)
-        except OSError:
-            pass
+    open_paced(port, sources, total, sel)
     ready.set()
     again = []
     while not stop.is_set():

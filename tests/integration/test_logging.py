@@ -113,3 +113,23 @@ def test_sighup_reopens_a_rotated_log_file():
         d.wait_log("configuration reloaded")
         assert "SIGHUP" in open(rotated).read()
         assert os.path.exists(d.log_path)
+
+
+def test_a_log_file_that_is_a_link_or_a_fifo_is_refused():
+    """log = file:PATH is opened before the privilege drop: a symbolic
+    link planted at PATH must not redirect kmsd's appends (nor create the
+    file it names), and a FIFO must not hang the start."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = os.path.join(tmp, "victim")
+        link = os.path.join(tmp, "kmsd.log")
+        os.symlink(target, link)
+        fifo = os.path.join(tmp, "fifo.log")
+        os.mkfifo(fifo)
+        for path, why in ((link, "it is a symbolic link"), (fifo, "neither a regular file nor a device")):
+            p = subprocess.run([KMSD, "-f", "-c", "/dev/null", "-o", "store=none", "-o",
+                                "allow-root=yes", "-o", f"log=file:{path}", "-l",
+                                f"127.0.0.1:{free_port()}"], capture_output=True, text=True,
+                               timeout=10)
+            assert p.returncode != 0, p.stderr
+            assert f"cannot open log file {path}: {why}" in p.stderr, p.stderr
+        assert not os.path.exists(target)

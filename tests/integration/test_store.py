@@ -35,7 +35,7 @@ def test_real_counting_across_pools_and_thresholds():
         # a repeat request from a known machine does not raise the count
         assert activate(d, WIN10, cmids[3])["response"]["count"] == 24
         # Windows Server counts in the same pool: the 25th machine, N = 5; the
-        # cap is the pool's (50), not 2 x 5 (PROTOCOL.md section 5)
+        # cap is the pool's (50), not 2 x 5 (docs/protocol.md section 5)
         r = activate(d, SERVER)
         assert r["response"]["count"] == 25 and r["activated"], r
         # and now the 25th Windows client machine activates too
@@ -175,3 +175,20 @@ def test_concurrent_clients_from_many_connections_are_all_counted():
     con.close()
     rc, out = kmsc("stats", "--db", db, "--json")
     assert json.loads(out)[0]["clients"] == 601, out
+
+
+def test_bench_first_numbers_new_machines_for_each_run():
+    # bench_store.py's burst and the kill -9 test send new machines every
+    # run with --first; without it a run repeats the same machines
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd(f"store=sqlite:{db}", "log-level=warning") as d:
+        for first in ("0", "50", "0"):
+            rc, out = kmsc("bench", "-N", "50", "--machines", "1000000000", "--first", first,
+                           "--json", f"127.0.0.1:{d.port}")
+            assert rc == 0, out
+        rc, out = kmsc("bench", "--first", "-1", f"127.0.0.1:{d.port}")
+        assert rc == 2 and "bad value" in out, out
+    con = sqlite3.connect(db)
+    names = {r[0] for r in con.execute("SELECT workstation FROM clients")}
+    con.close()
+    assert names == {f"bench-{i}.kmsc.example" for i in range(100)}, sorted(names)[:5]

@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 
@@ -256,13 +257,46 @@ def test_corrupt_store_at_start_is_moved_aside_and_activation_goes_on():
         "not a database "
 
 
-def kill_9_run(bound):
-    """One kill -9 under load: (answered clients due, how many missing,
-    how long before the kill the oldest missing one was answered)."""
+class PacedLoad:
+    """`rate` new clients a second (kmsc bench runs of rate / 4 new
+    machines every 250 ms), the load issue 19 states the promise for."""
+
+    def __init__(self, d, rate):
+        self.d, self.rate, self.runs = d, rate, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.send)
+        self.thread.start()
+
+    def send(self):
+        n, t0 = self.rate // 4, time.monotonic()
+        for i in range(1000):
+            if self.stop.is_set():
+                break
+            self.runs.append(subprocess.Popen(
+                [os.path.join(BIN, "kmsc"), "bench", "-N", str(n), "-c", "8", "-m", "1000000000",
+                 "--first", str(i * n), f"127.0.0.1:{self.d.port}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.stop.wait(max(0.0, t0 + (i + 1) * 0.25 - time.monotonic()))
+
+    def kill(self):
+        self.stop.set()
+        self.thread.join()
+        for r in self.runs:
+            r.kill()
+
+    def wait(self):
+        for r in self.runs:
+            r.wait()
+
+
+def kill_9_run(bound, rate=None):
+    """One kill -9 under load (flat out, or `rate` new clients a second):
+    (answered clients due, how many missing, how long before the kill the
+    oldest missing one was answered)."""
     db = os.path.join(tempfile.mkdtemp(), "clients.db")
     d = Kmsd(f"store=sqlite:{db}", threads=2)
     answered = []
-    bench = load(d, 30, concurrency=8)
+    bench = PacedLoad(d, rate) if rate else load(d, 30, concurrency=8)
     try:
         time.sleep(0.5)
         deadline = time.monotonic() + bound + 1.0
@@ -283,12 +317,33 @@ def kill_9_run(bound):
     return len(due), len(missing), late
 
 
-def test_kill_9_under_load_runs():
-    # 10 runs with KMSD_LONG=1 (make test-long); 2 in CI
+def test_kill_9_at_2000_new_clients_a_second_loses_nothing_older_than_250_ms():
+    # the README's promise, at the load issue 19 states it for; 10 runs
+    # with KMSD_LONG=1 (make test-long), 2 in CI. Measured: the oldest
+    # missing client answered at most 48 ms before the kill (load average
+    # 11 on 2 cores)
     runs = 10 if os.environ.get("KMSD_LONG") == "1" else 2
-    # the README's bound: 250 ms with CPU to spare; with the load generator
-    # saturating the same two cores up to 265 ms was measured, and up to
-    # 1,011 ms with other builds loading the machine (load average 7)
+    bound = 0.25
+    if os.environ.get("KMSD_SANITIZED") == "1":
+        bound = 0.5  # a performance bound: sanitizers slow the writer several times
+    worst = 0
+    for i in range(runs):
+        due, missing, late = kill_9_run(bound, rate=2000)
+        worst = max(worst, late)
+        assert due, "no activation finished in time"
+        assert not missing, f"run {i}: {missing} of {due} answered clients lost, " \
+            f"the oldest answered {late * 1000:.0f} ms before the kill"
+    print(f"kill -9 at 2,000 new clients/s: {runs} runs, the oldest answered client missing "
+          f"was answered {worst * 1000:.0f} ms before the kill (bound {bound * 1000:.0f} ms)")
+
+
+def test_kill_9_under_load_runs():
+    # flat out: the load generator saturating the same two cores. 10 runs
+    # with KMSD_LONG=1 (make test-long); 2 in CI. Up to 265 ms was
+    # measured with the machine otherwise idle, and up to 1,046 ms with
+    # other builds loading it (load average 9): the writer then gets too
+    # little CPU to keep up with ~14,000 activations/s
+    runs = 10 if os.environ.get("KMSD_LONG") == "1" else 2
     bound = 1.0
     if os.environ.get("KMSD_SANITIZED") == "1":
         bound = 2.0  # a performance bound: sanitizers slow the writer several times

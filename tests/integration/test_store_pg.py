@@ -200,9 +200,93 @@ def test_followers_count_answered_requests_only_and_forget_works():
                 assert rc == 3, out
             time.sleep(SYNC)
             assert activate(b) == 1  # b counts none of a's refused machines
-            assert pg.psql("SELECT count(*) FROM clients", "kmsd") == [["6"]]
+            # b's row is committed within its batch interval, not at once
+            deadline = time.monotonic() + 10
+            while pg.psql("SELECT count(*) FROM clients", "kmsd") != [["6"]]:
+                assert time.monotonic() < deadline, pg.psql("SELECT count(*) FROM clients", "kmsd")
+                time.sleep(0.05)
             rc, out = kmsc("forget", "--db", uri, "--product", "Windows 11 Enterprise")
             assert rc == 0 and "forgot 6 clients" in out, out
             b.send(signal.SIGHUP)
             b.wait_log("configuration reloaded")
             assert activate(b) == 1
+
+
+WIN_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le.hex()
+O13_APP = uuid.UUID("0ff1ce15-a989-479d-af46-f275c6370663").bytes_le.hex()
+
+
+def add_clients(pg, n, app, first, age):
+    """n clients of `app` as kmsd writes them, answered `age`.. seconds ago."""
+    now = int(time.time())
+    pg.psql("INSERT INTO clients (cmid, app_id, workstation, address, license_status, protocol,"
+            " first_seen, last_seen, requests, last_result, last_count, stored_at, counted_seen)"
+            f" SELECT decode(md5('{app}' || i), 'hex'), '\\x{app}', 'pc-' || i, '', 1, '6.0',"
+            f" {now - age} - i, {now - age} - i, 1, 0, 50, {now}, {now - age} - i"
+            f" FROM generate_series({first}, {first + n - 1}) i", "kmsd")
+
+
+def test_start_and_first_poll_load_only_what_the_count_keeps():
+    """Issue 19: at start, and at a follower's first poll, a PostgreSQL
+    store hands the count the newest clients of each application, as many
+    as the count keeps, not the whole window."""
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        with Kmsd(f"store={uri}"):
+            pass  # the schema
+        add_clients(pg, 5000, WIN_APP, 0, 0)
+        # a rare application, older than every Windows client
+        add_clients(pg, 3, O13_APP, 0, 20000)
+        add_clients(pg, 7, WIN_APP, 10000, 40 * 86400)  # outside the window
+        with Kmsd("count=real", f"store={uri}", "log-level=info") as d:
+            # 2000: twice max-n-policy, the most a pool keeps
+            d.wait_log("at least 2003 clients seen in the last 30 days")
+            assert "5003" not in d.log()
+            full = activate(d)
+            assert full >= 50, full  # Windows: the pool is full
+            rc, out = kmsc("activate", "--json", "-p", "Office Professional Plus 2019",
+                           "--cmid", "random", f"127.0.0.1:{d.port}")
+            assert json.loads(out)["response"]["count"] == 4, out
+            # a second host (its start-up load, then its follower's first
+            # poll, both bounded) counts the same
+            with Kmsd("count=real", f"store={uri}", "log-level=info") as e:
+                e.wait_log("at least")
+                time.sleep(SYNC)
+                assert activate(e) == full
+        # pools too large to hold the newest of: the window through the
+        # cursor, several fetches of it
+        with Kmsd("count=real", f"store={uri}", "log-level=info", "max-n-policy=100000") as d:
+            d.wait_log(": 5006 clients seen in the last 30 days")  # and the 3 of above
+            assert activate(d) >= 50
+            rc, out = kmsc("activate", "--json", "-p", "Office Professional Plus 2019",
+                           "--cmid", "random", f"127.0.0.1:{d.port}")
+            assert json.loads(out)["response"]["count"] == 5, out
+
+
+def test_a_batch_writes_each_client_once_with_every_request():
+    """A batch goes as one upsert of its clients (merged from their
+    records) and one insert of its requests: repeated machines add up,
+    and text with the characters of array literals comes back as sent."""
+    with Postgres() as pg:
+        uri = pg.createdb("kmsd")
+        with Kmsd("count=real", f"store={uri}") as d:
+            rc, out = kmsc("bench", "-c", "4", "-N", "40", "--machines", "4", "--json",
+                           f"127.0.0.1:{d.port}")
+            assert rc == 0, out
+            odd = 'pc "one",{two}\\three'
+            cmid = str(uuid.uuid4())
+            activate(d, cmid, "first-name")
+            activate(d, cmid, odd)
+            wait_stored(pg, 5)
+            time.sleep(0.5)
+        rows = pg.psql("SELECT sum(requests), count(*), sum(CASE WHEN counted_seen IS NULL"
+                       " THEN 1 ELSE 0 END) FROM clients WHERE workstation LIKE 'bench-%'", "kmsd")
+        assert rows == [["40", "4", "0"]], rows
+        assert pg.psql("SELECT count(*) FROM activity", "kmsd") == [["42"]]
+        rows = pg.psql("SELECT workstation, requests, first_seen <= last_seen,"
+                       " counted_seen = last_seen FROM clients"
+                       " WHERE workstation NOT LIKE 'bench-%'", "kmsd")
+        assert rows == [[odd, "2", "t", "t"]], rows
+        rows = pg.psql("SELECT workstation FROM activity WHERE workstation NOT LIKE 'bench-%'"
+                       " ORDER BY id", "kmsd")
+        assert rows == [["first-name"], [odd]], rows

@@ -2,7 +2,13 @@
  *
  * TEST(name) { ... } registers a test; CHECK* macros record a failure with
  * file:line and leave the test. The runner (main.c) prints one line per
- * failure and closes with "N passed, N failed". */
+ * failure and closes with "N passed, N failed (seed S)".
+ *
+ * Tests draw every random input from test_seeded_bytes(), never from the
+ * kernel: its stream depends only on the run's seed and the test's name, so
+ * KMSD_TEST_SEED=S replays a failure exactly, alone or in the whole run.
+ * Files go under test_temp_dir(), which the runner removes after each test,
+ * whether it passed or not. */
 #ifndef KMSD_TESTS_CHECK_H
 #define KMSD_TESTS_CHECK_H
 
@@ -21,6 +27,18 @@ void test_failed_str(const char *file, int line, const char *what, const char *a
  * caller frees. Returns NULL and records a failure when it cannot. */
 uint8_t *test_read_vector(const char *name, size_t *len);
 const char *test_vectors_dir(void);
+
+/* The run's seed: KMSD_TEST_SEED, or drawn at start. */
+uint64_t test_seed(void);
+/* Fill buf from the test's seeded stream (always true: the shape of
+ * random_bytes, so a test can hand it where that is expected). */
+bool test_seeded_bytes(void *buf, size_t len);
+/* A number below bound (bound > 0) from the same stream. */
+uint64_t test_seeded_below(uint64_t bound);
+
+/* Make a new empty directory for this test and write its path to out.
+ * Records a failure and returns false when it cannot. */
+bool test_temp_dir(char *out, size_t len);
 
 #define TEST(name)                                                              \
 	static void name(void);                                                 \

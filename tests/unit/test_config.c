@@ -6,7 +6,8 @@
 
 #include "check.h"
 #include "server/config.h"
-#include "server/dns_publish.h"
+#include "server/config_setting.h"
+#include "dns/dns_publish.h"
 
 static bool load(kmsd_config *cfg, const char *text, config_error *err)
 {
@@ -431,4 +432,100 @@ TEST(config_flood_limits_and_web_timeout)
 	CHECK(strstr(err.message, "t.conf:1: max-connections-per-prefix") != NULL);
 	static const char zero[] = "web-timeout = 0\n";
 	CHECK(!config_load_buffer(&cfg, "t.conf", zero, sizeof zero - 1, &err));
+}
+
+/* What each row of the settings table promises: a unique name, a help
+ * line, a default that parses, bounds that hold and words that read back. */
+TEST(config_table_rows_are_whole)
+{
+	kmsd_config cfg;
+	config_error err;
+	char option[400], dumped[16384];
+	CHECK(config_n_settings > 50);
+	for (size_t i = 0; i < config_n_settings; i++) {
+		const config_setting *row = &config_settings[i];
+		CHECK(row->help && row->help[0]);
+		CHECK(config_setting_find(row->name) == row); /* no name twice */
+		CHECK(row->type != SETTING_SPECIAL || (row->parse && row->dump));
+		config_defaults(&cfg);
+		if (row->def && !(row->flags & SETTING_LIST)) {
+			snprintf(option, sizeof option, "%s=%s", row->name, row->def);
+			if (!config_apply_option(&cfg, option, "-o", 1, &err))
+				printf("  %s: %s\n", option, err.message);
+			CHECK(config_apply_option(&cfg, option, "-o", 1, &err));
+		}
+		if (row->type == SETTING_INTEGER || row->type == SETTING_DURATION) {
+			snprintf(option, sizeof option, "%s=%lld%s", row->name, row->max + 1,
+				 row->type == SETTING_DURATION ? "s" : "");
+			CHECK(!config_apply_option(&cfg, option, "-o", 7, &err));
+			snprintf(option, sizeof option, "-o:7: %s: ", row->name);
+			CHECK(strstr(err.message, option) == err.message);
+			CHECK(strstr(err.message, "out of range") != NULL);
+		}
+		for (size_t w = 0; row->type == SETTING_ENUM && w < row->n_words; w++) {
+			snprintf(option, sizeof option, "%s=%s", row->name, row->words[w].word);
+			CHECK(config_apply_option(&cfg, option, "-o", 1, &err));
+			FILE *f = fmemopen(dumped, sizeof dumped, "w");
+			config_dump(&cfg, f);
+			fclose(f);
+			snprintf(option, sizeof option, "\n%s = %s\n", row->name, row->words[w].word);
+			CHECK(strstr(dumped, option) != NULL);
+		}
+	}
+}
+
+/* -t -v prints a valid kmsd.conf that means what was read. */
+TEST(config_dump_reads_back_every_setting)
+{
+	static const char text[] =
+		"listen = 127.0.0.1:1700\nlisten-failure = stop\nlisten-freebind = yes\n"
+		"epid = office2013 03612-00206-568-381813-03-1033-17763.0000-2652018\n"
+		"hwid = 0011223344556677\nlcid = 2052\nhost-build = 17763\n"
+		"activation-interval = 2h\nrenewal-interval = 3d\ncount = real\n"
+		"count-window = 7d\nactivity-retention = 60d\nserve = Office 2019\n"
+		"refuse-retail = yes\nrefuse-preview = on\nproduct-data = /tmp/p.xml\n"
+		"client-time-check = true\nmax-time-skew = 1h\nmax-n-policy = 50\nndr64 = no\n"
+		"btfn = off\nallow = 10.0.0.0/8\ndeny = 10.66.0.0/16\nrate-limit = 7\n"
+		"max-connections = 5\nmax-connections-per-address = 3\n"
+		"max-connections-per-prefix = 9\nidle-timeout = 5m\n"
+		"max-requests-per-connection = 4\nthreads = 3\nlog = syslog\nlog-level = debug\n"
+		"log-facility = local3\nuser = nobody\ngroup = nogroup\nallow-root = yes\n"
+		"pidfile = /run/kmsd.pid\nforeground = yes\nstore = none\n"
+		"store-synchronous = full\nstore-broken = exit\n"
+		"store-password-file = /etc/pw\nweb = yes\nweb-listen = [::1]:9000\n"
+		"web-token-file = /etc/tok\nweb-timeout = 2m\ndns-publish = on\n"
+		"dns-zone = example.com\ndns-port = 1700\ndns-tsig-algorithm = hmac-md5\n";
+	kmsd_config cfg, again;
+	config_error err;
+	char a[16384] = "", b[16384] = "";
+	CHECK(load(&cfg, text, &err));
+	FILE *fa = fmemopen(a, sizeof a, "w");
+	config_dump(&cfg, fa);
+	fclose(fa);
+	if (!load(&again, a, &err))
+		printf("  %s\n", err.message);
+	CHECK(load(&again, a, &err));
+	FILE *fb = fmemopen(b, sizeof b, "w");
+	config_dump(&again, fb);
+	fclose(fb);
+	CHECK_STR(a, b);
+	CHECK(memcmp(&cfg.dns, &again.dns, sizeof cfg.dns) == 0);
+	CHECK(strstr(a, "\nactivation-interval = 120m\nrenewal-interval = 4320m\n") != NULL);
+	CHECK(strstr(a, "\nlog-facility = local3\n") != NULL);
+	CHECK(strstr(a, "\nlisten-freebind = yes\n") != NULL);
+	CHECK(strstr(a, "\nepid = 0ff1ce15-a989-479d-af46-f275c6370663 ") != NULL);
+}
+
+TEST(config_restart_changes_names_what_a_reload_keeps)
+{
+	kmsd_config running, next;
+	config_error err;
+	char names[256];
+	CHECK(load(&running, "threads = 2\nstore = none\nlog-level = info\n", &err));
+	CHECK(load(&next, "threads = 2\nstore = none\nlog-level = debug\n", &err));
+	CHECK_EQ(config_restart_changes(&running, &next, names, sizeof names), 0);
+	CHECK_STR(names, "");
+	CHECK(load(&next, "threads = 4\nstore = sqlite:/tmp/x.db\nuser = nobody\n", &err));
+	CHECK_EQ(config_restart_changes(&running, &next, names, sizeof names), 3);
+	CHECK_STR(names, "threads, user, store");
 }

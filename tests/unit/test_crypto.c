@@ -14,58 +14,47 @@ static void hex(const char *s, uint8_t *out, size_t n)
 	}
 }
 
-/* FIPS-197 appendix C.1 */
-TEST(crypto_aes128_fips197)
+/* A FIPS-197 example: the key's schedule, then the block both ways (the
+ * decryption once into another buffer, once in place). */
+static void check_fips197(const char *key_hex, const char *pt_hex, const char *ct_hex, int rounds)
 {
-	uint8_t key[16], pt[16], ct[16], out[16];
-	hex("000102030405060708090a0b0c0d0e0f", key, 16);
-	hex("00112233445566778899aabbccddeeff", pt, 16);
-	hex("69c4e0d86a7b0430d8cdb78070b4c55a", ct, 16);
+	uint8_t key[32], pt[16], ct[16], out[16];
+	size_t key_len = strlen(key_hex) / 2;
+	hex(key_hex, key, key_len);
+	hex(pt_hex, pt, 16);
+	hex(ct_hex, ct, 16);
 	aes_key k;
-	CHECK(aes_key_init(&k, key, 16));
-	CHECK_EQ(k.rounds, 10);
+	CHECK(aes_key_init(&k, key, key_len));
+	CHECK_EQ(k.rounds, rounds);
 	aes_encrypt_block(&k, pt, out);
 	CHECK_MEM(out, ct, 16);
 	aes_decrypt_block(&k, ct, out);
 	CHECK_MEM(out, pt, 16);
+	aes_decrypt_block(&k, ct, ct);
+	CHECK_MEM(ct, pt, 16);
+}
+
+/* FIPS-197 appendix C.1 */
+TEST(crypto_aes128_fips197)
+{
+	check_fips197("000102030405060708090a0b0c0d0e0f", "00112233445566778899aabbccddeeff",
+		      "69c4e0d86a7b0430d8cdb78070b4c55a", 10);
 }
 
 /* FIPS-197 appendix B (the cipher example) */
 TEST(crypto_aes128_fips197_appendix_b)
 {
-	uint8_t key[16], pt[16], ct[16], out[16];
-	hex("2b7e151628aed2a6abf7158809cf4f3c", key, 16);
-	hex("3243f6a8885a308d313198a2e0370734", pt, 16);
-	hex("3925841d02dc09fbdc118597196a0b32", ct, 16);
-	aes_key k;
-	CHECK(aes_key_init(&k, key, 16));
-	aes_encrypt_block(&k, pt, out);
-	CHECK_MEM(out, ct, 16);
-	aes_decrypt_block(&k, out, out);
-	CHECK_MEM(out, pt, 16);
+	check_fips197("2b7e151628aed2a6abf7158809cf4f3c", "3243f6a8885a308d313198a2e0370734",
+		      "3925841d02dc09fbdc118597196a0b32", 10);
 }
 
 /* FIPS-197 appendix C.2 and C.3: the generic schedule also serves 192/256 */
 TEST(crypto_aes192_aes256_fips197)
 {
-	uint8_t key[32], pt[16], ct[16], out[16];
-	aes_key k;
-	hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", key, 32);
-	hex("00112233445566778899aabbccddeeff", pt, 16);
-
-	hex("dda97ca4864cdfe06eaf70a0ec0d7191", ct, 16);
-	CHECK(aes_key_init(&k, key, 24));
-	aes_encrypt_block(&k, pt, out);
-	CHECK_MEM(out, ct, 16);
-	aes_decrypt_block(&k, out, out);
-	CHECK_MEM(out, pt, 16);
-
-	hex("8ea2b7ca516745bfeafc49904b496089", ct, 16);
-	CHECK(aes_key_init(&k, key, 32));
-	aes_encrypt_block(&k, pt, out);
-	CHECK_MEM(out, ct, 16);
-	aes_decrypt_block(&k, out, out);
-	CHECK_MEM(out, pt, 16);
+	check_fips197("000102030405060708090a0b0c0d0e0f1011121314151617",
+		      "00112233445566778899aabbccddeeff", "dda97ca4864cdfe06eaf70a0ec0d7191", 12);
+	check_fips197("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		      "00112233445566778899aabbccddeeff", "8ea2b7ca516745bfeafc49904b496089", 14);
 }
 
 TEST(crypto_key_sizes)

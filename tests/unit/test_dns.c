@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "server/dns_update.h"
+#include "dns/dns_update.h"
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
@@ -20,8 +20,8 @@ static void write_file(const char *path, const char *text, mode_t mode)
 
 TEST(dns_secret_file_must_be_private_base64)
 {
-	char dir[] = "/tmp/kmsd-unit-XXXXXX", path[64], secret[DNS_SECRET_MAX], err[512];
-	CHECK(mkdtemp(dir) != NULL);
+	char dir[4096], path[4200], secret[DNS_SECRET_MAX], err[512];
+	CHECK(test_temp_dir(dir, sizeof dir));
 	snprintf(path, sizeof path, "%s/secret", dir);
 
 	write_file(path, "  c2VjcmV0IHNlY3JldCBzZWNyZXQ=\n", 0600);
@@ -44,8 +44,6 @@ TEST(dns_secret_file_must_be_private_base64)
 	}
 	CHECK(!dns_secret_load(dir, secret, sizeof secret, err, sizeof err));
 	CHECK(strstr(err, "not a regular file") != NULL || strstr(err, "group or others") != NULL);
-	unlink(path);
-	rmdir(dir);
 }
 
 TEST(dns_srv_records_compare_names_without_case)

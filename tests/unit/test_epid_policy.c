@@ -252,6 +252,11 @@ TEST(client_count_capacity_is_per_pool)
 	/* a machine seen lately is still known: seeing it again adds nothing */
 	kms_guid recent = cmid_n(9990);
 	CHECK_EQ(client_count_observe(c, &windows, &recent, NOW + 10001), 50);
+	/* what a store needs to load per application: the largest pool */
+	CHECK_EQ(client_count_capacity(c), 2000);
+	client_count_free(c);
+	c = client_count_new(&kms_product_table, 30 * 86400, 5);
+	CHECK_EQ(client_count_capacity(c), 50);
 	client_count_free(c);
 }
 

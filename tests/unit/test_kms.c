@@ -21,7 +21,7 @@ static void make_request(kms_request *r, uint16_t major)
 	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &r->app_id);
 	guid_parse("73111121-5638-40f6-bc11-f1d7b0d64300", &r->sku_id);
 	guid_parse("58e2134f-8e11-4d17-9cb2-91069c151148", &r->kms_id);
-	guid_parse("0a1b2c3d-4e5f-4607-8899-aabbccddeeff", &r->cmid);
+	test_seeded_bytes(r->cmid.b, sizeof r->cmid.b); /* any client id must round-trip */
 	r->n_policy = 25;
 	r->client_time = kms_filetime_from_unix(1790000000);
 	kms_utf8_to_utf16("round-trip.example.org", r->workstation, KMS_WORKSTATION_UNITS);
@@ -35,8 +35,8 @@ static bool host_answers(uint16_t major, kms_client_secret *cs, uint8_t *out, si
 	uint8_t iv[16], msg[KMS_V5_REQUEST_LEN], random[KMS_RANDOM_LEN];
 	size_t msg_len;
 	make_request(&req, major);
-	random_bytes(iv, sizeof iv);
-	random_bytes(random, sizeof random);
+	test_seeded_bytes(iv, sizeof iv);
+	test_seeded_bytes(random, sizeof random);
 	if (kms_request_encode(&req, iv, msg, sizeof msg, &msg_len, cs) != KMS_OK ||
 	    kms_request_decode(msg, msg_len, &got, &hs) != KMS_OK)
 		return false;
@@ -58,8 +58,8 @@ TEST(kms_round_trip_every_version_and_syntax)
 			uint8_t iv[16], msg[KMS_V5_REQUEST_LEN], pdu[1024], random[KMS_RANDOM_LEN];
 			size_t msg_len, pdu_len;
 			make_request(&req, major);
-			random_bytes(iv, sizeof iv);
-			random_bytes(random, sizeof random);
+			test_seeded_bytes(iv, sizeof iv);
+			test_seeded_bytes(random, sizeof random);
 			CHECK_EQ(kms_request_encode(&req, iv, msg, sizeof msg, &msg_len, &cs), KMS_OK);
 			CHECK_EQ(rpc_request_encode(7, 1, 0, syntax, msg, msg_len, pdu, sizeof pdu, &pdu_len),
 				 RPC_OK);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "server/log_throttle.h"
+#include "base/log_throttle.h"
 
 static int count_lines(const char *path, const char *needle, char *last, size_t last_len)
 {
@@ -27,10 +27,9 @@ static int count_lines(const char *path, const char *needle, char *last, size_t 
 
 TEST(log_throttle_bounds_repeated_warnings)
 {
-	char path[] = "/tmp/kmsd-throttle-XXXXXX", target[64], err[128], last[1024] = "";
-	int fd = mkstemp(path);
-	CHECK(fd >= 0);
-	close(fd);
+	char dir[4096], path[4200], target[4300], err[128], last[1024] = "";
+	CHECK(test_temp_dir(dir, sizeof dir));
+	snprintf(path, sizeof path, "%s/log", dir);
 	snprintf(target, sizeof target, "file:%s", path);
 	CHECK(log_open(target, LOG_LEVEL_INFO, LOG_DAEMON, err, sizeof err));
 	static log_throttle t;
@@ -43,5 +42,4 @@ TEST(log_throttle_bounds_repeated_warnings)
 	CHECK_EQ(count_lines(path, "bad thing", last, sizeof last), LOG_THROTTLE_LINES + 1);
 	CHECK(strstr(last, "bad thing again (990 more like it were not logged)") != NULL);
 	log_open("stderr", LOG_LEVEL_INFO, LOG_DAEMON, err, sizeof err);
-	unlink(path);
 }

@@ -44,7 +44,6 @@ TEST(rpc_streams_split_anywhere_frame_identically)
 	char names[MAX_VECTORS][96];
 	int n = vector_list(names, MAX_VECTORS);
 	CHECK(n > 0);
-	srand(1688);
 	for (int i = 0; i < n; i++) {
 		for (int side = 0; side < 2; side++) {
 			char file[128];
@@ -54,7 +53,7 @@ TEST(rpc_streams_split_anywhere_frame_identically)
 			CHECK(data != NULL);
 			size_t whole[1] = { len }, bytes[1] = { 1 }, random_sizes[16];
 			for (int k = 0; k < 16; k++)
-				random_sizes[k] = 1 + (size_t)rand() % 97;
+				random_sizes[k] = 1 + (size_t)test_seeded_below(97);
 			size_t a[16], b[16], c[16];
 			int pa = reassemble(data, len, whole, 1, a);
 			int pb = reassemble(data, len, bytes, 1, b);

@@ -10,13 +10,103 @@
 #include "store/store_uri.h"
 #include "store/store.h"
 
-static void temp_db(char *spec, size_t len, char *path, size_t path_len)
+/* What a store logged; its writer thread adds to it while the test reads. */
+typedef struct store_log {
+	pthread_mutex_t lock;
+	int errors, infos;
+	char text[4096];
+} store_log;
+
+static void keep_log(void *ctx, bool error, const char *message)
 {
-	char dir[] = "/tmp/kmsd-store-XXXXXX";
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, path_len, "%s/clients.db", dir);
-	snprintf(spec, len, "sqlite:%s", path);
+	store_log *l = ctx;
+	pthread_mutex_lock(&l->lock);
+	if (error)
+		l->errors++;
+	else
+		l->infos++;
+	size_t used = strlen(l->text);
+	snprintf(l->text + used, sizeof l->text - used, "%s\n", message);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Wait until the store has logged `needle`: a loaded machine may take
+ * longer than any fixed sleep to get there. */
+static bool logged(store_log *l, const char *needle, int seconds)
+{
+	for (int i = 0; i <= seconds * 20; i++) {
+		pthread_mutex_lock(&l->lock);
+		bool found = strstr(l->text, needle) != NULL;
+		pthread_mutex_unlock(&l->lock);
+		if (found)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* A test's database file, in the directory the runner removes after it,
+ * and what the store logged. */
+typedef struct temp_store {
+	char path[4200], spec[4300], err[300];
+	store_log log;
+} temp_store;
+
+static bool temp_store_make(temp_store *t)
+{
+	char dir[4096];
+	if (!test_temp_dir(dir, sizeof dir))
+		return false;
+	snprintf(t->path, sizeof t->path, "%s/clients.db", dir);
+	snprintf(t->spec, sizeof t->spec, "sqlite:%s", t->path);
+	t->err[0] = '\0';
+	memset(&t->log, 0, sizeof t->log);
+	pthread_mutex_init(&t->log.lock, NULL);
+	return true;
+}
+
+/* A new store in a new file, open for writing; NULL with t->err when not. */
+static store *temp_store_open(temp_store *t)
+{
+	return temp_store_make(t) ? store_open(t->spec, false, t->err, sizeof t->err) : NULL;
+}
+
+/* The same, as the daemon opens it: what it logs kept in t->log. */
+static store *temp_store_open_logged(temp_store *t)
+{
+	store_options opt = { .log = keep_log, .log_ctx = &t->log };
+	return temp_store_make(t) ? store_open_with(t->spec, &opt, t->err, sizeof t->err) : NULL;
+}
+
+/* A new store's file, its schema made by the store, open as a plain SQLite
+ * database for the test to shape; NULL if not. */
+static sqlite3 *temp_store_schema(temp_store *t)
+{
+	store *s = temp_store_open(t);
+	if (!s)
+		return NULL;
+	store_close(s);
+	sqlite3 *db;
+	if (sqlite3_open(t->path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* Another connection holding the write lock until COMMIT; NULL if not. */
+static sqlite3 *hold_write_lock(const char *path)
+{
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
 }
 
 static store_record record(unsigned n, int64_t t)
@@ -52,9 +142,8 @@ static bool collect(void *ctx, const store_client *c)
 
 TEST(store_submit_flush_query_and_upsert)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store *s = store_open(spec, false, err, sizeof err);
+	temp_store t;
+	store *s = temp_store_open(&t);
 	CHECK(s != NULL);
 	store_record r = record(1, 1000);
 	CHECK(store_submit(s, &r));
@@ -101,7 +190,7 @@ TEST(store_submit_flush_query_and_upsert)
 	store_close(s);
 
 	/* another connection, after close, sees everything */
-	store *ro = store_open(spec, true, err, sizeof err);
+	store *ro = store_open(t.spec, true, t.err, sizeof t.err);
 	CHECK(ro != NULL);
 	all.n = 0;
 	q = (store_query){ 0 };
@@ -143,9 +232,8 @@ static void *submit_many(void *arg)
 
 TEST(store_concurrent_submitters_all_land)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store *s = store_open(spec, false, err, sizeof err);
+	temp_store db;
+	store *s = temp_store_open(&db);
 	CHECK(s != NULL);
 	pthread_t t[8];
 	submitter subs[8];
@@ -171,9 +259,8 @@ TEST(store_concurrent_submitters_all_land)
 
 TEST(store_rebuilds_counts_from_answered_requests_only)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store *s = store_open(spec, false, err, sizeof err);
+	temp_store t;
+	store *s = temp_store_open(&t);
 	CHECK(s != NULL);
 	store_record answered = record(1, 1000);
 	store_record refused = record(2, 1100);
@@ -206,9 +293,8 @@ static bool count_stats(void *ctx, const store_group_stat *g)
 
 TEST(store_group_stats_prune_and_identity)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store *s = store_open(spec, false, err, sizeof err);
+	temp_store t;
+	store *s = temp_store_open(&t);
 	CHECK(s != NULL);
 	for (unsigned i = 0; i < 10; i++) {
 		store_record r = record(i, 100 * i);
@@ -228,7 +314,7 @@ TEST(store_group_stats_prune_and_identity)
 	CHECK(store_identity_set(s, "epid-seed", "00112233"));
 	CHECK(store_identity_set(s, "epid-seed", "44556677"));
 	store_close(s);
-	s = store_open(spec, false, err, sizeof err);
+	s = store_open(t.spec, false, t.err, sizeof t.err);
 	CHECK(s != NULL);
 	CHECK(store_identity_get(s, "epid-seed", value, sizeof value));
 	CHECK_STR(value, "44556677");
@@ -237,11 +323,11 @@ TEST(store_group_stats_prune_and_identity)
 
 TEST(store_migrates_from_version_1)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
+	temp_store t;
+	CHECK(temp_store_make(&t));
 	/* a store as the first schema left it, with a client in it */
 	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db,
 			   "CREATE TABLE clients (cmid BLOB NOT NULL, app_id BLOB NOT NULL, kms_id BLOB,"
 			   " sku_id BLOB, workstation TEXT, license_status INTEGER, protocol TEXT,"
@@ -253,7 +339,7 @@ TEST(store_migrates_from_version_1)
 			   NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 
-	store *s = store_open(spec, false, err, sizeof err);
+	store *s = store_open(t.spec, false, t.err, sizeof t.err);
 	CHECK(s != NULL);
 	collected all = { .n = 0 };
 	size_t total;
@@ -267,7 +353,7 @@ TEST(store_migrates_from_version_1)
 	CHECK(store_identity_set(s, "x", "y")); /* the new table exists */
 	store_close(s);
 
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
@@ -278,64 +364,48 @@ TEST(store_migrates_from_version_1)
 
 TEST(store_bad_files_give_clear_errors)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
+	temp_store t;
+	CHECK(temp_store_make(&t));
 
 	/* newer than we know */
 	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	CHECK(store_open(spec, false, err, sizeof err) == NULL);
-	CHECK(strstr(err, "schema version 9 is newer") != NULL);
+	CHECK(store_open(t.spec, false, t.err, sizeof t.err) == NULL);
+	CHECK(strstr(t.err, "schema version 9 is newer") != NULL);
 
 	/* not a database at all */
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(t.path, "w");
 	CHECK(f != NULL);
 	for (int i = 0; i < 200; i++)
 		fputs("this is not an sqlite database, just text. ", f);
 	fclose(f);
-	char wal[320];
-	snprintf(wal, sizeof wal, "%s-wal", path);
+	char wal[4300];
+	snprintf(wal, sizeof wal, "%s-wal", t.path);
 	unlink(wal);
-	CHECK(store_open(spec, false, err, sizeof err) == NULL);
-	CHECK(strstr(err, "not a database") != NULL);
-	CHECK(store_open(spec, true, err, sizeof err) == NULL);
+	CHECK(store_open(t.spec, false, t.err, sizeof t.err) == NULL);
+	CHECK(strstr(t.err, "not a database") != NULL);
+	CHECK(store_open(t.spec, true, t.err, sizeof t.err) == NULL);
 
 	/* a directory that does not exist */
-	CHECK(store_open("sqlite:/nonexistent/dir/clients.db", false, err, sizeof err) == NULL);
-	CHECK(strstr(err, "unable to open") != NULL);
-	CHECK(store_open("mysql:x", false, err, sizeof err) == NULL);
+	CHECK(store_open("sqlite:/nonexistent/dir/clients.db", false, t.err, sizeof t.err) == NULL);
+	CHECK(strstr(t.err, "unable to open") != NULL);
+	CHECK(store_open("mysql:x", false, t.err, sizeof t.err) == NULL);
 }
 
 TEST(store_locked_file_is_an_error_not_a_hang)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
+	temp_store t;
+	CHECK(temp_store_make(&t));
 	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; CREATE TABLE t(x); BEGIN EXCLUSIVE;"
 			       " INSERT INTO t VALUES (1);", NULL, NULL, NULL) == SQLITE_OK);
-	CHECK(store_open(spec, false, err, sizeof err) == NULL);
-	CHECK(strstr(err, "locked") != NULL);
+	CHECK(store_open(t.spec, false, t.err, sizeof t.err) == NULL);
+	CHECK(strstr(t.err, "locked") != NULL);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db);
-}
-
-typedef struct store_log {
-	int errors, infos;
-	char text[4096];
-} store_log;
-
-static void keep_log(void *ctx, bool error, const char *message)
-{
-	store_log *l = ctx;
-	if (error)
-		l->errors++;
-	else
-		l->infos++;
-	size_t used = strlen(l->text);
-	snprintf(l->text + used, sizeof l->text - used, "%s\n", message);
 }
 
 static long long count_rows(const char *path)
@@ -366,49 +436,40 @@ static bool flushed(store *s, int seconds)
 
 TEST(store_batch_meeting_a_locked_database_is_kept_and_written_later)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store_log l = { 0 };
-	store_options opt = { .log = keep_log, .log_ctx = &l };
-	store *s = store_open_with(spec, &opt, err, sizeof err);
+	temp_store t;
+	store *s = temp_store_open_logged(&t);
 	CHECK(s != NULL);
-	/* another writer holds the lock for two seconds: longer than the
-	 * writer waits quietly for a short transaction (4 x 250 ms) */
-	sqlite3 *other;
-	CHECK(sqlite3_open(path, &other) == SQLITE_OK);
-	CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+	/* another writer holds the lock longer than the writer waits quietly
+	 * for a short transaction (4 x 250 ms): until the writer says so */
+	sqlite3 *other = hold_write_lock(t.path);
+	CHECK(other != NULL);
 	for (unsigned i = 0; i < 100; i++) {
 		store_record r = record(i, 1000);
 		CHECK(store_submit(s, &r));
 	}
-	usleep(2000000);
+	CHECK(logged(&t.log, "cannot write 100 records (database is locked); they stay queued", 20));
 	store_writer_stats ws;
 	store_writer_stats_get(s, &ws);
 	CHECK(ws.retries >= 1);
 	CHECK_EQ(ws.queue_depth, 100);
-	CHECK(strstr(l.text, "cannot write 100 records (database is locked); they stay queued") != NULL);
 	CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(other);
 	CHECK(flushed(s, 10));
 	store_writer_stats_get(s, &ws);
 	CHECK_EQ(ws.written, 100);
 	CHECK_EQ(ws.dropped, 0);
-	CHECK(strstr(l.text, "client store: writing again after") != NULL);
+	CHECK(logged(&t.log, "client store: writing again after", 10));
 	store_close(s);
-	CHECK_EQ(count_rows(path), 100);
+	CHECK_EQ(count_rows(t.path), 100);
 }
 
 TEST(store_overflow_while_locked_is_counted_and_logged_with_the_number)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store_log l = { 0 };
-	store_options opt = { .log = keep_log, .log_ctx = &l };
-	store *s = store_open_with(spec, &opt, err, sizeof err);
+	temp_store t;
+	store *s = temp_store_open_logged(&t);
 	CHECK(s != NULL);
-	sqlite3 *other;
-	CHECK(sqlite3_open(path, &other) == SQLITE_OK);
-	CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3 *other = hold_write_lock(t.path);
+	CHECK(other != NULL);
 	unsigned accepted = 0;
 	for (unsigned i = 0; i < STORE_QUEUE_MAX + 123; i++) {
 		store_record r = record(i, 1000);
@@ -426,65 +487,62 @@ TEST(store_overflow_while_locked_is_counted_and_logged_with_the_number)
 	store_close(s);
 	/* the cause: the lock, or (if the ring filled before the first attempt
 	 * failed) a writer slower than the clients */
-	CHECK(strstr(l.text, "client store: 123 records dropped, the queue (65536) was full") != NULL);
-	CHECK_EQ(count_rows(path), STORE_QUEUE_MAX);
+	CHECK(strstr(t.log.text, "client store: 123 records dropped, the queue (65536) was full") != NULL);
+	CHECK_EQ(count_rows(t.path), STORE_QUEUE_MAX);
 }
 
 TEST(store_garbage_at_start_is_moved_aside_and_a_new_store_starts)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	FILE *f = fopen(path, "w");
+	temp_store t;
+	CHECK(temp_store_make(&t));
+	FILE *f = fopen(t.path, "w");
 	CHECK(f != NULL);
 	for (int i = 0; i < 200; i++)
 		fputs("this is not an sqlite database, just text. ", f);
 	fclose(f);
-	store_log l = { 0 };
-	store_options opt = { .log = keep_log, .log_ctx = &l, .broken = STORE_BROKEN_EXIT };
-	CHECK(store_open_with(spec, &opt, err, sizeof err) == NULL); /* kept as it is */
+	store_options opt = { .log = keep_log, .log_ctx = &t.log, .broken = STORE_BROKEN_EXIT };
+	CHECK(store_open_with(t.spec, &opt, t.err, sizeof t.err) == NULL); /* kept as it is */
 	opt.broken = STORE_BROKEN_MOVE_ASIDE;
-	store *s = store_open_with(spec, &opt, err, sizeof err);
+	store *s = store_open_with(t.spec, &opt, t.err, sizeof t.err);
 	CHECK(s != NULL);
-	CHECK(strstr(l.text, "is not a database: moved aside to ") != NULL);
-	CHECK(strstr(l.text, ".broken-") != NULL);
+	CHECK(strstr(t.log.text, "is not a database: moved aside to ") != NULL);
+	CHECK(strstr(t.log.text, ".broken-") != NULL);
 	store_record r = record(7, 1000);
 	CHECK(store_submit(s, &r));
 	CHECK(store_flush(s));
 	store_close(s);
-	CHECK_EQ(count_rows(path), 1);
+	CHECK_EQ(count_rows(t.path), 1);
 }
 
 TEST(store_file_replaced_by_garbage_while_running_keeps_every_record)
 {
-	char spec[300], path[300], err[300], garbage[320];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store_log l = { 0 };
-	store_options opt = { .log = keep_log, .log_ctx = &l };
-	store *s = store_open_with(spec, &opt, err, sizeof err);
+	temp_store t;
+	char garbage[4300];
+	store *s = temp_store_open_logged(&t);
 	CHECK(s != NULL);
 	for (unsigned i = 0; i < 50; i++) {
 		store_record r = record(i, 1000);
 		CHECK(store_submit(s, &r));
 	}
 	CHECK(store_flush(s));
-	snprintf(garbage, sizeof garbage, "%s.tmp", path);
+	snprintf(garbage, sizeof garbage, "%s.tmp", t.path);
 	FILE *f = fopen(garbage, "w");
 	CHECK(f != NULL);
 	for (int i = 0; i < 200; i++)
 		fputs("garbage garbage garbage garbage ", f);
 	fclose(f);
-	CHECK(rename(garbage, path) == 0);
+	CHECK(rename(garbage, t.path) == 0);
 	for (unsigned i = 50; i < 100; i++) {
 		store_record r = record(i, 1000);
 		CHECK(store_submit(s, &r));
 	}
 	CHECK(flushed(s, 10));
 	store_close(s);
-	if (!strstr(l.text, "was replaced or damaged: moved aside to "))
-		fprintf(stderr, "%s", l.text);
-	CHECK(strstr(l.text, "was replaced or damaged: moved aside to ") != NULL);
+	if (!strstr(t.log.text, "was replaced or damaged: moved aside to "))
+		fprintf(stderr, "%s", t.log.text);
+	CHECK(strstr(t.log.text, "was replaced or damaged: moved aside to ") != NULL);
 	/* the 50 written before: rescued from the open connection; the 50 after: written */
-	CHECK_EQ(count_rows(path), 100);
+	CHECK_EQ(count_rows(t.path), 100);
 }
 
 #include "store/sqlite_private.h"
@@ -515,13 +573,9 @@ static void plan_of(sqlite3 *db, const store_query *q, char *out, size_t len)
 
 TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store *s = store_open(spec, false, err, sizeof err);
-	CHECK(s != NULL);
-	store_close(s);
-	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	temp_store t;
+	sqlite3 *db = temp_store_schema(&t);
+	CHECK(db != NULL);
 	/* what ANALYZE would find at a million clients: the planner then
 	 * weighs indexes as it would in a large store */
 	CHECK(sqlite3_exec(db, "ANALYZE; DELETE FROM sqlite_stat1; INSERT INTO sqlite_stat1 VALUES"
@@ -535,7 +589,7 @@ TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
 			       " ('clients', 'clients', '1000000 1 1'); ANALYZE sqlite_schema;",
 			   NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_open(t.path, &db) == SQLITE_OK);
 	kms_guid g;
 	guid_parse("55c92734-d682-4d71-983e-d6ec3f16059f", &g);
 	store_cursor after = { .last_seen = 5 };
@@ -595,20 +649,16 @@ static bool count_only(void *ctx, const store_client *c)
 
 TEST(store_query_over_its_budget_is_cancelled)
 {
-	char spec[300], path[300], err[300];
-	temp_db(spec, sizeof spec, path, sizeof path);
-	store *s = store_open(spec, false, err, sizeof err);
-	CHECK(s != NULL);
-	store_close(s);
-	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	temp_store t;
+	sqlite3 *db = temp_store_schema(&t);
+	CHECK(db != NULL);
 	CHECK(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
 			       " WHERE i < 300000) INSERT INTO clients (cmid, app_id, workstation,"
 			       " address, first_seen, last_seen) SELECT randomblob(16),"
 			       " randomblob(16), 'pc-' || i, '', i, i FROM n", NULL, NULL,
 			   NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	s = store_open(spec, true, err, sizeof err);
+	store *s = store_open(t.spec, true, t.err, sizeof t.err);
 	CHECK(s != NULL);
 	store_set_query_budget(s, 1);
 	/* all 300000 rows: far over 1 ms */

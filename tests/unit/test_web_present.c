@@ -120,8 +120,8 @@ static bool count_rows(void *ctx, const store_activity *a)
 
 TEST(store_activity_log_written_read_and_pruned)
 {
-	char dir[] = "/tmp/kmsd-activity-XXXXXX", spec[300], err[300];
-	CHECK(mkdtemp(dir) != NULL);
+	char dir[4096], spec[4200], err[300];
+	CHECK(test_temp_dir(dir, sizeof dir));
 	snprintf(spec, sizeof spec, "sqlite:%s/clients.db", dir);
 	store *s = store_open(spec, false, err, sizeof err);
 	CHECK(s != NULL);

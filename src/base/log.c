@@ -1,4 +1,4 @@
-#include "server/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +58,31 @@ void log_daemonized(void)
 	pthread_rwlock_unlock(&logger.lock);
 }
 
+/* A log file is opened as root before the privilege drop: a link planted
+ * in its place (a world-writable log directory, a package's old path)
+ * must not make kmsd append to, or create, a file it points at, and a FIFO
+ * must not block the start (a device such as /dev/null is fine). Returns the descriptor or -1 with errno set. */
+static int open_log_file(const char *path)
+{
+	/* O_NONBLOCK: a FIFO with no reader fails with ENXIO instead of blocking */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		      0640);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 bool log_open(const char *target, enum log_level level, int facility, char *err, size_t err_len)
 {
 	enum target t;
@@ -76,9 +101,12 @@ bool log_open(const char *target, enum log_level level, int facility, char *err,
 	} else if (strncmp(target, "file:", 5) == 0) {
 		t = TARGET_FILE;
 		path = target + 5;
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		fd = open_log_file(path);
 		if (fd < 0) {
-			snprintf(err, err_len, "cannot open log file %s: %s", path, strerror(errno));
+			snprintf(err, err_len, "cannot open log file %s: %s", path,
+				 errno == ELOOP ? "it is a symbolic link"
+				 : errno == EINVAL || errno == ENXIO ? "neither a regular file nor a device"
+				 : strerror(errno));
 			return false;
 		}
 	} else {
@@ -101,7 +129,7 @@ void log_reopen(void)
 {
 	pthread_rwlock_wrlock(&logger.lock);
 	if (logger.target == TARGET_FILE) {
-		int fd = open(logger.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		int fd = open_log_file(logger.path);
 		if (fd >= 0) {
 			close(logger.fd);
 			logger.fd = fd;

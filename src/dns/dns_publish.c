@@ -1,4 +1,4 @@
-#include "server/dns_publish.h"
+#include "dns/dns_publish.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/dns_update.h"
-#include "server/log.h"
+#include "dns/dns_update.h"
+#include "base/log.h"
 
 #define BACKOFF_FIRST 5
 #define BACKOFF_MAX 600

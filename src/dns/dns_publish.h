@@ -7,8 +7,8 @@
  * of 5 s doubling to 10 min (logged once, and once more on recovery), and
  * deletes exactly its own record when kmsd stops. The event loops and the
  * signal loop never wait on DNS. */
-#ifndef KMSD_SERVER_DNS_PUBLISH_H
-#define KMSD_SERVER_DNS_PUBLISH_H
+#ifndef KMSD_DNS_DNS_PUBLISH_H
+#define KMSD_DNS_DNS_PUBLISH_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,8 +6,8 @@
  * lines carry the sd-daemon "<N>" priority prefix instead of a timestamp
  * (the journal keeps its own). A daemon has no stderr: once
  * log_daemonized() is called, the target "stderr" means syslog. */
-#ifndef KMSD_SERVER_LOG_H
-#define KMSD_SERVER_LOG_H
+#ifndef KMSD_BASE_LOG_H
+#define KMSD_BASE_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "server/log_throttle.h"
+#include "base/log_throttle.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,13 +4,13 @@
  * written says how many like it were left out. Whatever a flood does, the
  * log grows by a few lines per period per kind of warning, and a handful
  * of events (a test, a single bad client) are all logged. */
-#ifndef KMSD_SERVER_LOG_THROTTLE_H
-#define KMSD_SERVER_LOG_THROTTLE_H
+#ifndef KMSD_BASE_LOG_THROTTLE_H
+#define KMSD_BASE_LOG_THROTTLE_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "server/log.h"
+#include "base/log.h"
 
 #define LOG_THROTTLE_SECONDS 10
 #define LOG_THROTTLE_LINES 10

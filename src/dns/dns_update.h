@@ -1,8 +1,8 @@
 /* One DNS dynamic update (RFC 2136) of one SRV record, built, signed with
  * TSIG (RFC 8945) and sent by ldns; private to the dns_* files. Every call
  * blocks for at most a few seconds: only the publisher thread makes them. */
-#ifndef KMSD_SERVER_DNS_UPDATE_H
-#define KMSD_SERVER_DNS_UPDATE_H
+#ifndef KMSD_DNS_DNS_UPDATE_H
+#define KMSD_DNS_DNS_UPDATE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/dns_update.h"
+#include "dns/dns_update.h"
 
 bool dns_endpoint_resolve(const char *server, dns_endpoint *ep, char *err, size_t err_len)
 {

@@ -1,6 +1,6 @@
 /* RFC 2136 updates and the SOA lookup, with ldns doing all DNS encoding,
  * decoding and TSIG signing. */
-#include "server/dns_update.h"
+#include "dns/dns_update.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

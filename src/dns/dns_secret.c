@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/dns_update.h"
+#include "dns/dns_update.h"
 #include "server/secret_file.h"
 #include "server/system.h"
 
