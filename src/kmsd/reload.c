@@ -97,8 +97,11 @@ static void recount(server *srv, int64_t window)
 {
 	if (!srv->store || !srv->counter)
 		return;
-	store_flush(srv->store); /* those answered just now are in it too */
+	/* those answered just now, still queued, then the store: a record
+	 * written in between is in both (counted once), and a reload never
+	 * waits for a writer that is behind */
 	seen_list l = { 0 };
+	store_queued_seen(srv->store, time(NULL) - window, collect_seen, &l);
 	if (!store_load_seen(srv->store, time(NULL) - window, collect_seen, &l) || l.failed) {
 		log_warning("reload: cannot reload clients from the store (%s); the count is kept",
 			    l.failed ? "out of memory" : store_error(srv->store));

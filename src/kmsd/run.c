@@ -313,8 +313,9 @@ static void stop(kmsd_daemon *d, const kmsd_config *cfg, bool served)
 		store_stop_writing(srv->store); /* writes what is queued */
 		store_writer_stats_get(srv->store, &ws);
 		store_close(srv->store);
-		log_info("client store closed: %llu records written, %llu dropped",
-			 (unsigned long long)ws.written, (unsigned long long)ws.dropped);
+		log_info("client store closed: %llu records written, %llu dropped, %llu saved "
+			 "for the next start", (unsigned long long)ws.written,
+			 (unsigned long long)ws.dropped, (unsigned long long)ws.saved);
 	}
 	client_count_free(srv->counter); /* after the store: its follower feeds it */
 	if (d->signals >= 0)

@@ -110,6 +110,7 @@ bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, v
 bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, size_t *total);
 bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 long pg_prune(store *s, int64_t before);
+bool pg_fold_hours(void *db, char *err, size_t err_len);
 void pg_arm_budget(store *s);
 bool pg_cancelled(store *s);
 void pg_interrupt(store *s);

@@ -212,16 +212,36 @@ bool pg_clients(store *s, const store_query *q, store_client_fn fn, void *ctx, s
 	return true;
 }
 
+/* The statistics from the hourly counters: client_hours and the changes
+ * not folded into it yet for the whole hours after `since`, and the rows of
+ * since's own hour from `since` on counted from the index (exact for any
+ * `since`, at most one hour of rows). A group's latest answered client is
+ * one step back along clients_groups. */
+static const char group_stats_sql[] =
+	"WITH counted AS ("
+	" SELECT app_id, kms_id, clients AS n FROM client_hours WHERE hour > $2::bigint"
+	" UNION ALL SELECT app_id, kms_id, delta FROM client_hour_changes WHERE hour > $2::bigint"
+	" UNION ALL SELECT app_id, coalesce(kms_id, ''::bytea), 1 FROM clients"
+	" WHERE last_seen >= $1::bigint AND last_seen < ($2::bigint + 1) * 3600"
+	" AND last_result = 0),"
+	" groups AS (SELECT app_id, kms_id, sum(n) AS n FROM counted GROUP BY app_id, kms_id"
+	" HAVING sum(n) > 0)"
+	" SELECT encode(app_id, 'hex'), encode(kms_id, 'hex'), n, coalesce("
+	" (SELECT last_seen FROM clients c WHERE c.app_id = g.app_id AND c.kms_id = g.kms_id"
+	" AND c.last_result = 0 ORDER BY c.last_seen DESC LIMIT 1),"
+	" (SELECT last_seen FROM clients c WHERE c.app_id = g.app_id AND c.kms_id IS NULL"
+	" AND g.kms_id = ''::bytea AND c.last_result = 0 ORDER BY c.last_seen DESC LIMIT 1))"
+	" FROM groups g ORDER BY app_id, nullif(kms_id, ''::bytea)";
+
 bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
-	char text[24], why[256];
+	char text[24], hour[24], why[256];
+	if (since < 0)
+		since = 0;
 	snprintf(text, sizeof text, "%lld", (long long)since);
-	const char *const params[] = { text };
-	PGresult *r = pg_run(s->db, "SELECT encode(app_id, 'hex'), encode(kms_id, 'hex'),"
-			     " count(*), max(last_seen) FROM clients"
-			     " WHERE last_seen >= $1 AND last_result = 0"
-			     " GROUP BY app_id, kms_id ORDER BY app_id, kms_id",
-			     1, params, why, sizeof why);
+	snprintf(hour, sizeof hour, "%lld", (long long)(since / 3600));
+	const char *const params[] = { text, hour };
+	PGresult *r = pg_run(s->db, group_stats_sql, 2, params, why, sizeof why);
 	if (!r)
 		return fail(s, "counting clients", why);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -235,6 +255,27 @@ bool pg_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	}
 	PQclear(r);
 	return true;
+}
+
+/* The changes the triggers appended, folded into the counters in one
+ * statement: rows another host folds at the same time are deleted once
+ * (the second DELETE skips them), and the counters are locked in key order,
+ * so two folds never deadlock. Empty hours go. */
+bool pg_fold_hours(void *db, char *err, size_t err_len)
+{
+	PGresult *r = pg_run(db, "WITH moved AS (DELETE FROM client_hour_changes"
+			     " RETURNING app_id, kms_id, hour, delta)"
+			     " INSERT INTO client_hours AS h SELECT app_id, kms_id, hour, sum(delta)"
+			     " FROM moved GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+			     " ON CONFLICT (app_id, kms_id, hour)"
+			     " DO UPDATE SET clients = h.clients + excluded.clients",
+			     0, NULL, err, err_len);
+	PQclear(r);
+	if (!r)
+		return false;
+	r = pg_run(db, "DELETE FROM client_hours WHERE clients <= 0", 0, NULL, err, err_len);
+	PQclear(r);
+	return r != NULL;
 }
 
 long pg_prune(store *s, int64_t before)

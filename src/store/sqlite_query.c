@@ -281,14 +281,32 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 	return true;
 }
 
+/* The statistics from the hourly counters (client_hours, kept by
+ * triggers): the whole hours after `since` are summed, the rows of since's
+ * own hour from :since on are counted from the index, so the answer is
+ * exact for any `since` and reads at most one hour of rows. A group's
+ * latest answered client is one step back along clients_groups. */
+static const char group_stats_sql[] =
+	"WITH counted AS ("
+	" SELECT app_id, kms_id, clients AS n FROM client_hours WHERE hour > :hour"
+	" UNION ALL SELECT app_id, ifnull(kms_id, x''), 1 FROM clients"
+	" WHERE last_seen >= :since AND last_seen < (:hour + 1) * 3600 AND last_result = 0),"
+	" groups AS (SELECT app_id, kms_id, sum(n) AS n FROM counted GROUP BY app_id, kms_id"
+	" HAVING sum(n) > 0)"
+	" SELECT app_id, kms_id, n, (SELECT last_seen FROM clients INDEXED BY clients_groups"
+	" WHERE app_id = groups.app_id AND kms_id IS nullif(groups.kms_id, x'')"
+	" AND last_result = 0 ORDER BY last_seen DESC LIMIT 1)"
+	" FROM groups ORDER BY app_id, kms_id";
+
 bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT app_id, kms_id, count(*), max(last_seen)"
-			       " FROM clients INDEXED BY clients_groups WHERE last_seen >= ?1"
-			       " AND last_result = 0 GROUP BY app_id, kms_id ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, group_stats_sql, -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "counting clients");
-	sqlite3_bind_int64(st, 1, since);
+	if (since < 0)
+		since = 0;
+	bind_named_int(st, ":since", since);
+	bind_named_int(st, ":hour", since / 3600);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_group_stat g;
@@ -337,6 +355,8 @@ long sqlite_prune(store *s, int64_t before)
 		nanosleep(&pause, NULL);
 	}
 	sqlite3_finalize(st);
+	/* the hours left empty (a small table; the writer re-creates a row) */
+	sqlite3_exec(s->db, "DELETE FROM client_hours WHERE clients <= 0", NULL, NULL, NULL);
 	return total;
 }
 

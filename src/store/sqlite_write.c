@@ -65,6 +65,7 @@ static enum store_write failure(int code)
 		return STORE_LOST;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+	case SQLITE_INTERRUPT: /* a stop ended the batch: it stays queued */
 		return STORE_BUSY;
 	default:
 		return STORE_RETRY;

@@ -50,6 +50,9 @@ static store *open_store(const char *spec, bool read_only, const store_options *
 	s->read_only = read_only;
 	if (opt)
 		s->opt = *opt;
+	/* the daemon's store: a tool writing (kmsc prune) leaves the records
+	 * a stop saved to the daemon, so no two processes write them */
+	s->takes_saved = opt != NULL;
 	pthread_mutex_init(&s->health_lock, NULL);
 	pthread_mutex_init(&s->db_lock, NULL);
 	pthread_mutex_init(&s->identity_lock, NULL);
@@ -137,6 +140,19 @@ void store_close(store *s)
 	pthread_mutex_destroy(&s->db_lock);
 	pthread_mutex_destroy(&s->identity_lock);
 	free(s);
+}
+
+void store_fold_hours(store *s, void *writer_db, int64_t now)
+{
+	if (!s->be->fold_hours || now < s->hours_folded_at + STORE_FOLD_S)
+		return;
+	s->hours_folded_at = now;
+	char why[256];
+	if (!s->be->fold_hours(writer_db, why, sizeof why) && s->opt.log) {
+		char line[320];
+		snprintf(line, sizeof line, "client store: cannot fold the hourly counts: %s", why);
+		s->opt.log(s->opt.log_ctx, true, line);
+	}
 }
 
 const char *store_error(store *s)

@@ -110,7 +110,10 @@ void store_spec_display(const char *spec, char *out, size_t len);
 /* Flush the queue and close. */
 void store_close(store *s);
 /* Write what is queued and stop the writer (store_writer_stats_get then
- * gives the final figures, store_close the rest). */
+ * gives the final figures, store_close the rest). What is still queued
+ * after STORE_STOP_WRITE_MS is saved as it is for the next start, so a stop
+ * takes well under a second even with the writer behind. */
+#define STORE_STOP_WRITE_MS 300
 void store_stop_writing(store *s);
 
 /* Enqueue a record; never blocks on I/O. False when the queue is full (the
@@ -127,6 +130,9 @@ bool store_flush(store *s);
 typedef struct store_writer_stats {
 	uint64_t written, dropped, batches, errors;
 	uint64_t retries;                /* attempts that kept their batch for later */
+	/* records a stop could not write within STORE_STOP_WRITE_MS, kept in
+	 * the store for the next start to write first (SQLite), never lost */
+	uint64_t saved;
 	size_t queue_depth;
 	double last_batch_ms;
 	double total_batch_ms;           /* over all batches, for an average */
@@ -147,6 +153,10 @@ bool store_identity_set(store *s, const char *name, const char *value);
 typedef void (*store_seen_fn)(void *ctx, const kms_guid *app, const kms_guid *cmid,
 			      int64_t last_seen);
 bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+/* The answered records still queued, seen at or after `since` (what
+ * store_load_seen does not read yet); fn runs with the queue locked, so
+ * it must only copy. */
+void store_queued_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
 
 /* The count keeps no more than `per_app` machines of one application (0:
  * no limit): a backend that can then reads only the newest `per_app` of

@@ -8,10 +8,11 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went. Only WRITTEN takes it out of the ring:
@@ -81,6 +82,23 @@ typedef struct store_backend {
 	bool (*clients)(store *s, const store_query *q, store_client_fn fn, void *ctx,
 			size_t *total);
 	bool (*group_stats)(store *s, int64_t since, store_stat_fn fn, void *ctx);
+	/* NULL, or fold the changes to the hourly counters into them (on the
+	 * writer's connection, every STORE_FOLD_S) */
+	bool (*fold_hours)(void *db, char *err, size_t err_len);
+	/* NULL, or keep records a stop cannot write in time, in one quick
+	 * transaction, for the next start (replacing those up to `upto` that
+	 * were loaded back and not written yet); load_queued gives back up to
+	 * max of them, oldest first, and in *upto where they end, for
+	 * forget_queued once they are written (-1: error, with err) */
+	bool (*save_queued)(void *db, const store_record *const *r, size_t n, int64_t upto,
+			    char *err, size_t err_len);
+	long (*load_queued)(void *db, store_record *out, size_t max, int64_t *upto, char *err,
+			    size_t err_len);
+	bool (*forget_queued)(void *db, int64_t upto, char *err, size_t err_len);
+	/* NULL, or make the batch running on this writer connection fail (as
+	 * busy: kept and retried) once *flag is set, so a stop never waits
+	 * for a long batch */
+	void (*abort_on)(void *db, _Atomic bool *flag);
 	/* NULL, or arm the time limit of the next query on s->db (budget_ms,
 	 * query_deadline) */
 	void (*arm_budget)(store *s);
@@ -139,6 +157,16 @@ struct store {
 	/* dropped since the writer's last log line about drops, by cause */
 	uint64_t unlogged_full, unlogged_refused;
 	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
+	int64_t hours_folded_at;        /* store.c: the writer's last fold_hours */
+	struct timespec stop_at;        /* monotonic: when the stop began */
+	_Atomic bool abort_batch;       /* the stop: end the batch in flight */
+	/* records saved by the last stop, loaded back into the ring: written
+	 * once none is left in it; they end at queued_upto */
+	size_t prepended;               /* of them still at the head of the ring */
+	bool saved_due;                 /* the first load is still to come */
+	bool takes_saved;               /* opened by the daemon: loads them */
+	int64_t queued_upto;
+	bool queued_more;               /* more saved than one load took */
 
 	/* the follower (sync.c): rows other hosts wrote */
 	pthread_t sync;
@@ -160,6 +188,10 @@ bool store_usable(store *s);
 
 /* Report a connection that works or failed; logs only the transitions. */
 void store_health(store *s, bool ok, const char *why);
+/* After a written batch: fold the counters' changes if the backend keeps
+ * them apart and STORE_FOLD_S has passed (the writer's thread). */
+#define STORE_FOLD_S 2
+void store_fold_hours(store *s, void *writer_db, int64_t now);
 
 /* Write identity values set while the database was away (without
  * replacing what another host wrote meanwhile). */

@@ -11,6 +11,7 @@
  * is counted in the stats and logged with the number and the cause. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "store/store_private.h"
 
 #define BATCH_MAX 4096
+#define STOP_BATCH_MAX 256           /* ~25 ms at 1M clients on this machine */
 #define DROP_LOG_S 10                /* at most one line about drops per period */
 /* A lock met this many cycles in a row (each after waiting a batch
  * interval for it) is no longer a short transaction: logged, backoff. */
@@ -33,6 +35,8 @@ typedef struct writer_state {
 	size_t one_by_one;           /* records left to write singly after a refusal */
 	int busy_tries;              /* batches in a row that met another's lock */
 	int64_t drops_logged_at;     /* monotonic seconds */
+	bool save_failed;            /* saving the rest at stop failed: write it */
+	double ms_per_record;        /* of the recent batches, for the stop */
 	char why[300];
 } writer_state;
 
@@ -79,6 +83,8 @@ static bool reconnect(store *s, char *why, size_t len)
 	}
 	if (s->writer_db && s->be->configure)
 		s->be->configure(s->writer_db, &s->opt, s->writer_helper);
+	if (s->writer_db && s->be->abort_on)
+		s->be->abort_on(s->writer_db, &s->abort_batch);
 	if (s->writer_db)
 		store_identity_flush(s, s->writer_db);
 	return s->writer_db != NULL;
@@ -130,7 +136,10 @@ static void consume(store *s, size_t n)
 	s->head = (s->head + n) % STORE_QUEUE_MAX;
 	s->count -= n;
 	s->stats.queue_depth = s->count;
-	s->committed += n;
+	/* records a stop saved, put back at the head, were never submitted */
+	size_t saved = n < s->prepended ? n : s->prepended;
+	s->prepended -= saved;
+	s->committed += n - saved;
 }
 
 /* Stopping while the database cannot be written: what is queued is lost. */
@@ -187,6 +196,8 @@ static void written(store *s, writer_state *w, size_t n, double ms, const store_
 	s->stats.batches++;
 	s->stats.last_batch_ms = ms;
 	s->stats.total_batch_ms += ms;
+	double per = n ? ms / (double)n : 0;
+	w->ms_per_record = w->ms_per_record ? (3 * w->ms_per_record + per) / 4 : per;
 	if (ms > s->stats.max_batch_ms)
 		s->stats.max_batch_ms = ms;
 	double waited = (double)(now_ns() - oldest->queued_ns) / 1e6;
@@ -207,6 +218,130 @@ static void written(store *s, writer_state *w, size_t n, double ms, const store_
 	}
 }
 
+/* Stopping, once the rest cannot be written within STORE_STOP_WRITE_MS of
+ * the stop (at the recent rate) or that time is over: save what is still
+ * queued in one quick transaction for the next start (lock held; false if
+ * the backend cannot, or saving failed: the writer goes on writing). */
+static bool save_rest(store *s, writer_state *w)
+{
+	if (!s->be->save_queued || !s->writer_db || !s->count || w->save_failed)
+		return false;
+	double left_ms = STORE_STOP_WRITE_MS - ms_since(&s->stop_at);
+	if (left_ms > 0 && (double)s->count * w->ms_per_record < left_ms)
+		return false; /* it drains in time */
+	const store_record **rest = malloc(s->count * sizeof(const store_record *));
+	if (!rest)
+		return false;
+	size_t n = s->count;
+	for (size_t i = 0; i < n; i++)
+		rest[i] = &s->ring[(s->head + i) % STORE_QUEUE_MAX];
+	bool ok = s->be->save_queued(s->writer_db, rest, n, s->queued_upto, w->why, sizeof w->why);
+	free(rest);
+	char line[500];
+	if (ok) {
+		consume(s, n);
+		s->stats.saved += n;
+		s->queued_upto = 0;
+		snprintf(line, sizeof line, "client store: %zu queued records saved in the store "
+			 "%.0f ms after the stop began (%" PRIu64 " written); the next start writes "
+			 "them first", n, ms_since(&s->stop_at), s->stats.written);
+	} else {
+		w->save_failed = true; /* once */
+		snprintf(line, sizeof line, "client store: cannot save %zu queued records at stop "
+			 "(%.300s); writing them instead", n, w->why);
+	}
+	say(s, !ok, line);
+	return ok;
+}
+
+/* What the last stop saved goes back into the ring, at its head, so it is
+ * written before the records queued since (they are newer), half a ring
+ * at a time so new records still find room; deleted from the store once
+ * written (written_queued). The first load waits SAVED_DELAY_MS after the
+ * start, leaving the host's own start-up reads alone. They were submitted
+ * by the previous run: flush does not wait for them (s->prepended). Called
+ * with the lock held; reads the store without it. */
+#define SAVED_LOAD_MAX (STORE_QUEUE_MAX / 2)
+#define SAVED_DELAY_MS 1000
+static void load_saved(store *s)
+{
+	s->saved_due = false;
+	if (!s->be->load_queued || !s->writer_db || s->count > STORE_QUEUE_MAX - SAVED_LOAD_MAX)
+		return;
+	store_record *got = malloc(SAVED_LOAD_MAX * sizeof *got);
+	if (!got)
+		return;
+	char why[300], line[400];
+	int64_t upto = 0;
+	pthread_mutex_unlock(&s->lock);
+	long n = s->be->load_queued(s->writer_db, got, SAVED_LOAD_MAX, &upto, why, sizeof why);
+	if (n < 0) {
+		snprintf(line, sizeof line, "client store: cannot read the records the last stop "
+			 "saved (%.300s); they stay saved", why);
+		say(s, true, line);
+	}
+	pthread_mutex_lock(&s->lock);
+	/* no room any more (a burst meanwhile): they stay saved, for later */
+	bool room = n > 0 && s->count + (size_t)n <= STORE_QUEUE_MAX;
+	size_t head = room ? (s->head + STORE_QUEUE_MAX - (size_t)n) % STORE_QUEUE_MAX : s->head;
+	for (long i = 0; room && i < n; i++)
+		s->ring[(head + (size_t)i) % STORE_QUEUE_MAX] = got[i];
+	free(got);
+	s->queued_more = n == SAVED_LOAD_MAX || (n > 0 && !room);
+	if (!room)
+		return;
+	s->head = head;
+	s->count += (size_t)n;
+	s->prepended += (size_t)n;
+	s->stats.queue_depth = s->count;
+	s->queued_upto = upto;
+	pthread_mutex_unlock(&s->lock);
+	snprintf(line, sizeof line, "client store: writing %ld records the last stop saved", n);
+	say(s, false, line);
+	pthread_mutex_lock(&s->lock);
+}
+
+/* After a written batch (lock held): once every loaded record is written,
+ * they leave the store's queue table, and the next ones come in. */
+static void written_queued(store *s)
+{
+	if (s->queued_upto && !s->prepended) {
+		char why[300];
+		pthread_mutex_unlock(&s->lock);
+		bool ok = s->be->forget_queued(s->writer_db, s->queued_upto, why, sizeof why);
+		pthread_mutex_lock(&s->lock);
+		if (!ok)
+			return;
+		s->queued_upto = 0;
+	}
+	if (!s->queued_upto && s->queued_more)
+		load_saved(s);
+}
+
+/* The empty ring's wait; with saved records still to load, only until
+ * they are due. */
+static void wait_for_records(store *s, const struct timespec *due)
+{
+	while (!s->count && !s->stop) {
+		if (!s->saved_due) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&s->wake, &s->lock, due) == ETIMEDOUT)
+			load_saved(s);
+	}
+}
+
+/* Saved records due now: loaded. */
+static void load_saved_if_due(store *s, const struct timespec *due)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (s->saved_due && !s->stop && (now.tv_sec > due->tv_sec ||
+	    (now.tv_sec == due->tv_sec && now.tv_nsec >= due->tv_nsec)))
+		load_saved(s);
+}
+
 static void *writer_main(void *arg)
 {
 	store *s = arg;
@@ -217,10 +352,13 @@ static void *writer_main(void *arg)
 	bool last_try = false;       /* stopping: one more attempt, then drop */
 	struct timespec cycle;
 	clock_gettime(CLOCK_REALTIME, &cycle);
+	struct timespec saved_at = cycle;
+	add_ms(&saved_at, SAVED_DELAY_MS);
 	pthread_mutex_lock(&s->lock);
+	s->saved_due = s->be->load_queued && s->takes_saved;
 	for (;;) {
-		while (!s->count && !s->stop)
-			pthread_cond_wait(&s->wake, &s->lock);
+		load_saved_if_due(s, &saved_at);
+		wait_for_records(s, &saved_at);
 		log_drops(s, &w, s->stop);
 		if (!s->count && s->stop)
 			break;
@@ -228,6 +366,11 @@ static void *writer_main(void *arg)
 			drop_queue(s, w.why);
 			break;
 		}
+		/* the batch the stop ended is over (or none ran): what follows runs */
+		if (s->stop)
+			atomic_store(&s->abort_batch, false);
+		if (s->stop && save_rest(s, &w))
+			break;
 		last_try = s->stop && (w.failing || !s->writer_db);
 		/* wait for the next cycle, unless stopping or the ring fills */
 		add_ms(&cycle, STORE_BATCH_MS / 4);
@@ -250,6 +393,8 @@ static void *writer_main(void *arg)
 		}
 		/* copied, not taken: the records stay queued until written */
 		size_t n = s->count < BATCH_MAX ? s->count : BATCH_MAX;
+		if (s->stop && n > STOP_BATCH_MAX)
+			n = STOP_BATCH_MAX; /* short batches: the stop's deadline is kept */
 		if (w.one_by_one)
 			n = 1;
 		for (size_t i = 0; i < n; i++)
@@ -260,8 +405,10 @@ static void *writer_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		enum store_write res = s->be->write_batch(s->writer_db, batch, n, w.why, sizeof w.why);
 		double ms = ms_since(&t0);
-		if (res == STORE_WRITTEN)
+		if (res == STORE_WRITTEN) {
 			store_activity_trim(s, s->writer_db, (int64_t)time(NULL));
+			store_fold_hours(s, s->writer_db, (int64_t)time(NULL));
+		}
 		if (res == STORE_LOST) {
 			s->be->disconnect(s->writer_db);
 			s->writer_db = NULL;
@@ -273,6 +420,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		if (res == STORE_WRITTEN) {
 			written(s, &w, n, ms, &batch[0]);
+			written_queued(s);
 			w.busy_tries = 0;
 			last_try = false;
 		} else if (res == STORE_REFUSED && n > 1) {
@@ -320,6 +468,8 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 						      : NULL;
 	if (s->writer_db && s->be->configure)
 		s->be->configure(s->writer_db, &s->opt, s->writer_helper);
+	if (s->writer_db && s->be->abort_on)
+		s->be->abort_on(s->writer_db, &s->abort_batch);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->committed_cond, NULL);
@@ -342,7 +492,12 @@ bool store_writer_start(store *s, char *err, size_t err_len)
 void store_writer_stop(store *s)
 {
 	pthread_mutex_lock(&s->lock);
+	clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
 	s->stop = true;
+	/* far behind: the long batch in flight ends now, and is saved with the
+	 * rest if short batches cannot write it in time */
+	if (s->count > STOP_BATCH_MAX && s->be->save_queued)
+		atomic_store(&s->abort_batch, true);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->writer, NULL);
@@ -383,6 +538,19 @@ bool store_submit(store *s, const store_record *r)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return queued;
+}
+
+void store_queued_seen(store *s, int64_t since, store_seen_fn fn, void *ctx)
+{
+	if (!s->writer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->count; i++) {
+		const store_record *r = &s->ring[(s->head + i) % STORE_QUEUE_MAX];
+		if (r->result == 0 && r->time >= since)
+			fn(ctx, &r->app_id, &r->cmid, r->time);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 bool store_flush(store *s)

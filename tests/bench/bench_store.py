@@ -5,9 +5,11 @@ For each size: a SQLite store built by kmsd (the schema, its migrations
 and indexes) and filled by a bulk loader writing the same rows kmsd
 writes, inside SQLite; then kmsd serving it with the web on, and per size:
 the kmsc and web queries of issue 19's table (p50 / p99), /metrics while a
-search runs, SIGHUP and SIGTERM while queries run, start-up to ready, RSS,
-and activation p99 while the queries run. Prints a table with ratios to
-the smallest size; never fails on a figure (only a broken run exits 1).
+search runs, SIGHUP while queries run, SIGTERM while queries and new
+clients arrive (and how many records it saved for the next start), start-up
+to ready and RSS (again after that stop), and activation p99 while the
+queries run. Prints a table with ratios to the smallest size; never fails
+on a figure (only a broken run exits 1).
 Then a burst at the largest size: 2,000 new clients a second for 30 s
 (3 s with --short), with the records dropped, the longest batch and the
 longest wait from an answer to its commit.
@@ -51,7 +53,9 @@ def kmsd_args(db, port, web_port, log):
     return [os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
             "-o", "allow-root=yes", "-o", f"store=sqlite:{db}", "-o", "web=yes",
             "-o", f"web-listen=127.0.0.1:{web_port}", "-o", "count=real",
-            "-o", f"log=file:{log}", "-o", "log-level=info"]
+            "-o", f"log=file:{log}", "-o", "log-level=info",
+            # the load generator is one address: no per-address limits
+            "-o", "rate-limit=0", "-o", "max-connections-per-address=0"]
 
 
 def wait_log(log, text, count=1, timeout=120):
@@ -160,7 +164,7 @@ def measure(size, where, reps, bench_s):
                                                    "pc-00123", "--limit", "50"), reps)
         r["kmsc_stats"] = timed(lambda: kmsc_time("stats", "--db", db), reps)
         r["web_search"] = timed(lambda: get(web_port, "/clients?search=pc-00123")[0], reps)
-        deep = min(size // 2, 100000)
+        deep = min(size // 2, 100000)  # WEB_OFFSET_MAX: deeper pages use cursor=
         r["api_offset"] = timed(lambda: get(web_port, f"/api/v1/clients?offset={deep}")[0], reps)
         _, first = get(web_port, "/api/v1/clients?limit=1000")
         cursor = json.loads(first)["next_cursor"]
@@ -178,13 +182,36 @@ def measure(size, where, reps, bench_s):
             t = time.monotonic()
             p.send_signal(signal.SIGHUP)
             r["sighup_s"] = wait_log(log, "configuration reloaded") - t
+            # SIGTERM with activations still arriving (a new machine each,
+            # so the writer may be behind): what it cannot write in time is
+            # saved for the next start
+            load = subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-c", "8",
+                                     "--keepalive", "-m", "1000000000", "-d", "30",
+                                     f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(bench_s)
             t = time.monotonic()
             p.send_signal(signal.SIGTERM)
             p.wait(120)
             r["sigterm_s"] = time.monotonic() - t
+            load.kill()
+            load.wait()
         finally:
             loop.end()
         r["queries_meanwhile"] = loop.n
+        with open(log) as f:
+            closed = re.search(r"closed: (\d+) records written, (\d+) dropped, (\d+) saved",
+                               f.read())
+        r["stop_saved"] = int(closed.group(3)) if closed else 0
+        # the next start, with what that stop saved to write first
+        log2 = log + ".2"
+        t0 = time.monotonic()
+        p = subprocess.Popen(kmsd_args(db, port, web_port, log2), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        r["ready_again_s"] = wait_log(log2, "ready") - t0
+        r["rss_again_mib"] = rss_mib(p.pid)
+        p.send_signal(signal.SIGTERM)
+        p.wait(120)
     finally:
         if p.poll() is None:
             p.kill()
@@ -294,25 +321,39 @@ ROWS = [("kmsc clients --since 30d --limit 50", "kmsc_since"),
         ("/metrics while searches run", "metrics_busy")]
 
 
+def ratio(value, base):
+    """The growth over the smallest size, where it means something."""
+    return f" ({value / base:.1f}×)" if base and value else ""
+
+
 def table(results):
     base = results[0]
     head = "| at N clients | " + " | ".join(f"{r['size']:,}" for r in results) + \
            " | ratio largest / smallest |"
     lines = [head, "|---|" + "---:|" * (len(results) + 1)]
     for label, key in ROWS:
-        cells = [f"{r[key][0] * 1000:.1f} / {r[key][1] * 1000:.1f} ms" for r in results]
-        ratio = results[-1][key][0] / base[key][0] if base[key][0] else 0
-        lines.append(f"| {label} (p50 / p99) | " + " | ".join(cells) + f" | {ratio:.2f} |")
+        cells = [f"{r[key][0] * 1000:.1f} / {r[key][1] * 1000:.1f} ms"
+                 + (ratio(r[key][0], base[key][0]) if r is not base else "") for r in results]
+        growth = results[-1][key][0] / base[key][0] if base[key][0] else 0
+        lines.append(f"| {label} (p50 / p99) | " + " | ".join(cells) + f" | {growth:.2f} |")
     for label, key, fmt in [("SIGHUP while queries run", "sighup_s", "{:.3f} s"),
-                            ("SIGTERM while queries run", "sigterm_s", "{:.3f} s"),
+                            ("SIGTERM while queries and activations run", "sigterm_s",
+                             "{:.3f} s"),
+                            ("records that SIGTERM saved for the next start", "stop_saved",
+                             "{:.0f}"),
                             ("start-up to ready", "ready_s", "{:.3f} s"),
+                            ("start-up to ready after that stop", "ready_again_s", "{:.3f} s"),
                             ("RSS after start", "rss_mib", "{:.1f} MiB"),
+                            ("RSS after the start after that stop", "rss_again_mib",
+                             "{:.1f} MiB"),
                             ("activations/s while queries run", "act_per_s", "{:.0f}"),
                             ("activation p99 while queries run", "act_p99_ms", "{:.2f} ms"),
                             ("bulk load (SQLite, all indexes)", "load_s", "{:.1f} s")]:
+        if not all(key in r for r in results):
+            continue  # measured by the SQLite pass only
         cells = [fmt.format(r[key]) for r in results]
-        ratio = results[-1][key] / base[key] if base[key] else 0
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+        growth = results[-1][key] / base[key] if base[key] else 0
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {growth:.2f} |")
     return "\n".join(lines)
 
 

@@ -1,0 +1,188 @@
+/* The SQLite store's statistics come from hourly counters kept by
+ * triggers: they must give what a count of the rows gives, for any window,
+ * after upserts that move a client to another hour, group or result, after
+ * prune and forget, and on a store migrated from version 4. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store/store.h"
+
+#define GROUPS_MAX 16
+
+typedef struct group_counts {
+	store_group_stat g[GROUPS_MAX];
+	int n;
+} group_counts;
+
+static bool keep_group(void *ctx, const store_group_stat *g)
+{
+	group_counts *all = ctx;
+	if (all->n < GROUPS_MAX)
+		all->g[all->n++] = *g;
+	return true;
+}
+
+/* What the statistics meant before the counters: a count of the rows. */
+static bool count_rows(const char *path, int64_t since, group_counts *out)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	out->n = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT app_id, kms_id, count(*), max(last_seen) FROM clients"
+			       " WHERE last_seen >= ?1 AND last_result = 0 GROUP BY app_id, kms_id"
+			       " ORDER BY app_id, kms_id", -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return false;
+	}
+	sqlite3_bind_int64(st, 1, since);
+	while (sqlite3_step(st) == SQLITE_ROW && out->n < GROUPS_MAX) {
+		store_group_stat *g = &out->g[out->n++];
+		memset(g, 0, sizeof *g);
+		if (sqlite3_column_bytes(st, 0) == 16)
+			memcpy(g->app_id.b, sqlite3_column_blob(st, 0), 16);
+		if (sqlite3_column_bytes(st, 1) == 16)
+			memcpy(g->kms_id.b, sqlite3_column_blob(st, 1), 16);
+		g->clients = (uint64_t)sqlite3_column_int64(st, 2);
+		g->last_seen = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return true;
+}
+
+/* The store's answer equals the rows' for windows starting on, inside
+ * and between every hour of the data; the number of windows checked. */
+static int same_as_rows(store *s, const char *path)
+{
+	int checked = 0;
+	for (int64_t since = 0; since <= 12 * 3600; since += 1800 + checked % 7) {
+		group_counts got = { .n = 0 }, want;
+		if (!store_group_stats(s, since, keep_group, &got) || !count_rows(path, since, &want))
+			return -1;
+		if (got.n != want.n)
+			return -1;
+		for (int i = 0; i < got.n; i++)
+			if (memcmp(&got.g[i].app_id, &want.g[i].app_id, sizeof(kms_guid)) != 0 ||
+			    memcmp(&got.g[i].kms_id, &want.g[i].kms_id, sizeof(kms_guid)) != 0 ||
+			    got.g[i].clients != want.g[i].clients ||
+			    got.g[i].last_seen != want.g[i].last_seen)
+				return -1;
+		checked++;
+	}
+	return checked;
+}
+
+static store_record client(unsigned n, int64_t t, uint32_t result)
+{
+	store_record r;
+	memset(&r, 0, sizeof r);
+	memcpy(r.cmid.b, &n, sizeof n);
+	guid_parse(n % 3 ? "55c92734-d682-4d71-983e-d6ec3f16059f"
+			 : "0ff1ce15-a989-479d-af46-f275c6370663", &r.app_id);
+	guid_parse(n % 5 ? "58e2134f-8e11-4d17-9cb2-91069c151148"
+			 : "7fde5219-fbfa-484a-82c9-34d1ad53e856", &r.kms_id);
+	snprintf(r.workstation, sizeof r.workstation, "pc-%u", n);
+	r.protocol_major = 6;
+	r.time = t;
+	r.result = result;
+	r.count = 50;
+	return r;
+}
+
+/* A fixed mix of new clients, returning ones (another hour, another
+ * group, answered after refused and the reverse) and refusals. */
+static void submit_mix(store *s, unsigned round)
+{
+	uint32_t x = 12345u + round;
+	for (unsigned i = 0; i < 600; i++) {
+		x = x * 1103515245u + 12345u;
+		unsigned n = (x >> 8) % 200;
+		int64_t t = (int64_t)((x >> 4) % (12 * 3600));
+		uint32_t result = (x >> 20) % 4 == 0 ? 0xC004F042u : 0;
+		store_record r = client(n, t, result);
+		if ((x >> 24) % 9 == 0) /* the same machine under another group */
+			guid_parse("7fde5219-fbfa-484a-82c9-34d1ad53e856", &r.kms_id);
+		store_submit(s, &r);
+	}
+}
+
+static void temp_path(char *path, size_t len, char *spec, size_t spec_len)
+{
+	char dir[] = "/tmp/kmsd-stats-XXXXXX";
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, len, "%s/clients.db", dir);
+	snprintf(spec, spec_len, "sqlite:%s", path);
+}
+
+static void remove_store(const char *path)
+{
+	char more[320];
+	for (int i = 0; i < 3; i++) {
+		snprintf(more, sizeof more, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+		unlink(more);
+	}
+	snprintf(more, sizeof more, "%s", path);
+	char *slash = strrchr(more, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(more);
+	}
+}
+
+TEST(store_stats_from_hourly_counters_match_the_rows)
+{
+	char spec[300], path[300], err[300];
+	temp_path(path, sizeof path, spec, sizeof spec);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	for (unsigned round = 0; round < 3; round++) {
+		submit_mix(s, round);
+		CHECK(store_flush(s));
+		CHECK(same_as_rows(s, path) > 10);
+	}
+	CHECK(store_prune(s, 5 * 3600 + 77) > 0);
+	CHECK(same_as_rows(s, path) > 10);
+	kms_guid office;
+	guid_parse("7fde5219-fbfa-484a-82c9-34d1ad53e856", &office);
+	store_forget_filter f = { .kms_id = &office };
+	CHECK(store_forget(s, &f) > 0);
+	CHECK(same_as_rows(s, path) > 10);
+	store_close(s);
+	remove_store(path);
+}
+
+TEST(store_stats_of_a_store_migrated_from_version_4_match_the_rows)
+{
+	char spec[300], path[300], err[300];
+	temp_path(path, sizeof path, spec, sizeof spec);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	submit_mix(s, 7);
+	CHECK(store_flush(s));
+	store_close(s);
+	/* back to version 4: no counters, rows of every kind, one with the
+	 * NULL kms_id a version-1 store left */
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TRIGGER client_hours_insert; DROP TRIGGER client_hours_update;"
+			       " DROP TRIGGER client_hours_delete; DROP TABLE client_hours;"
+			       " DROP TABLE queued_records;"
+			       " UPDATE clients SET kms_id = NULL WHERE cmid = (SELECT min(cmid) FROM"
+			       " clients WHERE last_result = 0); PRAGMA user_version = 4;",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	CHECK(same_as_rows(s, path) > 10);
+	submit_mix(s, 8); /* and the triggers keep them true from there */
+	CHECK(store_flush(s));
+	CHECK(same_as_rows(s, path) > 10);
+	store_close(s);
+	remove_store(path);
+}
