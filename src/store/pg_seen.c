@@ -16,14 +16,6 @@
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
-/* Past this many application ids (clients sending made-up ones), one
- * query per application would cost more than reading the window. */
-#define NEWEST_APPS_MAX 64
-/* The newest rows are held to be merged (40 bytes each): past this many
- * (a max-n-policy of 100,000 makes pools of 200,000), reading the window
- * through the cursor costs less memory. */
-#define NEWEST_ROWS_MAX 262144
-
 typedef struct seen_feed {
 	store_seen_fn fn;
 	void *ctx;
@@ -107,40 +99,15 @@ bool pg_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *er
 		      params, &f, err, err_len);
 }
 
-typedef struct seen_row {
-	kms_guid app, cmid;
-	int64_t seen;
-} seen_row;
-
-typedef struct seen_rows {
-	seen_row *rows;
-	size_t n, cap;
-} seen_rows;
-
 static bool keep_rows(seen_rows *l, const kms_guid *app, PGresult *r)
 {
-	size_t n = (size_t)PQntuples(r);
-	if (l->n + n > l->cap) {
-		size_t cap = (l->n + n) * 2;
-		seen_row *rows = realloc(l->rows, cap * sizeof *rows);
-		if (!rows)
+	for (int i = 0; i < PQntuples(r); i++) {
+		kms_guid cmid;
+		pg_guid_value(PQgetvalue(r, i, 0), &cmid);
+		if (!seen_rows_add(l, app, &cmid, strtoll(PQgetvalue(r, i, 1), NULL, 10)))
 			return false;
-		l->rows = rows;
-		l->cap = cap;
-	}
-	for (size_t i = 0; i < n; i++) {
-		seen_row *row = &l->rows[l->n++];
-		row->app = *app;
-		pg_guid_value(PQgetvalue(r, (int)i, 0), &row->cmid);
-		row->seen = strtoll(PQgetvalue(r, (int)i, 1), NULL, 10);
 	}
 	return true;
-}
-
-static int by_seen(const void *a, const void *b)
-{
-	int64_t x = ((const seen_row *)a)->seen, y = ((const seen_row *)b)->seen;
-	return (x > y) - (x < y);
 }
 
 /* The application ids in the table, one index probe each (a loose index
@@ -150,7 +117,7 @@ static const char apps_sql[] =
 	"WITH RECURSIVE apps(a) AS ((SELECT app_id FROM clients ORDER BY app_id LIMIT 1)"
 	" UNION ALL SELECT (SELECT app_id FROM clients WHERE app_id > apps.a ORDER BY app_id"
 	" LIMIT 1) FROM apps WHERE apps.a IS NOT NULL)"
-	" SELECT encode(a, 'hex') FROM apps WHERE a IS NOT NULL LIMIT " XSTR(NEWEST_APPS_MAX) " + 1";
+	" SELECT encode(a, 'hex') FROM apps WHERE a IS NOT NULL LIMIT " XSTR(SEEN_NEWEST_APPS_MAX) " + 1";
 
 /* The newest of one application. counted_seen is never after last_seen,
  * so the condition on last_seen changes no row but lets the planner read a
@@ -167,8 +134,8 @@ bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, v
 	PGresult *apps = pg_run(pc, apps_sql, 0, NULL, err, err_len);
 	if (!apps)
 		return false;
-	if (PQntuples(apps) > NEWEST_APPS_MAX ||
-	    per_app * (size_t)PQntuples(apps) > NEWEST_ROWS_MAX) {
+	if (PQntuples(apps) > SEEN_NEWEST_APPS_MAX ||
+	    per_app * (size_t)PQntuples(apps) > SEEN_NEWEST_ROWS_MAX) {
 		PQclear(apps);
 		return pg_load_seen(db, since, fn, ctx, err, err_len);
 	}
@@ -193,12 +160,8 @@ bool pg_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, v
 		PQclear(r);
 	}
 	PQclear(apps);
-	if (ok && l.n) {
-		/* oldest first across applications, as the count keeps its order */
-		qsort(l.rows, l.n, sizeof *l.rows, by_seen);
-		for (size_t i = 0; i < l.n; i++)
-			fn(ctx, &l.rows[i].app, &l.rows[i].cmid, l.rows[i].seen);
-	}
-	free(l.rows);
+	if (ok)
+		seen_rows_feed(&l, fn, ctx);
+	seen_rows_free(&l);
 	return ok;
 }

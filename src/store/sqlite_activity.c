@@ -157,13 +157,6 @@ static bool fail(store *s, const char *what)
 	return false;
 }
 
-static void column_guid(sqlite3_stmt *st, int col, kms_guid *g)
-{
-	memset(g, 0, sizeof *g);
-	if (sqlite3_column_bytes(st, col) == 16)
-		memcpy(g->b, sqlite3_column_blob(st, col), 16);
-}
-
 static void column_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -185,10 +178,10 @@ bool sqlite_client_get(store *s, const kms_guid *cmid, store_client_fn fn, void 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_client c;
 		memset(&c, 0, sizeof c);
-		column_guid(st, 0, &c.cmid);
-		column_guid(st, 1, &c.app_id);
-		column_guid(st, 2, &c.kms_id);
-		column_guid(st, 3, &c.sku_id);
+		sqlite_column_guid(st, 0, &c.cmid);
+		sqlite_column_guid(st, 1, &c.app_id);
+		sqlite_column_guid(st, 2, &c.kms_id);
+		sqlite_column_guid(st, 3, &c.sku_id);
 		column_text(st, 4, c.workstation, sizeof c.workstation);
 		column_text(st, 5, c.address, sizeof c.address);
 		c.license_status = (uint32_t)sqlite3_column_int64(st, 6);
@@ -224,10 +217,10 @@ bool sqlite_activity_recent(store *s, const kms_guid *cmid, size_t limit, store_
 		store_activity a;
 		memset(&a, 0, sizeof a);
 		a.time = sqlite3_column_int64(st, 0);
-		column_guid(st, 1, &a.cmid);
-		column_guid(st, 2, &a.app_id);
-		column_guid(st, 3, &a.kms_id);
-		column_guid(st, 4, &a.sku_id);
+		sqlite_column_guid(st, 1, &a.cmid);
+		sqlite_column_guid(st, 2, &a.app_id);
+		sqlite_column_guid(st, 3, &a.kms_id);
+		sqlite_column_guid(st, 4, &a.sku_id);
 		column_text(st, 5, a.workstation, sizeof a.workstation);
 		column_text(st, 6, a.address, sizeof a.address);
 		a.license_status = (uint32_t)sqlite3_column_int64(st, 7);
@@ -269,7 +262,7 @@ bool sqlite_activity_answers(store *s, int64_t since, store_answer_fn fn, void *
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		kms_guid kms_id;
-		column_guid(st, 0, &kms_id);
+		sqlite_column_guid(st, 0, &kms_id);
 		if (!fn(ctx, &kms_id, (uint32_t)sqlite3_column_int64(st, 1),
 			(uint32_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3)))
 			break;

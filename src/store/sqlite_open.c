@@ -310,6 +310,7 @@ const store_backend store_sqlite_backend = {
 	.identity_get = sqlite_identity_get,
 	.identity_put = sqlite_identity_put,
 	.load_seen = sqlite_load_seen,
+	.load_newest = sqlite_load_newest,
 	.clients = sqlite_clients,
 	.group_stats = sqlite_group_stats,
 	.prune = sqlite_prune,

@@ -4,7 +4,17 @@
 
 #include <sqlite3.h>
 
+#include <string.h>
+
 #include "store/store_private.h"
+
+/* A GUID column: 16 bytes, or all zero for NULL or any other length. */
+static inline void sqlite_column_guid(sqlite3_stmt *st, int col, kms_guid *g)
+{
+	memset(g, 0, sizeof *g);
+	if (sqlite3_column_bytes(st, col) == 16)
+		memcpy(g->b, sqlite3_column_blob(st, col), 16);
+}
 
 void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len);
 enum store_write sqlite_write_batch(void *db, const store_record *r, size_t n, char *err,
@@ -15,6 +25,8 @@ bool sqlite_identity_put(void *db, const char *name, const char *value, bool rep
 			 char *err, size_t err_len);
 bool sqlite_load_seen(void *db, int64_t since, store_seen_fn fn, void *ctx, char *err,
 		      size_t err_len);
+bool sqlite_load_newest(void *db, int64_t since, size_t per_app, store_seen_fn fn, void *ctx,
+			char *err, size_t err_len);
 bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ctx,
 		    size_t *total);
 bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);

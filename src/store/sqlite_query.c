@@ -1,4 +1,4 @@
-/* The SQLite backend's reads: identity values, recent clients for counting, the
+/* The SQLite backend's reads: identity values, the
  * client list and per-group statistics for administrators, and pruning. */
 #include <stdio.h>
 #include <string.h>
@@ -53,37 +53,6 @@ bool sqlite_identity_put(void *conn, const char *name, const char *value, bool r
 	if (!ok)
 		snprintf(err, err_len, "writing identity: %s", sqlite3_errmsg(db));
 	return ok;
-}
-
-static void column_guid(sqlite3_stmt *st, int col, kms_guid *g)
-{
-	memset(g, 0, sizeof *g);
-	if (sqlite3_column_bytes(st, col) == 16)
-		memcpy(g->b, sqlite3_column_blob(st, col), 16);
-}
-
-bool sqlite_load_seen(void *conn, int64_t since, store_seen_fn fn, void *ctx, char *err,
-		      size_t err_len)
-{
-	sqlite3 *db = conn;
-	sqlite3_stmt *st;
-	/* only answered requests count: refused ones stay as history */
-	int rc = sqlite3_prepare_v2(db, "SELECT app_id, cmid, counted_seen FROM clients"
-				    " WHERE counted_seen >= ?1 ORDER BY counted_seen", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, since);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			kms_guid app, cmid;
-			column_guid(st, 0, &app);
-			column_guid(st, 1, &cmid);
-			fn(ctx, &app, &cmid, sqlite3_column_int64(st, 2));
-		}
-		sqlite3_finalize(st);
-	}
-	if (rc == SQLITE_DONE)
-		return true;
-	snprintf(err, err_len, "loading clients: %s", sqlite3_errmsg(db));
-	return false;
 }
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
@@ -221,10 +190,10 @@ bool sqlite_clients_sql(const store_query *q, char *sql, size_t len)
 static void read_client(sqlite3_stmt *st, store_client *c)
 {
 	memset(c, 0, sizeof *c);
-	column_guid(st, 0, &c->cmid);
-	column_guid(st, 1, &c->app_id);
-	column_guid(st, 2, &c->kms_id);
-	column_guid(st, 3, &c->sku_id);
+	sqlite_column_guid(st, 0, &c->cmid);
+	sqlite_column_guid(st, 1, &c->app_id);
+	sqlite_column_guid(st, 2, &c->kms_id);
+	sqlite_column_guid(st, 3, &c->sku_id);
 	copy_text(c->workstation, sizeof c->workstation, sqlite3_column_text(st, 4));
 	copy_text(c->address, sizeof c->address, sqlite3_column_text(st, 5));
 	c->license_status = (uint32_t)sqlite3_column_int64(st, 6);
@@ -310,8 +279,8 @@ bool sqlite_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_group_stat g;
-		column_guid(st, 0, &g.app_id);
-		column_guid(st, 1, &g.kms_id);
+		sqlite_column_guid(st, 0, &g.app_id);
+		sqlite_column_guid(st, 1, &g.kms_id);
 		g.clients = (uint64_t)sqlite3_column_int64(st, 2);
 		g.last_seen = sqlite3_column_int64(st, 3);
 		if (!fn(ctx, &g))

@@ -179,6 +179,27 @@ struct store {
 	size_t seen_per_app;          /* store_limit_seen; 0: every client */
 };
 
+/* Rows gathered by a backend's load_newest (seen_rows.c). */
+typedef struct seen_row {
+	kms_guid app, cmid;
+	int64_t seen;
+} seen_row;
+typedef struct seen_rows {
+	seen_row *rows;
+	size_t n, cap;
+} seen_rows;
+/* Past this many application ids (clients sending made-up ones), one
+ * query per application would cost more than reading the window. */
+#define SEEN_NEWEST_APPS_MAX 64
+/* The newest rows are held to be merged (40 bytes each): past this many
+ * (a max-n-policy of 100,000 makes pools of 200,000), reading the window
+ * whole costs less memory. */
+#define SEEN_NEWEST_ROWS_MAX 262144
+bool seen_rows_add(seen_rows *l, const kms_guid *app, const kms_guid *cmid, int64_t seen);
+/* To fn, oldest first. */
+void seen_rows_feed(seen_rows *l, store_seen_fn fn, void *ctx);
+void seen_rows_free(seen_rows *l);
+
 /* The clients seen since `since` on db, as few as store_limit_seen allows. */
 bool store_load_window(store *s, void *db, int64_t since, store_seen_fn fn, void *ctx,
 		       char *err, size_t err_len);

@@ -3,6 +3,7 @@ application pools, persistence across restarts, kill -9 durability, bad
 files, and kmsc's queries (issue 5)."""
 import json
 import os
+import signal
 import sqlite3
 import tempfile
 import time
@@ -192,3 +193,61 @@ def test_bench_first_numbers_new_machines_for_each_run():
     names = {r[0] for r in con.execute("SELECT workstation FROM clients")}
     con.close()
     assert names == {f"bench-{i}.kmsc.example" for i in range(100)}, sorted(names)[:5]
+
+
+WIN_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le
+O13_APP = uuid.UUID("0ff1ce15-a989-479d-af46-f275c6370663").bytes_le
+
+
+def add_clients(db, n, app, first, age):
+    """n clients of `app` as kmsd writes them, answered `age`.. seconds ago."""
+    now = int(time.time())
+    con = sqlite3.connect(db)
+    con.executemany(
+        "INSERT INTO clients (cmid, app_id, workstation, address, license_status, protocol,"
+        " first_seen, last_seen, requests, last_result, last_count, counted_seen)"
+        " VALUES (?, ?, ?, '', 1, '6.0', ?, ?, 1, 0, 50, ?)",
+        [(uuid.uuid5(uuid.NAMESPACE_OID, f"{app.hex()}{i}").bytes, app, f"pc-{i}",
+          now - age - i, now - age - i, now - age - i) for i in range(first, first + n)])
+    con.commit()
+    con.close()
+
+
+def test_start_and_reload_load_only_what_the_count_keeps():
+    """Issue 19: the count keeps 2 x max-n-policy machines of a pool, so at
+    start and at each reload the store reads each application's newest that
+    many (a big pool from its newest end, a small one whole), not the window:
+    a reload at a million clients took over a second reading it all."""
+    db = os.path.join(tempfile.mkdtemp(), "clients.db")
+    with Kmsd(f"store=sqlite:{db}"):
+        pass  # the schema
+    add_clients(db, 5000, WIN_APP, 0, 0)
+    add_clients(db, 3, O13_APP, 0, 20000)  # a rare application, older than the rest
+    add_clients(db, 7, WIN_APP, 10000, 40 * 86400)  # outside the window
+    con = sqlite3.connect(db)
+    plans = {}
+    for name, sql in (("small", "SELECT cmid FROM clients INDEXED BY clients_pool WHERE app_id"
+                       " = ?1 AND last_seen >= ?2 AND counted_seen >= ?2 ORDER BY counted_seen"
+                       " DESC LIMIT ?3"),
+                      ("big", "SELECT cmid FROM clients INDEXED BY clients_counted WHERE"
+                       " counted_seen >= ?2 AND app_id = ?1 ORDER BY counted_seen DESC LIMIT ?3")):
+        plans[name] = " ".join(r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql,
+                                                          (WIN_APP, 0, 10)))
+    con.close()
+    assert "INDEX clients_pool (app_id=? AND last_seen>?)" in plans["small"], plans
+    assert "INDEX clients_counted (counted_seen>?)" in plans["big"], plans
+    assert "TEMP B-TREE" not in plans["big"], plans  # read from its newest end
+    with Kmsd("count=real", f"store=sqlite:{db}", "log-level=info") as d:
+        d.wait_log("at least 2003 clients seen in the last 30 days")
+        assert "5003" not in d.log()
+        full = activate(d, WIN10)["response"]["count"]
+        assert full >= 50, full  # Windows: the pool is full
+        assert activate(d, OFFICE)["response"]["count"] == 4
+        d.send(signal.SIGHUP)
+        d.wait_log("configuration reloaded")
+        assert activate(d, WIN10)["response"]["count"] == full
+        assert activate(d, OFFICE)["response"]["count"] == 5
+    # pools too large to hold the newest of: the window read whole
+    with Kmsd("count=real", f"store=sqlite:{db}", "log-level=info", "max-n-policy=100000") as d:
+        d.wait_log(": 5007 clients seen in the last 30 days")  # and the 4 answered above
+        assert activate(d, OFFICE)["response"]["count"] == 6
