@@ -101,26 +101,13 @@ bool sqlite_activity_write(void *conn, const store_record *batch, size_t n)
 	if (!count_hours(db, batch, n) ||
 	    sqlite3_prepare_v2(db, "INSERT INTO activity (time, cmid, app_id, kms_id, sku_id,"
 			       " workstation, address, license_status, protocol, result, count)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &st,
+			       /* numbered as sqlite_bind_record binds a record */
+			       " VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11)", -1, &st,
 			       NULL) != SQLITE_OK)
 		return false;
 	bool ok = true;
 	for (size_t i = 0; i < n && ok; i++) {
-		const store_record *r = &batch[i];
-		char protocol[16];
-		snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, r->time);
-		sqlite3_bind_blob(st, 2, r->cmid.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, r->app_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, r->kms_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, r->sku_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, r->workstation, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, r->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 8, r->license_status);
-		sqlite3_bind_text(st, 9, protocol, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 10, r->result);
-		sqlite3_bind_int64(st, 11, r->count);
+		sqlite_bind_record(st, &batch[i]);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 	}
 	sqlite3_finalize(st);

@@ -17,6 +17,11 @@ static inline void sqlite_column_guid(sqlite3_stmt *st, int col, kms_guid *g)
 }
 
 void *sqlite_connect(const char *path, bool read_only, char *err, size_t err_len);
+/* A record's fields as ?1 cmid, ?2 app_id, ?3 kms_id, ?4 sku_id,
+ * ?5 workstation, ?6 address, ?7 license_status, ?8 protocol, ?9 time,
+ * ?10 result, ?11 count (after resetting st): every statement that stores
+ * a record numbers its parameters so. */
+void sqlite_bind_record(sqlite3_stmt *st, const store_record *r);
 enum store_write sqlite_write_batch(void *db, const store_record *r, size_t n, char *err,
 				    size_t err_len);
 int sqlite_identity_get(void *db, const char *name, char *value, size_t len, char *err,

@@ -17,24 +17,28 @@ static const char upsert_sql[] =
 	" counted_seen = CASE WHEN excluded.last_result = 0"
 	" THEN max(coalesce(counted_seen, 0), excluded.counted_seen) ELSE counted_seen END";
 
+void sqlite_bind_record(sqlite3_stmt *st, const store_record *r)
+{
+	char protocol[16];
+	snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
+	sqlite3_reset(st);
+	sqlite3_bind_blob(st, 1, r->cmid.b, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, r->app_id.b, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, r->kms_id.b, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, r->sku_id.b, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->workstation, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->address, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->license_status);
+	sqlite3_bind_text(st, 8, protocol, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, r->time);
+	sqlite3_bind_int64(st, 10, r->result);
+	sqlite3_bind_int64(st, 11, r->count);
+}
+
 static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const store_record *r = &batch[i];
-		char protocol[16];
-		snprintf(protocol, sizeof protocol, "%u.%u", r->protocol_major, r->protocol_minor);
-		sqlite3_reset(st);
-		sqlite3_bind_blob(st, 1, r->cmid.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, r->app_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, r->kms_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, r->sku_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, r->workstation, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, r->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, r->license_status);
-		sqlite3_bind_text(st, 8, protocol, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 9, r->time);
-		sqlite3_bind_int64(st, 10, r->result);
-		sqlite3_bind_int64(st, 11, r->count);
+		sqlite_bind_record(st, &batch[i]);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return false;
 	}
