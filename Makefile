@@ -157,7 +157,8 @@ unit: $(O)/unit-tests
 	rm -rf $$tmp; exit $$rc
 
 integration: all $(TEST_TOOLS)
-	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) KMSD_SANITIZED=$(SAN) python3 tests/integration/run.py
+	KMSD_VECTORS=$(VECTORS) KMSD_BIN=$(abspath $(O)) KMSD_SANITIZED=$(if $(SAN)$(TSAN),1,) \
+	    KMSD_TSAN=$(TSAN) python3 tests/integration/run.py
 
 # The daemon tests again with kmsd under valgrind's memcheck: no invalid
 # access, no leak (kmsd exits 99 if there is one and the test fails).
