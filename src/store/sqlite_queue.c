@@ -32,8 +32,10 @@ bool sqlite_save_queued(void *conn, const store_record *const *r, size_t n, int6
 	/* the writer's last transaction: copying the WAL into the database is
 	 * for the next start, not for the stop to wait on */
 	sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
+	/* numbered as sqlite_bind_record binds a record, the protocol's two
+	 * numbers added as ?12 and ?13 (its text, ?8, is not kept here) */
 	bool ok = sqlite3_prepare_v2(db, "INSERT INTO queued_records VALUES (?1, ?2, ?3, ?4, ?5,"
-				     " ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1, &st, NULL) == SQLITE_OK &&
+				     " ?6, ?7, ?12, ?13, ?9, ?10, ?11)", -1, &st, NULL) == SQLITE_OK &&
 		  sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
 	/* the ring holds what is left of the ones loaded at start: saved
 	 * again, in their place */
@@ -41,19 +43,9 @@ bool sqlite_save_queued(void *conn, const store_record *const *r, size_t n, int6
 		ok = sqlite_forget_queued(db, upto, err, err_len);
 	for (size_t i = 0; ok && i < n; i++) {
 		const store_record *q = r[i];
-		sqlite3_reset(st);
-		sqlite3_bind_blob(st, 1, q->cmid.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, q->app_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, q->kms_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, q->sku_id.b, 16, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, q->workstation, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, q->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, q->license_status);
-		sqlite3_bind_int(st, 8, q->protocol_major);
-		sqlite3_bind_int(st, 9, q->protocol_minor);
-		sqlite3_bind_int64(st, 10, q->time);
-		sqlite3_bind_int64(st, 11, q->result);
-		sqlite3_bind_int64(st, 12, q->count);
+		sqlite_bind_record(st, q);
+		sqlite3_bind_int(st, 12, q->protocol_major);
+		sqlite3_bind_int(st, 13, q->protocol_minor);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 	}
 	ok = ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
