@@ -148,6 +148,37 @@ def rss_mib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
 
 
+def query_figures(r, store, web_port, size, reps):
+    """The issue's kmsc and web queries, p50/p99 over reps, into r; store is
+    what kmsc --db takes (a file or a PostgreSQL URI)."""
+    r["kmsc_since"] = timed(lambda: kmsc_time("clients", "--db", store, "--since", "30d",
+                                              "--limit", "50"), reps)
+    r["kmsc_search"] = timed(lambda: kmsc_time("clients", "--db", store, "--search",
+                                               "pc-00123", "--limit", "50"), reps)
+    r["kmsc_stats"] = timed(lambda: kmsc_time("stats", "--db", store), reps)
+    r["web_search"] = timed(lambda: get(web_port, "/clients?search=pc-00123")[0], reps)
+    deep = min(size // 2, 100000)  # WEB_OFFSET_MAX: deeper pages use cursor=
+    r["api_offset"] = timed(lambda: get(web_port, f"/api/v1/clients?offset={deep}")[0], reps)
+    _, first = get(web_port, "/api/v1/clients?limit=1000")
+    cursor = json.loads(first)["next_cursor"]
+    r["api_cursor"] = timed(lambda: get(web_port, f"/api/v1/clients?cursor={cursor}")[0],
+                            reps)
+    r["api_stats"] = timed(lambda: get(web_port, "/api/v1/stats")[0], reps)
+
+
+def busy_figures(r, p, port, web_port, log, reps, bench_s):
+    """With a query loop running: /metrics, activations/s and p99, SIGHUP."""
+    r["metrics_busy"] = timed(lambda: get(web_port, "/metrics")[0], reps * 4)
+    out = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-c", "4", "-d",
+                          str(bench_s), "--json", f"127.0.0.1:{port}"],
+                         capture_output=True).stdout
+    b = json.loads(out)
+    r["act_per_s"], r["act_p99_ms"] = b["per_second"], b["latency_ms"]["p99"]
+    t = time.monotonic()
+    p.send_signal(signal.SIGHUP)
+    r["sighup_s"] = wait_log(log, "configuration reloaded") - t
+
+
 def measure(size, where, reps, bench_s):
     db, load_s = build(size, where)
     log = os.path.join(where, f"serve-{size}.log")
@@ -158,30 +189,10 @@ def measure(size, where, reps, bench_s):
     r = {"size": size, "load_s": load_s, "ready_s": wait_log(log, "ready") - t0}
     try:
         r["rss_mib"] = rss_mib(p.pid)
-        r["kmsc_since"] = timed(lambda: kmsc_time("clients", "--db", db, "--since", "30d",
-                                                  "--limit", "50"), reps)
-        r["kmsc_search"] = timed(lambda: kmsc_time("clients", "--db", db, "--search",
-                                                   "pc-00123", "--limit", "50"), reps)
-        r["kmsc_stats"] = timed(lambda: kmsc_time("stats", "--db", db), reps)
-        r["web_search"] = timed(lambda: get(web_port, "/clients?search=pc-00123")[0], reps)
-        deep = min(size // 2, 100000)  # WEB_OFFSET_MAX: deeper pages use cursor=
-        r["api_offset"] = timed(lambda: get(web_port, f"/api/v1/clients?offset={deep}")[0], reps)
-        _, first = get(web_port, "/api/v1/clients?limit=1000")
-        cursor = json.loads(first)["next_cursor"]
-        r["api_cursor"] = timed(lambda: get(web_port, f"/api/v1/clients?cursor={cursor}")[0],
-                                reps)
-        r["api_stats"] = timed(lambda: get(web_port, "/api/v1/stats")[0], reps)
+        query_figures(r, db, web_port, size, reps)
         loop = QueryLoop(web_port)
         try:
-            r["metrics_busy"] = timed(lambda: get(web_port, "/metrics")[0], reps * 4)
-            out = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-c", "4", "-d",
-                                  str(bench_s), "--json", f"127.0.0.1:{port}"],
-                                 capture_output=True).stdout
-            b = json.loads(out)
-            r["act_per_s"], r["act_p99_ms"] = b["per_second"], b["latency_ms"]["p99"]
-            t = time.monotonic()
-            p.send_signal(signal.SIGHUP)
-            r["sighup_s"] = wait_log(log, "configuration reloaded") - t
+            busy_figures(r, p, port, web_port, log, reps, bench_s)
             # SIGTERM with activations still arriving (a new machine each,
             # so the writer may be behind): what it cannot write in time is
             # saved for the next start
@@ -511,30 +522,10 @@ def pg_measure(pg, size, reps, bench_s):
     try:
         time.sleep(1.5)  # the follower's first poll (the window again)
         r["rss_mib"] = rss_mib(p.pid)
-        r["kmsc_since"] = timed(lambda: kmsc_time("clients", "--db", uri, "--since", "30d",
-                                                  "--limit", "50"), reps)
-        r["kmsc_search"] = timed(lambda: kmsc_time("clients", "--db", uri, "--search",
-                                                   "pc-00123", "--limit", "50"), reps)
-        r["kmsc_stats"] = timed(lambda: kmsc_time("stats", "--db", uri), reps)
-        r["web_search"] = timed(lambda: get(web_port, "/clients?search=pc-00123")[0], reps)
-        deep = min(size // 2, 100000)
-        r["api_offset"] = timed(lambda: get(web_port, f"/api/v1/clients?offset={deep}")[0], reps)
-        _, first = get(web_port, "/api/v1/clients?limit=1000")
-        cursor = json.loads(first)["next_cursor"]
-        r["api_cursor"] = timed(lambda: get(web_port, f"/api/v1/clients?cursor={cursor}")[0],
-                                reps)
-        r["api_stats"] = timed(lambda: get(web_port, "/api/v1/stats")[0], reps)
+        query_figures(r, uri, web_port, size, reps)
         loop = QueryLoop(web_port)
         try:
-            r["metrics_busy"] = timed(lambda: get(web_port, "/metrics")[0], reps * 4)
-            out = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-c", "4", "-d",
-                                  str(bench_s), "--json", f"127.0.0.1:{port}"],
-                                 capture_output=True).stdout
-            b = json.loads(out)
-            r["act_per_s"], r["act_p99_ms"] = b["per_second"], b["latency_ms"]["p99"]
-            t = time.monotonic()
-            p.send_signal(signal.SIGHUP)
-            r["sighup_s"] = wait_log(log, "configuration reloaded") - t
+            busy_figures(r, p, port, web_port, log, reps, bench_s)
         finally:
             loop.end()
         # the write path: new machines flat out, then at a steadier rate
