@@ -18,10 +18,21 @@
  *
  * Should the thread fall behind (a disk slower than the writer), the
  * writer checkpoints inline past CKPT_HARD_FRAMES, as SQLite would, so the
- * WAL stays bounded. */
+ * WAL stays bounded.
+ *
+ * The thread's connection must be on the writer's file. A file renamed
+ * over the database leaves the old -wal and -shm beside the new one, and
+ * SQLite opens any file with a -wal beside it in WAL mode: within one
+ * process its locks do not see each other, so that connection believed
+ * itself alone, truncated the -shm the writer has mapped (kmsd died of
+ * SIGBUS) and would have copied the old file's pages into the new one.
+ * The writer notes which file it is on; the thread reads nothing from a
+ * file that is not that one, and the writer sets the new one aside at its
+ * next batch (sqlite_write.c). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "store/sqlite_private.h"
 
@@ -35,20 +46,44 @@ struct sqlite_checkpointer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool due, stop;
-	unsigned long runs, inline_runs;
+	bool on_file;                /* the writer's file is known: */
+	dev_t dev;                   /* which one it is */
+	ino_t ino;
+	unsigned long runs, inline_runs, refused;
 };
 
-static void checkpoint_once(const sqlite_checkpointer *c)
+/* The file at the path is (dev, ino), and so is db's, unless the path was
+ * replaced and put back in between. Neither reads the database. */
+static bool on_file(sqlite3 *db, const char *path, dev_t dev, ino_t ino)
 {
+	int moved = 1;
+	struct stat st;
+	return sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	       !moved && stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* false: the path is not the writer's file any more */
+static bool checkpoint_once(sqlite_checkpointer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	bool known = c->on_file;
+	dev_t dev = c->dev;
+	ino_t ino = c->ino;
+	pthread_mutex_unlock(&c->lock);
+	if (!known)
+		return false;
 	sqlite3 *db = NULL;
+	bool same = false;
 	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
-	    SQLITE_OK) {
+		    SQLITE_OK &&
+	    (same = on_file(db, c->path, dev, ino))) {
 		/* the checkpoint syncs as its connection's level says */
 		sqlite3_exec(db, c->full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 			     NULL, NULL, NULL);
 		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	}
 	sqlite3_close(db);
+	return same;
 }
 
 static void *checkpoint_main(void *arg)
@@ -62,9 +97,12 @@ static void *checkpoint_main(void *arg)
 			break;
 		c->due = false;
 		pthread_mutex_unlock(&c->lock);
-		checkpoint_once(c);
+		bool ran = checkpoint_once(c);
 		pthread_mutex_lock(&c->lock);
-		c->runs++;
+		if (ran)
+			c->runs++;
+		else
+			c->refused++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -126,15 +164,29 @@ void sqlite_checkpointer_stop(void *helper)
 
 void sqlite_checkpointer_attach(sqlite_checkpointer *c, sqlite3 *db)
 {
-	if (c)
-		sqlite3_wal_hook(db, committed, c);
+	if (!c)
+		return;
+	/* the path's file, then db's is the same (not moved since) */
+	struct stat st;
+	int moved = 1;
+	bool known = stat(c->path, &st) == 0 &&
+		     sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+		     !moved;
+	pthread_mutex_lock(&c->lock);
+	c->on_file = known;
+	c->dev = known ? st.st_dev : 0;
+	c->ino = known ? st.st_ino : 0;
+	pthread_mutex_unlock(&c->lock);
+	sqlite3_wal_hook(db, committed, c);
 }
 
 void sqlite_checkpointer_counts(sqlite_checkpointer *c, unsigned long *runs,
-				unsigned long *inline_runs)
+				unsigned long *inline_runs, unsigned long *refused)
 {
 	pthread_mutex_lock(&c->lock);
 	*runs = c->runs;
 	*inline_runs = c->inline_runs;
+	if (refused)
+		*refused = c->refused;
 	pthread_mutex_unlock(&c->lock);
 }

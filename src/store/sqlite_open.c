@@ -199,13 +199,19 @@ static bool set_aside(void *old, const char *path, char *msg, size_t msg_len)
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
 	snprintf(aside, sizeof aside, "%.511s.broken-%.20s", path, stamp);
 	snprintf(rescued, sizeof rescued, "%.511s.rescue", path);
+	/* a file renamed over the database: the -wal and -shm beside it are
+	 * the old file's, and named as the set-aside file's own, SQLite would
+	 * read that -wal into it whenever someone opens it to look */
+	int replaced = 0;
+	if (old)
+		sqlite3_file_control(old, "main", SQLITE_FCNTL_HAS_MOVED, &replaced);
 	long rows = old ? rescue(old, rescued) : -1;
 	bool moved = rename(path, aside) == 0;
 	bool absent = !moved && errno == ENOENT; /* deleted: nothing to set aside */
 	for (int i = 0; moved && i < 2; i++) {
 		const char *suffix = i ? "-shm" : "-wal";
 		snprintf(from, sizeof from, "%.511s%s", path, suffix);
-		snprintf(to, sizeof to, "%.559s%s", aside, suffix);
+		snprintf(to, sizeof to, "%.540s%s%s", aside, replaced ? ".replaced" : "", suffix);
 		rename(from, to); /* absent: nothing to move */
 	}
 	if (rows >= 0 && (moved || absent))

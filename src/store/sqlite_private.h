@@ -53,10 +53,13 @@ typedef struct sqlite_checkpointer sqlite_checkpointer;
 void *sqlite_checkpointer_start(const char *target, const store_options *opt);
 void sqlite_checkpointer_stop(void *helper);
 /* the writer's connection notes the WAL's size after each commit (NULL:
- * SQLite's own checkpoints stay) */
+ * SQLite's own checkpoints stay); called right after the writer connects,
+ * it also notes which file the writer is on */
 void sqlite_checkpointer_attach(sqlite_checkpointer *c, sqlite3 *db);
-/* checkpoints run by the thread, and by the writer when it fell behind */
+/* checkpoints run by the thread, by the writer when it fell behind, and
+ * not run because the path was no longer the writer's file (NULL: not
+ * wanted) */
 void sqlite_checkpointer_counts(sqlite_checkpointer *c, unsigned long *runs,
-				unsigned long *inline_runs);
+				unsigned long *inline_runs, unsigned long *refused);
 
 #endif

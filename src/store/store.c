@@ -122,6 +122,11 @@ store *store_open_with(const char *spec, const store_options *opt, char *err, si
 	return open_store(spec, opt->read_only, opt, err, err_len);
 }
 
+void store_follow_writer(store *reader, const store *writer)
+{
+	reader->follows = writer;
+}
+
 void store_stop_writing(store *s)
 {
 	store_sync_stop(s);
@@ -161,10 +166,15 @@ const char *store_error(store *s)
 }
 
 /* The opener's connection of a shared database may be missing (down at
- * start) or broken (the server restarted): connect again once per call. */
+ * start) or broken (the server restarted), and a file's may be on one the
+ * writer set aside (queries would show it, frozen, and a prune delete from
+ * it): connect again once per call. Not before the writer has set it
+ * aside: a connection opened on a file renamed over the database, with
+ * the old -wal beside it, would take that -wal for its own. */
 bool store_usable(store *s)
 {
-	if (s->db && !(s->be->shared && s->be->lost(s->db)))
+	unsigned file = atomic_load(&(s->follows ? s->follows : s)->file_generation);
+	if (s->db && !(s->be->shared && s->be->lost(s->db)) && s->db_file == file)
 		return true;
 	pthread_mutex_lock(&s->db_lock);
 	if (s->db)
@@ -181,6 +191,7 @@ bool store_usable(store *s)
 	void *db = s->be->connect(s->target, s->read_only, s->error, sizeof s->error);
 	pthread_mutex_lock(&s->db_lock);
 	s->db = db;
+	s->db_file = file;
 	pthread_mutex_unlock(&s->db_lock);
 	if (!db)
 		s->db_retry_at = now.tv_sec + 2;

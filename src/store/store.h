@@ -90,6 +90,10 @@ typedef struct store_options {
  * reconnects, and calls that need the database fail until it is back
  * (each reconnects, at most every 2 s). */
 store *store_open_with(const char *spec, const store_options *opt, char *err, size_t err_len);
+/* A second handle on the daemon's store (the web's) follows the writer's
+ * file: once the writer has set a broken or replaced file aside, its next
+ * query reconnects to the new one. The writer's store outlives it. */
+void store_follow_writer(store *reader, const store *writer);
 
 /* What a store spec names: the one place that knows the spellings. */
 enum store_kind {

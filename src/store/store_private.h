@@ -7,6 +7,7 @@
 #define KMSD_STORE_STORE_PRIVATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -117,6 +118,11 @@ struct store {
 	char target[512];             /* the path or the connection URI */
 	bool read_only;
 	void *db;                     /* the opener's connection: queries, identity */
+	/* bumped by the writer each time it set a broken file aside and put
+	 * a new one in its place; db is on the file of db_file */
+	_Atomic unsigned file_generation;
+	unsigned db_file;
+	const store *follows;         /* store_follow_writer: whose generation */
 	int64_t db_retry_at;          /* monotonic seconds: no reconnecting before */
 	char error[300];
 	store_options opt;

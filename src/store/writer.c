@@ -74,8 +74,10 @@ static bool reconnect(store *s, char *why, size_t len)
 		char msg[1400];
 		bool moved = s->be->set_aside(NULL, s->target, msg, sizeof msg);
 		say(s, true, msg);
-		if (moved)
+		if (moved) {
+			atomic_fetch_add(&s->file_generation, 1);
 			s->writer_db = s->be->connect(s->target, false, why, len);
+		}
 	}
 	if (s->writer_db && (s->be->shared || s->be->broken) && !s->be->migrate(s->writer_db, why, len)) {
 		s->be->disconnect(s->writer_db);
@@ -98,7 +100,8 @@ static void recover(store *s)
 	if (s->opt.broken != STORE_BROKEN_MOVE_ASIDE || !s->be->set_aside)
 		return;
 	char msg[1400];
-	s->be->set_aside(s->writer_db, s->target, msg, sizeof msg);
+	if (s->be->set_aside(s->writer_db, s->target, msg, sizeof msg))
+		atomic_fetch_add(&s->file_generation, 1);
 	say(s, true, msg);
 	s->be->disconnect(s->writer_db);
 	s->writer_db = NULL;

@@ -291,6 +291,8 @@ bool web_start(web *w, server *srv, const kmsd_config *cfg, const char *version,
 				    serr);
 		else
 			store_set_query_budget(w->store, WEB_QUERY_MS);
+		if (w->store && srv->store)
+			store_follow_writer(w->store, srv->store);
 	}
 	web_pool_machines_start(w);
 	w->deadline = web_deadline_start(w->mhd, cfg->web_timeout);

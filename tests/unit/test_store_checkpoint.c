@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -43,14 +44,14 @@ TEST(store_checkpoints_run_beside_the_writer_and_keep_the_wal_bounded)
 	/* a few pages: no checkpoint at all (SQLite's own would run at 1000) */
 	write_pages(db, 1500);
 	unsigned long runs = 0, inline_runs = 0;
-	sqlite_checkpointer_counts(c, &runs, &inline_runs);
+	sqlite_checkpointer_counts(c, &runs, &inline_runs, NULL);
 	CHECK_EQ(runs + inline_runs, 0);
 
 	/* past its threshold: the thread copies everything, the writer none */
 	write_pages(db, 3000);
 	for (int i = 0; i < 500 && runs == 0; i++) {
 		nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
-		sqlite_checkpointer_counts(c, &runs, &inline_runs);
+		sqlite_checkpointer_counts(c, &runs, &inline_runs, NULL);
 	}
 	CHECK(runs >= 1);
 	CHECK_EQ(inline_runs, 0);
@@ -65,8 +66,68 @@ TEST(store_checkpoints_run_beside_the_writer_and_keep_the_wal_bounded)
 
 	/* a writer far ahead of the thread checkpoints itself */
 	write_pages(db, 17000);
-	sqlite_checkpointer_counts(c, &runs, &inline_runs);
+	sqlite_checkpointer_counts(c, &runs, &inline_runs, NULL);
 	CHECK(inline_runs >= 1);
+
+	sqlite3_close(db);
+	sqlite_checkpointer_stop(c);
+	for (int i = 0; i < 3; i++) {
+		snprintf(side, sizeof side, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+		unlink(side);
+	}
+	CHECK(rmdir(dir) == 0);
+}
+
+/* A file renamed over the database while the writer runs: the thread
+ * opens nothing but the writer's file. It used to open the new one in WAL
+ * mode (the old -wal is beside it), truncate the -shm the writer maps
+ * (SIGBUS) and copy the old file's pages into the new one. */
+TEST(store_checkpoints_never_touch_a_file_renamed_over_the_database)
+{
+	char dir[] = "/tmp/kmsd-checkpoint-XXXXXX", path[300], side[320];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/clients.db", dir);
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (b BLOB)", NULL, NULL,
+			   NULL) == SQLITE_OK);
+	store_options opt = { 0 };
+	sqlite_checkpointer *c = sqlite_checkpointer_start(path, &opt);
+	CHECK(c != NULL);
+	sqlite_checkpointer_attach(c, db);
+	write_pages(db, 100);
+
+	static const char garbage[] = "not a database, not a database, not a database";
+	snprintf(side, sizeof side, "%s.new", path);
+	FILE *f = fopen(side, "w");
+	CHECK(f != NULL);
+	for (int i = 0; i < 200; i++)
+		fputs(garbage, f);
+	fclose(f);
+	CHECK(rename(side, path) == 0);
+
+	/* past the threshold: the thread wakes, and leaves the new file be */
+	write_pages(db, 4200);
+	unsigned long runs = 0, inline_runs = 0, refused = 0;
+	for (int i = 0; i < 500 && runs + refused == 0; i++) {
+		nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
+		sqlite_checkpointer_counts(c, &runs, &inline_runs, &refused);
+	}
+	/* the writer still reads its own file through an intact -shm */
+	CHECK(sqlite3_exec(db, "SELECT count(*) FROM t", NULL, NULL, NULL) == SQLITE_OK);
+	snprintf(side, sizeof side, "%s-shm", path);
+	struct stat st;
+	CHECK(stat(side, &st) == 0 && st.st_size >= 32768);
+	/* and the new file is as it was put there */
+	char head[sizeof garbage];
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	CHECK(fread(head, 1, sizeof garbage - 1, f) == sizeof garbage - 1);
+	fclose(f);
+	CHECK(memcmp(head, garbage, sizeof garbage - 1) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_size == 200 * (off_t)(sizeof garbage - 1));
+	CHECK_EQ(runs, 0);
+	CHECK_EQ(refused, 1);
 
 	sqlite3_close(db);
 	sqlite_checkpointer_stop(c);
