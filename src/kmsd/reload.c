@@ -64,29 +64,18 @@ bool update_listeners(server *srv, const kmsd_config *cfg, bool running)
 	return ok;
 }
 
-typedef struct seen_list {
-	struct seen_row {
-		kms_guid app, cmid;
-		int64_t last_seen;
-	} *rows;
-	size_t n, cap;
-	bool failed;
-} seen_list;
+typedef struct recounting {
+	client_count *count;
+	bool cleared;
+} recounting;
 
-static void collect_seen(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
+static void recount_one(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t last_seen)
 {
-	seen_list *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 4096;
-		struct seen_row *rows = realloc(l->rows, cap * sizeof *rows);
-		if (!rows) {
-			l->failed = true;
-			return;
-		}
-		l->rows = rows;
-		l->cap = cap;
-	}
-	l->rows[l->n++] = (struct seen_row){ *app, *cmid, last_seen };
+	recounting *r = ctx;
+	if (!r->cleared)
+		client_count_clear(r->count);
+	r->cleared = true;
+	client_count_observe(r->count, app, cmid, last_seen);
 }
 
 /* Rebuild the count from the store, so clients removed with kmsc forget
@@ -97,21 +86,12 @@ static void recount(server *srv, int64_t window)
 {
 	if (!srv->store || !srv->counter)
 		return;
-	/* those answered just now, still queued, then the store: a record
-	 * written in between is in both (counted once), and a reload never
-	 * waits for a writer that is behind */
-	seen_list l = { 0 };
-	store_queued_seen(srv->store, time(NULL) - window, collect_seen, &l);
-	if (!store_load_seen(srv->store, time(NULL) - window, collect_seen, &l) || l.failed) {
+	recounting r = { srv->counter, false };
+	if (!store_seen_oldest_first(srv->store, time(NULL) - window, recount_one, &r))
 		log_warning("reload: cannot reload clients from the store (%s); the count is kept",
-			    l.failed ? "out of memory" : store_error(srv->store));
-	} else {
-		client_count_clear(srv->counter);
-		for (size_t i = 0; i < l.n; i++)
-			client_count_observe(srv->counter, &l.rows[i].app, &l.rows[i].cmid,
-					     l.rows[i].last_seen);
-	}
-	free(l.rows);
+			    store_error(srv->store));
+	else if (!r.cleared)
+		client_count_clear(srv->counter); /* nobody in the window any more */
 }
 
 void reload(kmsd_daemon *d, const command_line *cl, kmsd_config *current)

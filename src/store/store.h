@@ -161,6 +161,11 @@ bool store_load_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
  * store_load_seen does not read yet); fn runs with the queue locked, so
  * it must only copy. */
 void store_queued_seen(store *s, int64_t since, store_seen_fn fn, void *ctx);
+/* Both: the queued and the stored, once read whole, to fn oldest first (a
+ * record written while being read comes twice). False, with fn never
+ * called, when the store cannot be read or memory runs out: a count
+ * rebuilt from it is only replaced once everything is in hand. */
+bool store_seen_oldest_first(store *s, int64_t since, store_seen_fn fn, void *ctx);
 
 /* The count keeps no more than `per_app` machines of one application (0:
  * no limit): a backend that can then reads only the newest `per_app` of

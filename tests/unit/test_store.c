@@ -284,6 +284,50 @@ TEST(store_rebuilds_counts_from_answered_requests_only)
 	store_close(s);
 }
 
+typedef struct seen_order {
+	int64_t t[16];
+	int n;
+} seen_order;
+
+static void keep_seen_order(void *ctx, const kms_guid *app, const kms_guid *cmid, int64_t t)
+{
+	(void)app;
+	(void)cmid;
+	seen_order *o = ctx;
+	if (o->n < 16)
+		o->t[o->n++] = t;
+}
+
+/* A reload rebuilds the count from the queued and the stored records: the
+ * count takes each arrival as the newest, so they come oldest first. Fed
+ * queued first, a pool at its cap evicted the machines just answered. */
+TEST(store_hands_queued_and_stored_clients_over_oldest_first)
+{
+	temp_store t;
+	store *s = temp_store_open(&t);
+	CHECK(s != NULL);
+	for (unsigned i = 1; i <= 3; i++) {
+		store_record r = record(i, 1000 * i);
+		CHECK(store_submit(s, &r));
+	}
+	CHECK(store_flush(s));
+	/* the writer cannot write: these stay queued */
+	sqlite3 *hold = hold_write_lock(t.path);
+	CHECK(hold != NULL);
+	store_record newest = record(4, 4000), skewed = record(5, 1500);
+	CHECK(store_submit(s, &newest) && store_submit(s, &skewed));
+	seen_order o = { .n = 0 };
+	CHECK(store_seen_oldest_first(s, 0, keep_seen_order, &o));
+	CHECK_EQ(o.n, 5);
+	static const int64_t want[] = { 1000, 1500, 2000, 3000, 4000 };
+	for (int i = 0; i < 5 && i < o.n; i++)
+		CHECK_EQ(o.t[i], want[i]);
+	sqlite3_exec(hold, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(hold);
+	CHECK(store_flush(s));
+	store_close(s);
+}
+
 static bool count_stats(void *ctx, const store_group_stat *g)
 {
 	uint64_t *sum = ctx;
