@@ -26,6 +26,8 @@
 /* how many of a worker's least recently active connections are looked at
  * for one to evict: enough to find a heavy address's, cheap under a flood */
 #define EVICTION_SCAN 64
+/* newcomers one worker may hand to another at once (see hand_over) */
+#define HANDED_MAX 64
 /* with no descriptor left, accepting pauses this long: long enough not to
  * spin, short enough to drain a backlog soon once descriptors are free */
 #define ACCEPT_PAUSE_MS 100
@@ -36,6 +38,17 @@ typedef struct event_source {
 	enum source_kind kind;
 	int fd;
 } event_source;
+
+/* A newcomer accepted by one worker, to be admitted or refused by another
+ * (hand_over); what it needs of its listener is copied, since a reload may
+ * close that one meanwhile. */
+typedef struct handed_conn {
+	int fd;
+	struct sockaddr_storage peer;
+	char port[8], listener[80];
+} handed_conn;
+
+enum admission { ADMIT_REFUSED, ADMIT_OK, ADMIT_HANDED };
 
 struct worker {
 	server *srv;
@@ -50,6 +63,10 @@ struct worker {
 	double accept_resume;         /* monotonic seconds */
 	int spare_fd;                 /* given up to accept-and-close when out of descriptors */
 	atomic_uint seen_generation;
+	atomic_uint n_conns;          /* open on this worker */
+	pthread_mutex_t handed_lock;
+	handed_conn handed[HANDED_MAX];
+	int n_handed;
 	conn *oldest, *newest;        /* by last activity, for idle expiry */
 	conn *closed;                 /* closed in this event batch, freed after it */
 	uint8_t *free_buffers[CACHED_BUFFERS];
@@ -66,6 +83,13 @@ static double now_seconds(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void wake(worker *w)
+{
+	uint64_t one = 1;
+	ssize_t r = write(w->wake.fd, &one, sizeof one);
+	(void)r;
 }
 
 static int64_t monotonic_seconds(void)
@@ -145,6 +169,7 @@ static void conn_close(worker *w, conn *c)
 		buffer_return(w, c->buf);
 	c->buf = NULL;
 	atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&w->n_conns, 1, memory_order_relaxed);
 	c->newer = w->closed;
 	w->closed = c;
 }
@@ -240,31 +265,73 @@ static bool evict_heavier(worker *w, peer_ref newcomer, bool same_prefix)
 	return true;
 }
 
+/* A cap is reached and none of this worker's connections is heavier. The
+ * kernel gives each connection to the first idle worker, so a flood's may
+ * all sit on another one, and a legitimate client accepted here was
+ * refused: hand the newcomer to the worker holding the most connections
+ * (if it holds more), which decides by its own. Called with the peers lock
+ * held; false if there is none or its queue is full. */
+static bool hand_over(worker *w, int fd, const struct sockaddr_storage *peer, const char *port,
+		      const char *listener_name)
+{
+	server *srv = w->srv;
+	worker *busiest = NULL;
+	unsigned most = atomic_load_explicit(&w->n_conns, memory_order_relaxed);
+	for (int i = 0; i < srv->n_workers; i++) {
+		worker *o = &srv->workers[i];
+		unsigned n = atomic_load_explicit(&o->n_conns, memory_order_relaxed);
+		if (n > most) {
+			most = n;
+			busiest = o;
+		}
+	}
+	if (!busiest)
+		return false;
+	pthread_mutex_lock(&busiest->handed_lock);
+	bool handed = busiest->n_handed < HANDED_MAX;
+	if (handed) {
+		handed_conn *h = &busiest->handed[busiest->n_handed++];
+		h->fd = fd;
+		h->peer = *peer;
+		memcpy(h->port, port, sizeof h->port);
+		snprintf(h->listener, sizeof h->listener, "%s", listener_name);
+	}
+	pthread_mutex_unlock(&busiest->handed_lock);
+	if (handed)
+		wake(busiest);
+	return handed;
+}
+
 /* The checks made before a connection costs anything: the access lists,
  * the rate limit, the per-address and per-prefix caps and max-connections.
- * On success the connection is counted against its address and prefix. */
-static bool admit(worker *w, int fd, const struct sockaddr_storage *peer, const snapshot *s,
-		  peer_ref *from)
+ * On success the connection is counted against its address and prefix. A
+ * connection another worker handed over (handed) has passed the access
+ * lists and the rate limit there; it is not handed on again. */
+static enum admission admit(worker *w, int fd, const struct sockaddr_storage *peer,
+			    const snapshot *s, peer_ref *from, const char *port,
+			    const char *listener_name, bool handed)
 {
 	server *srv = w->srv;
 	from->address = from->prefix = PEER_NONE;
-	if (!access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, peer)) {
+	if (!handed && !access_permitted(s->allow, s->n_allow, s->deny, s->n_deny, peer)) {
 		refuse(w, fd, peer, CONN_REFUSED_ACCESS, &refused_access, "address not allowed");
-		return false;
+		return ADMIT_REFUSED;
 	}
 	if (!srv->peers) {
 		atomic_fetch_add_explicit(&srv->n_connections, 1, memory_order_relaxed);
-		return true;
+		return ADMIT_OK;
 	}
 	char why[96];
 	const char *refused = NULL;
+	bool full = false; /* a cap, with none of this worker's connections heavier */
 	enum metrics_conn_event event = CONN_REFUSED_LIMIT;
 	log_throttle *t = &refused_limit;
 	peers_lock(srv->peers);
+	/* found again after a hand-over: the entry is only held once attached */
 	if (!peers_find(srv->peers, peer, now_seconds(), from)) {
 		refused = "too many addresses connected";
 		t = &refused_table;
-	} else if (s->rate_limit &&
+	} else if (!handed && s->rate_limit &&
 		   !peers_take_token(srv->peers, from->address, s->rate_limit, now_seconds())) {
 		refused = "rate limit";
 		event = CONN_REFUSED_RATE;
@@ -284,23 +351,28 @@ static bool admit(worker *w, int fd, const struct sockaddr_storage *peer, const 
 		refused = why;
 		event = CONN_REFUSED_PER_PREFIX;
 		t = &refused_prefix;
+		full = true;
 	} else if (atomic_load(&srv->n_connections) >= s->max_connections &&
 		   !evict_heavier(w, *from, false)) {
 		snprintf(why, sizeof why, "max-connections (%d) reached", s->max_connections);
 		refused = why;
+		full = true;
 	}
 	if (!refused) {
 		/* admissions are all made under the lock, so the total is exact */
 		peers_attach(srv->peers, *from);
 		atomic_fetch_add_explicit(&srv->n_connections, 1, memory_order_relaxed);
 	}
+	bool passed_on = refused && full && !handed && hand_over(w, fd, peer, port, listener_name);
 	peers_unlock(srv->peers);
 	if (refused) {
 		from->address = from->prefix = PEER_NONE;
+		if (passed_on)
+			return ADMIT_HANDED;
 		refuse(w, fd, peer, event, t, refused);
-		return false;
+		return ADMIT_REFUSED;
 	}
-	return true;
+	return ADMIT_OK;
 }
 
 static void pause_accepting(worker *w)
@@ -342,6 +414,46 @@ static void out_of_descriptors(worker *w, listener *l, int err)
 	pause_accepting(w);
 }
 
+/* An admitted connection joins this worker. */
+static void open_conn(worker *w, int fd, const struct sockaddr_storage *peer, peer_ref from,
+		      const char *port, const char *listener_name)
+{
+	conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		if (w->srv->peers) {
+			peers_lock(w->srv->peers);
+			peers_detach(w->srv->peers, from);
+			peers_unlock(w->srv->peers);
+		}
+		atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
+		close(fd);
+		return;
+	}
+	int one = 1, sndbuf = CONN_KERNEL_SNDBUF;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* a fixed, small kernel buffer: a client that never reads is
+	 * answered a few hundred times, not until megabytes of answers
+	 * (and their log lines) pile up in an autotuned buffer */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	c->kind = SOURCE_CONN;
+	c->fd = fd;
+	c->from = from;
+	atomic_fetch_add_explicit(&w->n_conns, 1, memory_order_relaxed);
+	format_peer(peer, c->peer, sizeof c->peer);
+	memcpy(c->assoc.port, port, sizeof c->assoc.port);
+	/* non-zero and distinct per connection, as bind_ack requires */
+	c->assoc.assoc_group =
+		0x10000u * (uint32_t)(w->id + 1) + (++w->next_assoc_group & 0xffff);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		conn_close(w, c);
+		return;
+	}
+	order_touch(w, c);
+	metrics_conn_event(w->srv->metrics, CONN_ACCEPTED);
+	log_debug("connection from %s on %s", c->peer, listener_name);
+}
+
 static void on_accept(worker *w, listener *l, const snapshot *s)
 {
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
@@ -358,41 +470,25 @@ static void on_accept(worker *w, listener *l, const snapshot *s)
 			return;
 		}
 		peer_ref from;
-		if (!admit(w, fd, &peer, s, &from))
-			continue;
-		conn *c = calloc(1, sizeof *c);
-		if (!c) {
-			if (w->srv->peers) {
-				peers_lock(w->srv->peers);
-				peers_detach(w->srv->peers, from);
-				peers_unlock(w->srv->peers);
-			}
-			atomic_fetch_sub_explicit(&w->srv->n_connections, 1, memory_order_relaxed);
-			close(fd);
-			continue;
-		}
-		int one = 1, sndbuf = CONN_KERNEL_SNDBUF;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		/* a fixed, small kernel buffer: a client that never reads is
-		 * answered a few hundred times, not until megabytes of answers
-		 * (and their log lines) pile up in an autotuned buffer */
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-		c->kind = SOURCE_CONN;
-		c->fd = fd;
-		c->from = from;
-		format_peer(&peer, c->peer, sizeof c->peer);
-		memcpy(c->assoc.port, l->port, sizeof c->assoc.port);
-		/* non-zero and distinct per connection, as bind_ack requires */
-		c->assoc.assoc_group =
-			0x10000u * (uint32_t)(w->id + 1) + (++w->next_assoc_group & 0xffff);
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			conn_close(w, c);
-			continue;
-		}
-		order_touch(w, c);
-		metrics_conn_event(w->srv->metrics, CONN_ACCEPTED);
-		log_debug("connection from %s on %s", c->peer, l->name);
+		if (admit(w, fd, &peer, s, &from, l->port, l->name, false) == ADMIT_OK)
+			open_conn(w, fd, &peer, from, l->port, l->name);
+	}
+}
+
+/* The newcomers other workers handed over (hand_over). */
+static void on_handed(worker *w, const snapshot *s)
+{
+	handed_conn handed[HANDED_MAX];
+	pthread_mutex_lock(&w->handed_lock);
+	int n = w->n_handed;
+	memcpy(handed, w->handed, (size_t)n * sizeof *handed);
+	w->n_handed = 0;
+	pthread_mutex_unlock(&w->handed_lock);
+	for (int i = 0; i < n; i++) {
+		const handed_conn *h = &handed[i];
+		peer_ref from;
+		if (admit(w, h->fd, &h->peer, s, &from, h->port, h->listener, true) == ADMIT_OK)
+			open_conn(w, h->fd, &h->peer, from, h->port, h->listener);
 	}
 }
 
@@ -562,6 +658,7 @@ static void *worker_main(void *arg)
 				uint64_t v;
 				ssize_t r = read(w->wake.fd, &v, sizeof v);
 				(void)r;
+				on_handed(w, s);
 				break;
 			}
 			case SOURCE_TIMER: {
@@ -599,6 +696,7 @@ bool workers_start(server *srv, int n, char *err, size_t err_len)
 		worker *w = &srv->workers[i];
 		w->srv = srv;
 		w->id = i;
+		pthread_mutex_init(&w->handed_lock, NULL);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
@@ -643,13 +741,6 @@ void workers_remove_listener(server *srv, listener *l)
 	workers_sync(srv);
 }
 
-static void wake(worker *w)
-{
-	uint64_t one = 1;
-	ssize_t r = write(w->wake.fd, &one, sizeof one);
-	(void)r;
-}
-
 void workers_sync(server *srv)
 {
 	unsigned target = atomic_fetch_add(&srv->generation, 1) + 1;
@@ -669,9 +760,12 @@ void workers_stop(server *srv)
 	atomic_store(&srv->stopping, true);
 	for (int i = 0; i < srv->n_workers; i++)
 		wake(&srv->workers[i]);
+	/* all of them first: a worker still running may hand a newcomer to
+	 * one that has stopped */
+	for (int i = 0; i < srv->n_workers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
 	for (int i = 0; i < srv->n_workers; i++) {
 		worker *w = &srv->workers[i];
-		pthread_join(w->thread, NULL);
 		close(w->epfd);
 		close(w->wake.fd);
 		close(w->timer.fd);
@@ -680,6 +774,10 @@ void workers_stop(server *srv)
 			close(w->spare_fd);
 		while (w->n_free)
 			free(w->free_buffers[--w->n_free]);
+		/* handed over as the worker stopped: never admitted */
+		while (w->n_handed)
+			close(w->handed[--w->n_handed].fd);
+		pthread_mutex_destroy(&w->handed_lock);
 	}
 	free(srv->workers);
 	srv->workers = NULL;
