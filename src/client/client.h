@@ -32,6 +32,7 @@ int cmd_clients(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 
 /* ---- products (products_cmd.c) ---- */

@@ -19,6 +19,7 @@ static const char usage[] =
 	"  stats                    clients per product group against the thresholds\n"
 	"  prune --older-than AGE   forget clients not seen for AGE\n"
 	"  forget                   remove clients by machine id, workstation or product\n"
+	"  backup FILE              copy kmsd's SQLite store into FILE while it runs\n"
 	"kmsc COMMAND --help describes each; kmsc --version prints the version.\n"
 	"kmsc --product-data FILE COMMAND ... uses the products of FILE (a\n"
 	"KmsDataBase.xml, as kmsd.conf's product-data) instead of the built-in ones.\n";
@@ -151,7 +152,7 @@ int main(int argc, char **argv)
 		{ "products", cmd_products }, { "gvlk", cmd_gvlk },
 		{ "srv-record", cmd_srv_record }, { "clients", cmd_clients },
 		{ "stats", cmd_stats },           { "prune", cmd_prune },
-		{ "forget", cmd_forget },
+		{ "forget", cmd_forget },          { "backup", cmd_backup },
 		{ "ping", cmd_ping },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

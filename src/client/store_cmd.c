@@ -1,4 +1,5 @@
-/* kmsc clients, stats and prune: what the host's client store knows. */
+/* kmsc clients, stats, prune, forget and backup: what the host's client
+ * store knows. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,4 +415,46 @@ int cmd_prune(int argc, char **argv)
 		printf("pruned %ld clients\n", n);
 	store_close(s);
 	return n < 0 ? EXIT_NETWORK : EXIT_VALID;
+}
+
+static const char backup_usage[] =
+	"usage: kmsc backup [--db STORE] FILE\n"
+	"Copy kmsd's SQLite store into FILE, a new file (mode 0600), while kmsd\n"
+	"runs: one consistent moment, a database of its own with no -wal beside\n"
+	"it. Restore it with kmsd stopped, the store's -wal and -shm removed.\n";
+
+int cmd_backup(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *db = DEFAULT_DB;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': db = optarg; break;
+		case 'h': fputs(backup_usage, stdout); return EXIT_VALID;
+		default: fputs(backup_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(backup_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (store_spec_kind(db) == STORE_KIND_SHARED) {
+		fprintf(stderr, "kmsc: backup copies an SQLite store; back a PostgreSQL one up with "
+				"pg_dump\n");
+		return EXIT_USAGE;
+	}
+	const char *to = argv[optind];
+	store *s = open_db(db, true);
+	if (!s)
+		return EXIT_NETWORK;
+	bool ok = store_backup(s, to);
+	if (ok)
+		printf("copied the store into %s\n", to);
+	else
+		fprintf(stderr, "kmsc: %s\n", store_error(s));
+	store_close(s);
+	return ok ? EXIT_VALID : EXIT_NETWORK;
 }

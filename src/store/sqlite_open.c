@@ -324,6 +324,7 @@ const store_backend store_sqlite_backend = {
 	.cancelled = sqlite_cancelled,
 	.interrupt = sqlite_interrupt,
 	.forget = sqlite_forget,
+	.backup = sqlite_backup,
 	.save_queued = sqlite_save_queued,
 	.load_queued = sqlite_load_queued,
 	.forget_queued = sqlite_forget_queued,

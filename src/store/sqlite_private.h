@@ -41,6 +41,7 @@ bool sqlite_cancelled(store *s);
 void sqlite_interrupt(store *s);
 bool sqlite_clients_sql(const store_query *q, char *sql, size_t len);
 long sqlite_forget(store *s, const store_forget_filter *f);
+bool sqlite_backup(store *s, const char *to);
 bool sqlite_save_queued(void *db, const store_record *const *r, size_t n, int64_t upto,
 			char *err, size_t err_len);
 long sqlite_load_queued(void *db, store_record *out, size_t max, int64_t *upto, char *err,

@@ -122,6 +122,16 @@ store *store_open_with(const char *spec, const store_options *opt, char *err, si
 	return open_store(spec, opt->read_only, opt, err, err_len);
 }
 
+bool store_backup(store *s, const char *to)
+{
+	if (!s->be->backup) {
+		snprintf(s->error, sizeof s->error, "a %s store is not copied by kmsd's tools: "
+			 "back it up with the database's own (pg_dump)", s->be->name);
+		return false;
+	}
+	return store_usable(s) && s->be->backup(s, to);
+}
+
 void store_follow_writer(store *reader, const store *writer)
 {
 	reader->follows = writer;

@@ -244,6 +244,12 @@ bool store_group_stats(store *s, int64_t since, store_stat_fn fn, void *ctx);
 /* Delete clients not seen since `before`; returns how many, -1 on error. */
 long store_prune(store *s, int64_t before);
 
+/* A copy of the whole store as of one moment, taken while kmsd goes on
+ * writing, into `to`: a new file (mode 0600; one already there is
+ * refused), a database of its own with no -wal beside it, synced. A
+ * backend without it (PostgreSQL: pg_dump) fails, saying so. */
+bool store_backup(store *s, const char *to);
+
 /* Which clients kmsc forget removes: every given condition must hold (at
  * least one must be given). `workstation` is a case-insensitive pattern,
  * `*` any run of characters, `?` one. */

@@ -108,6 +108,8 @@ typedef struct store_backend {
 	void (*interrupt)(store *s);
 	long (*prune)(store *s, int64_t before);
 	long (*forget)(store *s, const store_forget_filter *f);
+	/* NULL, or store_backup on s->db */
+	bool (*backup)(store *s, const char *to);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
