@@ -75,6 +75,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	" EXECUTE PROCEDURE kmsd_client_hours();"
 	"CREATE TRIGGER client_hours_delete AFTER DELETE ON clients FOR EACH ROW"
 	" WHEN (OLD.last_result = 0) EXECUTE PROCEDURE kmsd_client_hours();",
+	/* 5 -> 6: the address's prefix index. A search matches the start of
+	 * the workstation or of the address: with only the first indexed, the
+	 * OR read the whole table (250-430 ms at 1M clients); with both it is
+	 * a BitmapOr of two index scans. Since 4 the writer sends a batch as
+	 * arrays and keeps up with ~11,000 new clients/s, so one more index
+	 * per upsert no longer makes a loaded host drop records */
+	"CREATE INDEX clients_address ON clients (lower(address) text_pattern_ops);",
 };
 
 /* libpq's messages end in a newline and may span lines: one log line. */

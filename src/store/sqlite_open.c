@@ -85,6 +85,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE queued_records (cmid BLOB, app_id BLOB, kms_id BLOB, sku_id BLOB,"
 	" workstation TEXT, address TEXT, license_status INTEGER, protocol_major INTEGER,"
 	" protocol_minor INTEGER, time INTEGER, result INTEGER, count INTEGER);",
+	/* 5 -> 6: nothing here; PostgreSQL's address index (SQLite has had
+	 * clients_address since 4), the versions of the two kept equal */
+	"",
 };
 
 /* How long a connection waits for another one's lock before the call fails

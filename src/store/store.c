@@ -163,11 +163,14 @@ void store_fold_hours(store *s, void *writer_db, int64_t now)
 		return;
 	s->hours_folded_at = now;
 	char why[256];
-	if (!s->be->fold_hours(writer_db, why, sizeof why) && s->opt.log) {
+	bool ok = s->be->fold_hours(writer_db, why, sizeof why);
+	/* once per failing spell: the idle writer folds every STORE_FOLD_S */
+	if (!ok && !s->fold_failing && s->opt.log) {
 		char line[320];
 		snprintf(line, sizeof line, "client store: cannot fold the hourly counts: %s", why);
 		s->opt.log(s->opt.log_ctx, true, line);
 	}
+	s->fold_failing = !ok;
 }
 
 const char *store_error(store *s)

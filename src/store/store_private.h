@@ -13,7 +13,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went. Only WRITTEN takes it out of the ring:
@@ -166,6 +166,7 @@ struct store {
 	uint64_t unlogged_full, unlogged_refused;
 	int64_t activity_trimmed_at;    /* activity.c: the writer's last trim */
 	int64_t hours_folded_at;        /* store.c: the writer's last fold_hours */
+	bool fold_failing;              /* the last one failed (logged once) */
 	struct timespec stop_at;        /* monotonic: when the stop began */
 	_Atomic bool abort_batch;       /* the stop: end the batch in flight */
 	/* records saved by the last stop, loaded back into the ring: written

@@ -321,20 +321,6 @@ static void written_queued(store *s)
 		load_saved(s);
 }
 
-/* The empty ring's wait; with saved records still to load, only until
- * they are due. */
-static void wait_for_records(store *s, const struct timespec *due)
-{
-	while (!s->count && !s->stop) {
-		if (!s->saved_due) {
-			pthread_cond_wait(&s->wake, &s->lock);
-			continue;
-		}
-		if (pthread_cond_timedwait(&s->wake, &s->lock, due) == ETIMEDOUT)
-			load_saved(s);
-	}
-}
-
 /* Saved records due now: loaded. */
 static void load_saved_if_due(store *s, const struct timespec *due)
 {
@@ -343,6 +329,38 @@ static void load_saved_if_due(store *s, const struct timespec *due)
 	if (s->saved_due && !s->stop && (now.tv_sec > due->tv_sec ||
 	    (now.tv_sec == due->tv_sec && now.tv_nsec >= due->tv_nsec)))
 		load_saved(s);
+}
+
+/* The empty ring's wait; with saved records still to load, only until
+ * they are due. */
+static void wait_for_records(store *s, const struct timespec *due)
+{
+	while (!s->count && !s->stop) {
+		if (s->be->fold_hours && s->writer_db && !s->writer_down) {
+			/* idle, the hourly counts are still folded: changes made by
+			 * kmsc prune or forget, or another host, would otherwise wait
+			 * for the next client, and each statistics query sum them */
+			struct timespec fold;
+			clock_gettime(CLOCK_REALTIME, &fold);
+			fold.tv_sec += STORE_FOLD_S;
+			if (s->saved_due && (due->tv_sec < fold.tv_sec ||
+			    (due->tv_sec == fold.tv_sec && due->tv_nsec < fold.tv_nsec)))
+				fold = *due;
+			if (pthread_cond_timedwait(&s->wake, &s->lock, &fold) != ETIMEDOUT)
+				continue;
+			pthread_mutex_unlock(&s->lock);
+			store_fold_hours(s, s->writer_db, (int64_t)time(NULL));
+			pthread_mutex_lock(&s->lock);
+			load_saved_if_due(s, due);
+			continue;
+		}
+		if (!s->saved_due) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&s->wake, &s->lock, due) == ETIMEDOUT)
+			load_saved(s);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -357,6 +375,10 @@ static void *writer_main(void *arg)
 	clock_gettime(CLOCK_REALTIME, &cycle);
 	struct timespec saved_at = cycle;
 	add_ms(&saved_at, SAVED_DELAY_MS);
+	/* what changed while no host wrote (a bulk load, an upgrade, a prune)
+	 * is folded before statistics read it */
+	if (s->writer_db)
+		store_fold_hours(s, s->writer_db, (int64_t)time(NULL));
 	pthread_mutex_lock(&s->lock);
 	s->saved_due = s->be->load_queued && s->takes_saved;
 	for (;;) {

@@ -28,7 +28,7 @@ def test_backup_while_kmsd_writes_then_restore():
     assert not os.path.exists(copy + "-wal")
     con = sqlite3.connect(copy)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert con.execute("PRAGMA user_version").fetchone()[0] >= 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] >= 6
     con.close()
     saved = stored_cmids(copy)
     assert not [c for c in before if c not in saved], "clients answered before the copy missing"
