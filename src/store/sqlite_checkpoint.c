@@ -52,14 +52,20 @@ struct sqlite_checkpointer {
 	unsigned long runs, inline_runs, refused;
 };
 
+/* db's file is still the one at its path (unknown counts as moved). */
+static bool not_moved(sqlite3 *db)
+{
+	int moved = 1;
+	return sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	       !moved;
+}
+
 /* The file at the path is (dev, ino), and so is db's, unless the path was
  * replaced and put back in between. Neither reads the database. */
 static bool on_file(sqlite3 *db, const char *path, dev_t dev, ino_t ino)
 {
-	int moved = 1;
 	struct stat st;
-	return sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
-	       !moved && stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+	return not_moved(db) && stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 /* false: the path is not the writer's file any more */
@@ -168,10 +174,7 @@ void sqlite_checkpointer_attach(sqlite_checkpointer *c, sqlite3 *db)
 		return;
 	/* the path's file, then db's is the same (not moved since) */
 	struct stat st;
-	int moved = 1;
-	bool known = stat(c->path, &st) == 0 &&
-		     sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
-		     !moved;
+	bool known = stat(c->path, &st) == 0 && not_moved(db);
 	pthread_mutex_lock(&c->lock);
 	c->on_file = known;
 	c->dev = known ? st.st_dev : 0;

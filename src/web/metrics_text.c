@@ -91,6 +91,13 @@ static void pools(buf *b, web *w, int64_t now)
 			   web_pool_clients(w, i, now));
 }
 
+/* A gauge of one value, kept in milliseconds, shown in seconds. */
+static void seconds_gauge(buf *b, const char *name, const char *help, double ms)
+{
+	family(b, name, "gauge", help);
+	buf_printf(b, "%s %.6f\n", name, ms / 1e3);
+}
+
 static void store_metrics(buf *b, web *w)
 {
 	if (!w->srv->store)
@@ -99,19 +106,17 @@ static void store_metrics(buf *b, web *w)
 	store_writer_stats_get(w->srv->store, &ws);
 	family(b, "kmsd_store_queue_depth", "gauge", "Client records waiting for the store writer.");
 	buf_printf(b, "kmsd_store_queue_depth %zu\n", ws.queue_depth);
-	family(b, "kmsd_store_last_batch_seconds", "gauge",
-	       "How long the store writer's last batch took to commit.");
-	buf_printf(b, "kmsd_store_last_batch_seconds %.6f\n", ws.last_batch_ms / 1e3);
+	seconds_gauge(b, "kmsd_store_last_batch_seconds",
+		      "How long the store writer's last batch took to commit.", ws.last_batch_ms);
 	family(b, "kmsd_store_batch_seconds", "summary",
 	       "Time the store writer spent committing batches.");
 	buf_printf(b, "kmsd_store_batch_seconds_sum %.6f\n", ws.total_batch_ms / 1e3);
 	buf_printf(b, "kmsd_store_batch_seconds_count %llu\n", (unsigned long long)ws.batches);
-	family(b, "kmsd_store_batch_max_seconds", "gauge",
-	       "The longest batch the store writer committed since start.");
-	buf_printf(b, "kmsd_store_batch_max_seconds %.6f\n", ws.max_batch_ms / 1e3);
-	family(b, "kmsd_store_wait_max_seconds", "gauge",
-	       "The longest a client record waited from the answer to its commit since start.");
-	buf_printf(b, "kmsd_store_wait_max_seconds %.6f\n", ws.max_wait_ms / 1e3);
+	seconds_gauge(b, "kmsd_store_batch_max_seconds",
+		      "The longest batch the store writer committed since start.", ws.max_batch_ms);
+	seconds_gauge(b, "kmsd_store_wait_max_seconds",
+		      "The longest a client record waited from the answer to its commit since start.",
+		      ws.max_wait_ms);
 	family(b, "kmsd_store_records_total", "counter", "Client records by what became of them.");
 	buf_printf(b, "kmsd_store_records_total{outcome=\"written\"} %llu\n",
 		   (unsigned long long)ws.written);
