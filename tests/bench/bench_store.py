@@ -71,16 +71,21 @@ def wait_log(log, text, count=1, timeout=120):
     raise RuntimeError(f"{text!r} not in {log}")
 
 
-def build(size, where):
-    """kmsd creates the schema; SQLite itself writes `size` rows as kmsd's
-    writer would (72 % Windows, 28 % Office 2013+, last seen over 40 days)."""
-    db = os.path.join(where, f"clients-{size}.db")
-    log = os.path.join(where, f"create-{size}.log")
-    p = subprocess.Popen(kmsd_args(db, free_port(), free_port(), log),
+def make_schema(args_of, store, log):
+    """kmsd started once on `store` (args_of: kmsd_args or pg_kmsd_args)
+    and stopped once ready: the schema is its own."""
+    p = subprocess.Popen(args_of(store, free_port(), free_port(), log),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_log(log, "ready")
     p.send_signal(signal.SIGTERM)
     p.wait()
+
+
+def build(size, where):
+    """kmsd creates the schema; SQLite itself writes `size` rows as kmsd's
+    writer would (72 % Windows, 28 % Office 2013+, last seen over 40 days)."""
+    db = os.path.join(where, f"clients-{size}.db")
+    make_schema(kmsd_args, db, os.path.join(where, f"create-{size}.log"))
     now = int(time.time())
     t0 = time.monotonic()
     con = sqlite3.connect(db)
@@ -449,12 +454,7 @@ def pg_build(pg, size):
     writes the rows kmsd's writer would (as build() does for SQLite)."""
     db = f"c{size}"
     uri = pg.createdb(db)
-    log = os.path.join(pg.dir, f"create-{size}.log")
-    p = subprocess.Popen(pg_kmsd_args(uri, free_port(), free_port(), log),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_log(log, "ready")
-    p.send_signal(signal.SIGTERM)
-    p.wait()
+    make_schema(pg_kmsd_args, uri, os.path.join(pg.dir, f"create-{size}.log"))
     now = int(time.time())
     t0 = time.monotonic()
     bulk_sql = ("INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address,"

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "store/sqlite_private.h"
@@ -27,19 +26,30 @@ static void write_pages(sqlite3 *db, int pages)
 	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
 }
 
+/* A writer's connection in WAL mode on a new clients.db under the test's
+ * directory, with a checkpointer attached; path gets the file's path. */
+static bool checkpointed_writer(char *path, size_t len, sqlite3 **db, sqlite_checkpointer **c)
+{
+	char dir[256];
+	if (!test_temp_dir(dir, sizeof dir))
+		return false;
+	snprintf(path, len, "%s/clients.db", dir);
+	store_options opt = { 0 };
+	if (sqlite3_open(path, db) != SQLITE_OK ||
+	    sqlite3_exec(*db, "PRAGMA journal_mode=WAL; CREATE TABLE t (b BLOB)", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    !(*c = sqlite_checkpointer_start(path, &opt)))
+		return false;
+	sqlite_checkpointer_attach(*c, *db);
+	return true;
+}
+
 TEST(store_checkpoints_run_beside_the_writer_and_keep_the_wal_bounded)
 {
-	char dir[] = "/tmp/kmsd-checkpoint-XXXXXX", path[300], side[320];
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof path, "%s/clients.db", dir);
+	char path[300];
 	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (b BLOB)", NULL, NULL,
-			   NULL) == SQLITE_OK);
-	store_options opt = { 0 };
-	sqlite_checkpointer *c = sqlite_checkpointer_start(path, &opt);
-	CHECK(c != NULL);
-	sqlite_checkpointer_attach(c, db);
+	sqlite_checkpointer *c;
+	CHECK(checkpointed_writer(path, sizeof path, &db, &c));
 
 	/* a few pages: no checkpoint at all (SQLite's own would run at 1000) */
 	write_pages(db, 1500);
@@ -71,11 +81,6 @@ TEST(store_checkpoints_run_beside_the_writer_and_keep_the_wal_bounded)
 
 	sqlite3_close(db);
 	sqlite_checkpointer_stop(c);
-	for (int i = 0; i < 3; i++) {
-		snprintf(side, sizeof side, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-		unlink(side);
-	}
-	CHECK(rmdir(dir) == 0);
 }
 
 /* A file renamed over the database while the writer runs: the thread
@@ -84,20 +89,14 @@ TEST(store_checkpoints_run_beside_the_writer_and_keep_the_wal_bounded)
  * (SIGBUS) and copy the old file's pages into the new one. */
 TEST(store_checkpoints_never_touch_a_file_renamed_over_the_database)
 {
-	char dir[] = "/tmp/kmsd-checkpoint-XXXXXX", path[300], side[320];
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof path, "%s/clients.db", dir);
+	char path[300];
 	sqlite3 *db;
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (b BLOB)", NULL, NULL,
-			   NULL) == SQLITE_OK);
-	store_options opt = { 0 };
-	sqlite_checkpointer *c = sqlite_checkpointer_start(path, &opt);
-	CHECK(c != NULL);
-	sqlite_checkpointer_attach(c, db);
+	sqlite_checkpointer *c;
+	CHECK(checkpointed_writer(path, sizeof path, &db, &c));
 	write_pages(db, 100);
 
 	static const char garbage[] = "not a database, not a database, not a database";
+	char side[320];
 	snprintf(side, sizeof side, "%s.new", path);
 	FILE *f = fopen(side, "w");
 	CHECK(f != NULL);
@@ -131,17 +130,12 @@ TEST(store_checkpoints_never_touch_a_file_renamed_over_the_database)
 
 	sqlite3_close(db);
 	sqlite_checkpointer_stop(c);
-	for (int i = 0; i < 3; i++) {
-		snprintf(side, sizeof side, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-		unlink(side);
-	}
-	CHECK(rmdir(dir) == 0);
 }
 
 TEST(store_reports_the_longest_wait_and_the_longest_batch)
 {
-	char dir[] = "/tmp/kmsd-wait-XXXXXX", spec[300], err[300], side[320];
-	CHECK(mkdtemp(dir) != NULL);
+	char dir[256], spec[300], err[300];
+	CHECK(test_temp_dir(dir, sizeof dir));
 	snprintf(spec, sizeof spec, "sqlite:%s/clients.db", dir);
 	store *s = store_open(spec, false, err, sizeof err);
 	CHECK(s != NULL);
@@ -163,9 +157,4 @@ TEST(store_reports_the_longest_wait_and_the_longest_batch)
 	CHECK(ws.max_wait_ms > 0 && ws.max_wait_ms < 5000);
 	CHECK(ws.max_batch_ms > 0 && ws.max_batch_ms >= ws.last_batch_ms);
 	store_close(s);
-	for (int i = 0; i < 3; i++) {
-		snprintf(side, sizeof side, "%s/clients.db%s", dir, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-		unlink(side);
-	}
-	CHECK(rmdir(dir) == 0);
 }
