@@ -397,13 +397,14 @@ cross-deps:
 # libraries kmsd runs with). None of these ships a network service.
 BUILD_PACKAGES := build-essential pkg-config libssl-dev libxml2-dev libsqlite3-dev \
                   libmicrohttpd-dev libldns-dev libpq-dev
-# `make test-deps` (the first step of `make test`): what only the tests need,
-# among them real servers to test against: postgresql for the shared store,
+# `make test-deps` (the first step of `make test`): what building needs, so
+# that `make test` works alone on a fresh machine, then what only the tests
+# need, among them real servers to test against: postgresql for the shared store,
 # bind9 for DNS publishing, dnsmasq for discovery, chromium and prometheus's
 # promtool for the web side, tshark to have Wireshark's DCE/RPC dissector
 # judge our PDUs. The tests start their own throwaway instances,
 # so the packages' own services must not start (see test-deps).
-TEST_PACKAGES  := clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy git \
+TEST_PACKAGES  := $(BUILD_PACKAGES) clang python3 libclang-rt-14-dev valgrind cppcheck clang-tidy git \
                   dnsmasq-base mandoc chromium prometheus curl bind9 bind9-dnsutils \
                   postgresql util-linux iproute2 nftables systemd tshark \
                   debhelper lintian fakeroot dpkg-dev

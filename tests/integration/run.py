@@ -8,16 +8,29 @@ parallel, each in a process of its own (KMSD_TEST_JOBS, default 3: the
 tests spend most of their time waiting on daemons, not on a core). A file
 that sets SERIAL (its commands use the documented fixed port 1688, say)
 runs in one lane with the other such files, one after the other, while the
-rest share the other lanes. A test that cannot run here raises
-kmsdtest.Skip and is reported as skipped, never as passed.
+rest share the other lanes. A file that sets ALONE changes the machine
+itself (it installs a package, creates and deletes a system user): it runs
+after every lane has finished, with nothing else running, so no other test
+sees that user or package come and go. Each file gets a temporary directory
+of its own as TMPDIR, removed when the file is done, so what a test leaves
+in it never outlives the run nor shows up in another test's view of /tmp.
+KMSD_RUN_SHARED names one directory for the whole run, where a file can
+leave a result for an ALONE file that runs after it (the package that
+test_deb_build built in a lane, for test_deb to install).
+A file that sets LONG (a package build, minutes of faults) is started
+before the others, so the run does not wait on it at the end. A test that
+cannot run here raises kmsdtest.Skip and is reported as
+skipped, never as passed.
 
 Usage:
     run.py [NAME-FILTER]
 """
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -64,9 +77,10 @@ def run_module(name, flt):
     return counts
 
 
-def is_serial(name):
+def marked(name, flag):
+    """Whether the file sets FLAG (SERIAL or ALONE) at its top level."""
     with open(os.path.join(HERE, name)) as f:
-        return any(line.startswith("SERIAL =") for line in f)
+        return any(line.startswith(f"{flag} =") for line in f)
 
 
 def main():
@@ -78,21 +92,30 @@ def main():
     if flt:
         names = [n for n in names if any(flt in f"{n[:-3]}.{a}" for a in dir_of(n))]
     jobs = max(1, int(os.environ.get("KMSD_TEST_JOBS", "3")))
-    serial = [n for n in names if is_serial(n)]
-    parallel = [n for n in names if n not in serial]
+    alone = [n for n in names if marked(n, "ALONE")]
+    serial = [n for n in names if marked(n, "SERIAL") and n not in alone]
+    parallel = [n for n in names if n not in serial and n not in alone]
+    parallel.sort(key=lambda n: not marked(n, "LONG"))  # stable: LONG files first
     totals = [0, 0, 0]
     lock = threading.Lock()
     started = time.monotonic()
+    shared = tempfile.mkdtemp(prefix="kmsd-run-")
 
     def one(name):
+        # traversable by others: some tests drop to nobody and read their files
+        tmp = tempfile.mkdtemp(prefix=f"kmsd-it-{name[5:-3]}-")
+        os.chmod(tmp, 0o755)
+        env = dict(os.environ, TMPDIR=tmp, KMSD_RUN_SHARED=shared)
         try:
             p = subprocess.run([sys.executable, os.path.abspath(__file__), "--module", name, flt],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               timeout=MODULE_TIMEOUT, check=False)
+                               timeout=MODULE_TIMEOUT, check=False, env=env)
             out = p.stdout.decode(errors="replace")
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") + \
                 f"FAIL {name[:-3]}: no result within {MODULE_TIMEOUT:.0f} s\n#tally 0 1 0\n"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         lines = out.splitlines()
         tally = [l for l in lines if l.startswith("#tally ")]
         counts = [int(x) for x in tally[-1].split()[1:]] if tally else [0, 1, 0]
@@ -128,6 +151,9 @@ def main():
         t.start()
     for t in lanes:
         t.join()
+    for name in alone:
+        one(name)
+    shutil.rmtree(shared, ignore_errors=True)
     print(f"integration wall time: {time.monotonic() - started:.1f} s with {jobs} lane(s)")
     print(f"integration: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
     return 1 if totals[1] or not (totals[0] or totals[2]) else 0

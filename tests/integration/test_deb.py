@@ -7,7 +7,10 @@ the installed kmsc, then upgraded (an edited conffile stays), removed
 (state stays) and purged (nothing stays).
 
 It changes the machine (a package, a user): it runs only as root on a
-machine where kmsd is not installed, and always purges what it installed.
+machine where kmsd is not installed, with no other test running (ALONE),
+and always purges what it installed. The package is built and linted by
+test_deb_build, in a lane beside other tests, which hands it over through
+the runner's KMSD_RUN_SHARED; run on its own, this file builds it itself.
 KMSD_DEB=path/to/kmsd_VERSION_amd64.deb reuses a package already built.
 """
 import glob
@@ -26,9 +29,10 @@ import time
 
 from kmsdtest import Skip, free_port, run
 
-# it installs a package and creates a user: not beside tests that use
-# /var/lib/kmsd themselves
-SERIAL = True
+# it installs a package and creates, then deletes, the user kmsd: with no
+# other test running, none of which may see that user or /var/lib/kmsd come
+# and go, nor leave a file its purge check would count as the package's
+ALONE = True
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 UNIT = "/lib/systemd/system/kmsd.service"
@@ -72,6 +76,44 @@ def build():
     debs = glob.glob(os.path.join(ROOT, "build/deb/kmsd_*_amd64.deb"))
     assert len(debs) == 1, debs
     return debs[0]
+
+
+def lint(deb):
+    changes = deb[:-len(".deb")] + ".changes"
+    target = changes if os.path.exists(changes) else deb
+    rc, out = run("lintian", "--fail-on", "error,warning", target, timeout=600)
+    assert rc == 0 and not re.search(r"(?m)^[EW]: ", out), out
+
+
+def handover_path():
+    shared = os.environ.get("KMSD_RUN_SHARED")
+    return os.path.join(shared, "deb") if shared else None
+
+
+def hand_over(deb):
+    """Leave the built and linted package for test_deb, later in this run."""
+    path = handover_path()
+    if path:
+        with open(path, "w") as f:
+            f.write(deb)
+
+
+def handed_over():
+    """The package test_deb_build built and linted in this run, if it did."""
+    path = handover_path()
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        deb = f.read()
+    return deb if os.path.exists(deb) else None
+
+
+def skip_unless_packaging_runs_here():
+    if os.geteuid() != 0 or not shutil.which("dpkg"):
+        raise Skip("needs root and dpkg")
+    if os.environ.get("KMSD_SANITIZED") == "1" or os.environ.get("KMSD_VALGRIND"):
+        # the package is built with its own flags: one run is enough
+        raise Skip("the sanitizer/valgrind pass would build the same package again")
 
 
 def readme_package_commands():
@@ -226,26 +268,20 @@ def left_behind(uid):
     return found
 
 
-def test_deb_build_lint_install_run_upgrade_purge():
-    if os.geteuid() != 0 or not shutil.which("dpkg"):
-        raise Skip("needs root and dpkg")
-    if os.environ.get("KMSD_SANITIZED") == "1" or os.environ.get("KMSD_VALGRIND"):
-        # the package is built with its own flags: one run is enough
-        raise Skip("the sanitizer/valgrind pass would build the same package again")
+def test_deb_install_run_upgrade_purge():
+    skip_unless_packaging_runs_here()
     assert run("dpkg-query", "-W", "kmsd")[0] != 0, "kmsd is installed already: not touching it"
     assert run("getent", "passwd", "kmsd")[0] != 0, "a kmsd user exists already: not touching it"
     assert not os.path.exists(TOKEN_DIR), f"{TOKEN_DIR} exists already: not touching it"
     times = {}
-    t = time.monotonic()
-    deb = build()
-    times["build"] = time.monotonic() - t
-
-    t = time.monotonic()
-    changes = deb[:-len(".deb")] + ".changes"
-    target = changes if os.path.exists(changes) else deb
-    rc, out = run("lintian", "--fail-on", "error,warning", target, timeout=600)
-    assert rc == 0 and not re.search(r"(?m)^[EW]: ", out), out
-    times["lintian"] = time.monotonic() - t
+    deb = handed_over()
+    if deb is None:
+        t = time.monotonic()
+        deb = build()
+        times["build"] = time.monotonic() - t
+        t = time.monotonic()
+        lint(deb)
+        times["lintian"] = time.monotonic() - t
 
     tmp = tempfile.mkdtemp(prefix="kmsd-deb-")
     # test_docs runs the sample configuration for real, whose store is

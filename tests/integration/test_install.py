@@ -16,7 +16,7 @@ from kmsdtest import wait_output, skip, BIN, free_port, kmsc, run
 from pgtest import Postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
-# the clone runs `make deps`, which must not meet test_deb installing a package
+# the clone runs `make deps`: one apt-get at a time, so the files that run it share a lane
 SERIAL = True
 # packages that ship a network service (or pull one in) a KMS host has no use for
 SERVICE_PACKAGES = {"bind9", "postgresql", "chromium", "prometheus", "dnsmasq", "dnsmasq-base",

@@ -18,6 +18,9 @@ import uuid
 
 from kmsdtest import skip, BIN, Kmsd, free_port, kmsc, run
 
+# each fault is held for seconds under load
+LONG = True
+
 WIN10 = "Windows 10/11 Enterprise"
 SCHEMA_ROW = ("INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address,"
               " license_status, protocol, first_seen, last_seen, requests, last_result,"

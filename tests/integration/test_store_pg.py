@@ -14,6 +14,9 @@ import uuid
 from kmsdtest import BIN, Kmsd, free_port, kmsc, run
 from pgtest import Postgres
 
+# real PostgreSQL servers, started, stopped and restarted
+LONG = True
+
 WIN10 = "Windows 10/11 Enterprise"
 # a batch is written within 250 ms and other hosts poll every second
 SYNC = 1.6
