@@ -72,7 +72,9 @@ def build():
     if given:
         return given
     assert readme_package_commands()[0] == "make deb"
-    sh("make", "-C", ROOT, "deb", timeout=900)
+    # at the lowest priority: it shares the cores with tests that time
+    # what kmsd does (the 250 ms durability bound, a flood's handshakes)
+    sh("nice", "-n", "19", "make", "-C", ROOT, "deb", timeout=900)
     debs = glob.glob(os.path.join(ROOT, "build/deb/kmsd_*_amd64.deb"))
     assert len(debs) == 1, debs
     return debs[0]
@@ -81,7 +83,7 @@ def build():
 def lint(deb):
     changes = deb[:-len(".deb")] + ".changes"
     target = changes if os.path.exists(changes) else deb
-    rc, out = run("lintian", "--fail-on", "error,warning", target, timeout=600)
+    rc, out = run("nice", "-n", "19", "lintian", "--fail-on", "error,warning", target, timeout=600)
     assert rc == 0 and not re.search(r"(?m)^[EW]: ", out), out
 
 
