@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/client_updates.h"
 #include "store/pg_private.h"
 
 void store_utf8_clean(char *dst, size_t cap, const char *src)
@@ -200,40 +201,30 @@ static void activity_columns(const store_record *batch, size_t n, column *cols)
 	}
 }
 
-/* Record order within one client: by key, then as they came. */
-static int by_client(const void *a, const void *b, void *arg)
+/* Clients by key: two hosts upserting the same clients then lock them in
+ * the same order. */
+static int by_key(const void *a, const void *b)
 {
-	const store_record *batch = arg;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int c = guid_cmp(&batch[x].cmid, &batch[y].cmid);
-	if (!c)
-		c = guid_cmp(&batch[x].app_id, &batch[y].app_id);
-	return c ? c : (x > y) - (x < y);
+	const store_record *x = ((const client_update *)a)->last;
+	const store_record *y = ((const client_update *)b)->last;
+	int c = guid_cmp(&x->cmid, &y->cmid);
+	return c ? c : guid_cmp(&x->app_id, &y->app_id);
 }
 
-/* The clients of the batch in key order (two hosts upserting the same
- * clients then lock them in the same order), each merged from its records:
- * the last one's values, its first time as first_seen, the latest time,
- * how many requests, the latest answered time (counted_seen). */
+/* The clients of the batch in key order, each folded from its records
+ * (client_updates.h): the last one's values, its first time as first_seen,
+ * the latest time, how many requests, the latest answered time
+ * (counted_seen). */
 static bool client_columns(const store_record *batch, size_t n, column *cols)
 {
-	size_t *order = malloc(n * sizeof *order);
-	if (!order)
+	client_updates u;
+	if (!client_updates_init(&u, n))
 		return false;
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	qsort_r(order, n, sizeof *order, by_client, (void *)batch);
-	for (size_t i = 0; i < n;) {
-		const store_record *first = &batch[order[i]], *last = first;
-		int64_t latest = first->time, counted = -1;
-		size_t j = i;
-		for (; j < n && guid_cmp(&batch[order[j]].cmid, &first->cmid) == 0 &&
-		       guid_cmp(&batch[order[j]].app_id, &first->app_id) == 0; j++) {
-			last = &batch[order[j]];
-			latest = last->time > latest ? last->time : latest;
-			if (last->result == 0 && last->time > counted)
-				counted = last->time;
-		}
+	size_t rows = client_updates_fold(&u, batch, n);
+	qsort(u.updates, rows, sizeof *u.updates, by_key);
+	for (size_t i = 0; i < rows; i++) {
+		const client_update *c = &u.updates[i];
+		const store_record *last = c->last;
 		put_guid(&cols[0], &last->cmid);
 		put_guid(&cols[1], &last->app_id);
 		put_guid(&cols[2], &last->kms_id);
@@ -242,18 +233,17 @@ static bool client_columns(const store_record *batch, size_t n, column *cols)
 		put_text(&cols[5], last->address, sizeof last->address);
 		put_int(&cols[6], last->license_status);
 		put_protocol(&cols[7], last);
-		put_int(&cols[8], (long long)first->time);
-		put_int(&cols[9], (long long)latest);
-		put_int(&cols[10], (long long)(j - i));
+		put_int(&cols[8], (long long)c->first_time);
+		put_int(&cols[9], (long long)c->last_time);
+		put_int(&cols[10], (long long)c->requests);
 		put_int(&cols[11], last->result);
 		put_int(&cols[12], last->count);
-		if (counted < 0)
+		if (c->counted_time < 0)
 			put_plain(&cols[13], "NULL");
 		else
-			put_int(&cols[13], (long long)counted);
-		i = j;
+			put_int(&cols[13], (long long)c->counted_time);
 	}
-	free(order);
+	client_updates_free(&u);
 	return true;
 }
 

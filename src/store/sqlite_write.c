@@ -1,21 +1,25 @@
-/* The SQLite backend's batch: one transaction, one upsert per record. */
+/* The SQLite backend's batch: one transaction, one upsert per client of
+ * the batch, one activity row per record. */
 #include <stdio.h>
 
 #include "store/activity_private.h"
+#include "store/client_updates.h"
 #include "store/sqlite_private.h"
 
+/* One row update per client of the batch (client_updates.h): ?12 the
+ * first record's time, ?13 the latest, ?14 how many records, ?15 the latest
+ * answered one's time or NULL; ?9 (a record's own time) is not used. */
 static const char upsert_sql[] =
 	"INSERT INTO clients (cmid, app_id, kms_id, sku_id, workstation, address, license_status,"
 	" protocol, first_seen, last_seen, requests, last_result, last_count, counted_seen)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?11,"
-	" CASE WHEN ?10 = 0 THEN ?9 END)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?12, ?13, ?14, ?10, ?11, ?15)"
 	" ON CONFLICT (cmid, app_id) DO UPDATE SET kms_id = excluded.kms_id,"
 	" sku_id = excluded.sku_id, workstation = excluded.workstation, address = excluded.address,"
 	" license_status = excluded.license_status, protocol = excluded.protocol,"
-	" last_seen = max(last_seen, excluded.last_seen), requests = requests + 1,"
+	" last_seen = max(last_seen, excluded.last_seen), requests = requests + excluded.requests,"
 	" last_result = excluded.last_result, last_count = excluded.last_count,"
-	" counted_seen = CASE WHEN excluded.last_result = 0"
-	" THEN max(coalesce(counted_seen, 0), excluded.counted_seen) ELSE counted_seen END";
+	" counted_seen = CASE WHEN excluded.counted_seen IS NULL THEN counted_seen"
+	" ELSE max(coalesce(counted_seen, 0), excluded.counted_seen) END";
 
 void sqlite_bind_record(sqlite3_stmt *st, const store_record *r)
 {
@@ -35,10 +39,18 @@ void sqlite_bind_record(sqlite3_stmt *st, const store_record *r)
 	sqlite3_bind_int64(st, 11, r->count);
 }
 
-static bool write_all(sqlite3_stmt *st, const store_record *batch, size_t n)
+static bool write_rows(sqlite3_stmt *st, const client_update *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		sqlite_bind_record(st, &batch[i]);
+		const client_update *c = &rows[i];
+		sqlite_bind_record(st, c->last);
+		sqlite3_bind_int64(st, 12, c->first_time);
+		sqlite3_bind_int64(st, 13, c->last_time);
+		sqlite3_bind_int64(st, 14, c->requests);
+		if (c->counted_time >= 0)
+			sqlite3_bind_int64(st, 15, c->counted_time);
+		else
+			sqlite3_bind_null(st, 15);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return false;
 	}
@@ -88,12 +100,19 @@ enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_
 		snprintf(err, err_len, "the database file was replaced or deleted");
 		return STORE_BROKEN;
 	}
+	client_updates u;
+	if (!client_updates_init(&u, n)) {
+		snprintf(err, err_len, "out of memory for a batch of %zu records", n);
+		return STORE_RETRY;
+	}
+	size_t rows = client_updates_fold(&u, batch, n);
 	/* IMMEDIATE: the write lock is taken (or waited for) up front, never
 	 * upgraded from a read in the middle of the batch */
 	bool ok = sqlite3_prepare_v2(db, upsert_sql, -1, &st, NULL) == SQLITE_OK &&
 		  sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-		  write_all(st, batch, n) && sqlite_activity_write(db, batch, n) &&
+		  write_rows(st, u.updates, rows) && sqlite_activity_write(db, batch, n) &&
 		  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+	client_updates_free(&u);
 	int code = ok ? SQLITE_OK : sqlite3_extended_errcode(db);
 	if (!ok) {
 		snprintf(err, err_len, "%s", sqlite3_errmsg(db));

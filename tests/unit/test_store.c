@@ -746,3 +746,100 @@ TEST(store_uri_syntax)
 	CHECK_STR(out, "postgresql://db/kmsd?sslmode=require&password=x");
 	CHECK(store_uri_check(out, why, sizeof why));
 }
+
+#include "store/client_updates.h"
+
+/* One machine asking three times in a batch, answered, refused, answered
+ * at an earlier second, with another name: one update holding what the
+ * three upserts would leave. */
+TEST(store_batch_folds_a_machines_records_into_one_update)
+{
+	store_record batch[5] = { record(1, 100), record(2, 100), record(1, 105), record(1, 103),
+				  record(2, 90) };
+	batch[2].result = 0xC004F042u;
+	snprintf(batch[3].workstation, sizeof batch[3].workstation, "renamed");
+	client_updates u;
+	CHECK(client_updates_init(&u, 5));
+	size_t rows = client_updates_fold(&u, batch, 5);
+	CHECK_EQ(rows, 2);
+	const client_update *one = &u.updates[0], *two = &u.updates[1];
+	CHECK(one->last == &batch[3] && two->last == &batch[4]);
+	CHECK_EQ(one->requests, 3);
+	CHECK_EQ(one->first_time, 100);
+	CHECK_EQ(one->last_time, 105);
+	CHECK_EQ(one->counted_time, 103); /* 105 was refused */
+	CHECK_EQ(two->first_time, 100);
+	CHECK_EQ(two->last_time, 100);
+	CHECK_EQ(two->counted_time, 100);
+	batch[0].result = 0xC004F042u;
+	CHECK_EQ(client_updates_fold(&u, batch, 1), 1);
+	CHECK_EQ(u.updates[0].counted_time, -1);
+	client_updates_free(&u);
+}
+
+/* Every column of every row, and the hourly counters, as one string. */
+static bool dump_rows(const char *path, char *out, size_t len)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	static const char sql[] =
+		"SELECT (SELECT group_concat(r, ';') FROM (SELECT quote(cmid) || quote(app_id) ||"
+		" quote(kms_id) || quote(sku_id) || quote(workstation) || quote(address) ||"
+		" quote(license_status) || quote(protocol) || quote(first_seen) || quote(last_seen) ||"
+		" quote(requests) || quote(last_result) || quote(last_count) || quote(counted_seen) AS r"
+		" FROM clients ORDER BY cmid, app_id)) || '|' || (SELECT group_concat(h, ';') FROM"
+		" (SELECT quote(app_id) || quote(kms_id) || hour || ':' || clients AS h FROM client_hours"
+		" WHERE clients <> 0 ORDER BY 1)) || '|' || (SELECT count(*) FROM activity)";
+	bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		  sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+		if (ok)
+			snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return ok;
+}
+
+/* The same records written one per batch and all in one batch (where the
+ * backend folds each machine's into one update) leave the same rows, the
+ * same hourly counters and the same activity log: machines that ask again
+ * in the same batch, across hours, refused then answered and the reverse,
+ * renamed, under another group, with a clock that steps back. */
+TEST(store_folded_batch_leaves_what_one_record_per_batch_leaves)
+{
+	temp_store one, all;
+	sqlite3 *schema_a = temp_store_schema(&one), *schema_b = temp_store_schema(&all);
+	CHECK(schema_a != NULL && schema_b != NULL);
+	sqlite3_close(schema_a);
+	sqlite3_close(schema_b);
+	char err[300];
+	void *a = sqlite_connect(one.path, false, err, sizeof err);
+	void *b = sqlite_connect(all.path, false, err, sizeof err);
+	CHECK(a != NULL && b != NULL);
+	static store_record batch[400];
+	for (unsigned i = 0; i < 400; i++) {
+		store_record *r = &batch[i];
+		*r = record((unsigned)test_seeded_below(12), 0);
+		r->time = 1000 + (int64_t)test_seeded_below(4 * 3600);
+		r->result = test_seeded_below(3) == 0 ? 0xC004F042u : 0;
+		if (test_seeded_below(4) == 0)
+			snprintf(r->workstation, sizeof r->workstation, "renamed-%u", i);
+		if (test_seeded_below(5) == 0)
+			guid_parse("7fde5219-fbfa-484a-82c9-34d1ad53e856", &r->kms_id);
+		if (test_seeded_below(6) == 0)
+			guid_parse("0ff1ce15-a989-479d-af46-f275c6370663", &r->app_id);
+		CHECK(sqlite_write_batch(a, r, 1, err, sizeof err) == STORE_WRITTEN);
+	}
+	/* four batches: the later ones fold into rows that exist already */
+	for (unsigned i = 0; i < 400; i += 100)
+		CHECK(sqlite_write_batch(b, batch + i, 100, err, sizeof err) == STORE_WRITTEN);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	static char want[65536], got[65536];
+	CHECK(dump_rows(one.path, want, sizeof want));
+	CHECK(dump_rows(all.path, got, sizeof got));
+	CHECK(strlen(want) > 1000);
+	CHECK_STR(got, want);
+}
