@@ -605,6 +605,15 @@ static void expire_idle(worker *w, const snapshot *s)
 	}
 }
 
+/* An eventfd or timerfd fired: read its counter so it stops being ready
+ * (the count itself does not matter, and EAGAIN means another read won). */
+static void consume_ticks(int fd)
+{
+	uint64_t ticks;
+	ssize_t r = read(fd, &ticks, sizeof ticks);
+	(void)r;
+}
+
 /* Stop: flush what was already answered (for a short while), then close. */
 static void drain(worker *w)
 {
@@ -654,20 +663,14 @@ static void *worker_main(void *arg)
 			case SOURCE_CONN:
 				on_conn(w, (conn *)kind, events[i].events, s);
 				break;
-			case SOURCE_WAKE: {
-				uint64_t v;
-				ssize_t r = read(w->wake.fd, &v, sizeof v);
-				(void)r;
+			case SOURCE_WAKE:
+				consume_ticks(w->wake.fd);
 				on_handed(w, s);
 				break;
-			}
-			case SOURCE_TIMER: {
-				uint64_t v;
-				ssize_t r = read(w->timer.fd, &v, sizeof v);
-				(void)r;
+			case SOURCE_TIMER:
+				consume_ticks(w->timer.fd);
 				expire_idle(w, s);
 				break;
-			}
 			}
 		}
 		free_closed(w);
