@@ -8,10 +8,12 @@ parallel, each in a process of its own (KMSD_TEST_JOBS, default 3: the
 tests spend most of their time waiting on daemons, not on a core). A file
 that sets SERIAL (its commands use the documented fixed port 1688, say)
 runs in one lane with the other such files, one after the other, while the
-rest share the other lanes. A file that sets ALONE changes the machine
-itself (it installs a package, creates and deletes a system user): it runs
-after every lane has finished, with nothing else running, so no other test
-sees that user or package come and go. Each file gets a temporary directory
+rest share the other lanes. A file that sets ALONE runs after every lane
+has finished, with nothing else running: one that changes the machine
+itself (test_deb installs a package, creates and deletes a system user),
+so no other test sees that user or package come and go, and one that
+holds kmsd to a time it promises (test_store_kill9's 250 ms), which the
+other lanes' load on the cores would turn into a measure of them. Each file gets a temporary directory
 of its own as TMPDIR, removed when the file is done, so what a test leaves
 in it never outlives the run nor shows up in another test's view of /tmp.
 KMSD_RUN_SHARED names one directory for the whole run, where a file can
