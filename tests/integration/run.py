@@ -13,16 +13,17 @@ has finished, with nothing else running: one that changes the machine
 itself (test_deb installs a package, creates and deletes a system user),
 so no other test sees that user or package come and go, and one that
 holds kmsd to a time it promises (test_store_kill9's 250 ms), which the
-other lanes' load on the cores would turn into a measure of them. Each file gets a temporary directory
-of its own as TMPDIR, removed when the file is done, so what a test leaves
-in it never outlives the run nor shows up in another test's view of /tmp.
-KMSD_RUN_SHARED names one directory for the whole run, where a file can
-leave a result for an ALONE file that runs after it (the package that
-test_deb_build built in a lane, for test_deb to install).
-A file that sets LONG (a package build, minutes of faults) is started
-before the others, so the run does not wait on it at the end. A test that
-cannot run here raises kmsdtest.Skip and is reported as
-skipped, never as passed.
+other lanes' load on the cores would turn into a measure of them. A file
+that sets LONG (a package build, minutes of faults) is started before the
+others, so the run does not wait on it at the end.
+
+Each file gets a temporary directory of its own as TMPDIR, removed when
+the file is done, so what a test leaves in it never outlives the run nor
+shows up in another test's view of /tmp. KMSD_RUN_SHARED names one
+directory for the whole run, where a file can leave a result for an ALONE
+file that runs after it (the package that test_deb_build built in a lane,
+for test_deb to install). A test that cannot run here raises kmsdtest.Skip
+and is reported as skipped, never as passed.
 
 Usage:
     run.py [NAME-FILTER]
@@ -80,7 +81,7 @@ def run_module(name, flt):
 
 
 def marked(name, flag):
-    """Whether the file sets FLAG (SERIAL or ALONE) at its top level."""
+    """Whether the file sets FLAG (SERIAL, ALONE or LONG) at its top level."""
     with open(os.path.join(HERE, name)) as f:
         return any(line.startswith(f"{flag} =") for line in f)
 
