@@ -1,4 +1,5 @@
 /* Folding a batch into one update per (cmid, app_id): see client_updates.h. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,8 +68,9 @@ static void add(client_update *c, const store_record *r)
 
 size_t client_updates_fold(client_updates *u, const store_record *batch, size_t n)
 {
-	if (n > u->capacity)
-		n = u->capacity;
+	/* a caller's error, and cutting the batch short would lose records
+	 * the writer then takes as written */
+	assert(n <= u->capacity);
 	memset(u->slots, 0, u->slot_count * sizeof *u->slots);
 	size_t count = 0, mask = u->slot_count - 1;
 	for (size_t i = 0; i < n; i++) {
