@@ -159,12 +159,22 @@ def test_flood_from_250_addresses_of_one_network_leaves_room_for_others():
         d.wait_log("max-connections-per-prefix (1024) reached")
 
 
+# A worker that cannot place a newcomer hands it to the busiest worker's
+# queue (HANDED_MAX in src/server/worker.c), where it is open but not yet
+# counted: a slow host (a sanitizer build beside other tests) fills them.
+HANDED_MAX = 64
+
+
 def test_full_host_evicts_the_heaviest_address_for_a_newcomer():
     sources = [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(250)]
-    with Kmsd("max-connections=2000", "max-connections-per-prefix=0", flood_limits=True) as d:
+    with Kmsd("max-connections=2000", "max-connections-per-prefix=0", "threads=2",
+              flood_limits=True) as d:
+        idle = open_descriptors(d.proc.pid)
         latencies, held = legitimate_client_under(d, sources)
         check_latency(latencies)
-        assert held < 2000 + 100, held
+        # the cap, both hand-over queues, and a connection being decided
+        # in each worker plus the legitimate client's
+        assert held - idle <= 2000 + 2 * HANDED_MAX + 3, (held, idle)
         d.wait_log("max-connections (2000) reached")
 
 
