@@ -14,7 +14,11 @@ figures are the server's and not the generator's: activations/s on the
 server's core, and the server's user + system CPU time per activation read
 from /proc. The store-on server starts with a store of 1,000,000 clients
 (--store-rows; 10,000 with --short), and the share of its CPU time spent
-in the store's own threads is reported.
+in the store's own threads is reported. Its writer may still hold records
+when the load ends (it writes in batches, and falls behind when it cannot
+keep up): its CPU time is read once the queue is empty (kmsd_store_queue_depth
+from its /metrics), so the figure pays for every record answered, not only
+for those written while the load ran.
 
 Without --short it checks the targets and exits 1 if one is missed. With
 --short (the CI pass) it only proves the bench runs and prints its figures:
@@ -34,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
 
@@ -73,13 +78,15 @@ def wait_port(port, proc, timeout=10):
     raise RuntimeError("server did not start")
 
 
-def start_kmsd(port, store):
+def start_kmsd(port, store, web_port=None):
     args = [os.path.join(BIN, "kmsd"), "-f", "-c", "/dev/null", "-l", f"127.0.0.1:{port}",
             "-o", "log-level=warning", "-o", "max-connections=30000", "-o", "idle-timeout=120s",
             "-o", "allow-root=yes", "-o", f"store={store}",
             # one load generator on one address: the flood limits would refuse it
             "-o", "rate-limit=0", "-o", "max-connections-per-address=0",
             "-o", "max-connections-per-prefix=0"]
+    if web_port:
+        args += ["-o", "web=yes", "-o", f"web-listen=127.0.0.1:{web_port}"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             preexec_fn=pin(SERVER_CPUS))
     wait_port(port, proc)
@@ -93,17 +100,49 @@ def start_null(port):
     return proc
 
 
-def bench(port, pid, concurrency, seconds, null=False, version="-6"):
+def store_metrics(web_port):
+    """kmsd's store figures from its /metrics: name (with labels) -> value."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return {k: float(v) for k, v in (l.rsplit(" ", 1) for l in text.splitlines()
+                                      if l.startswith("kmsd_store_"))}
+
+
+def drained(web_port, timeout=300):
+    """Wait until the writer has written (or dropped) everything queued;
+    the seconds it took and the store's figures then."""
+    start = time.monotonic()
+    while True:
+        m = store_metrics(web_port)
+        if m.get("kmsd_store_queue_depth", 0) == 0 or time.monotonic() - start > timeout:
+            return time.monotonic() - start, m
+        time.sleep(0.05)
+
+
+def bench(port, pid, concurrency, seconds, null=False, version="-6", web_port=None):
     """One kmsc bench run on the load cores; adds the server's CPU time per
-    activation (microseconds) to kmsc's figures."""
+    activation (microseconds) to kmsc's figures. With web_port (a server
+    with a store), the CPU time is read once the store's queue is empty,
+    and the records it wrote and dropped are added."""
     args = [os.path.join(BIN, "kmsc"), "bench", "-c", str(concurrency), "-d", str(seconds), version,
             "--json", "--timeout", "10", "--machines", "1000000000", f"127.0.0.1:{port}"]
     if null:
         args.append("--no-verify")
+    m0 = drained(web_port)[1] if web_port else {}
     before, store_before = cpu_seconds(pid), thread_seconds(pid)
     out = subprocess.run(args, stdout=subprocess.PIPE, check=False, preexec_fn=pin(LOAD_CPUS)).stdout
+    backlog = 0.0
+    if web_port:
+        left = store_metrics(web_port).get("kmsd_store_queue_depth", 0)
+        backlog, m1 = drained(web_port)
+        counts = {o: m1.get(f'kmsd_store_records_total{{outcome="{o}"}}', 0) -
+                  m0.get(f'kmsd_store_records_total{{outcome="{o}"}}', 0)
+                  for o in ("written", "dropped")}
     used, store_used = cpu_seconds(pid) - before, thread_seconds(pid) - store_before
     r = json.loads(out)
+    if web_port:
+        r["queued_at_end"], r["drain_s"] = int(left), backlog
+        r["written"], r["dropped"] = int(counts["written"]), int(counts["dropped"])
     done = r.get("activations") or r["per_second"] * seconds
     r["cpu_us"] = used * 1e6 / done if done else 0.0
     r["store_us"] = store_used * 1e6 / done if done else 0.0
@@ -191,17 +230,19 @@ def main():
     levels = [1, 8, 64, 1024]
 
     ports = {"null": free_port(), "off": free_port(), "on": free_port()}
+    web_port = free_port()
     db_dir = tempfile.mkdtemp()
     db = populated_store(db_dir, store_rows) if store_rows else f"{db_dir}/clients.db"
     procs = {"null": start_null(ports["null"]), "off": start_kmsd(ports["off"], "none"),
-             "on": start_kmsd(ports["on"], f"sqlite:{db}")}
+             "on": start_kmsd(ports["on"], f"sqlite:{db}", web_port)}
     rows, failures = [], []
     try:
         rss_idle = rss_kib(procs["off"].pid)
         for c in levels:
             r = {"c": c}
             for name in ("null", "off", "on"):
-                r[name] = bench(ports[name], procs[name].pid, c, seconds, null=(name == "null"))
+                r[name] = bench(ports[name], procs[name].pid, c, seconds, null=(name == "null"),
+                                web_port=web_port if name == "on" else None)
             rows.append(r)
         # RSS under load: sample while a 1024-connection run is going
         load = subprocess.Popen([os.path.join(BIN, "kmsc"), "bench", "-c", "1024", "-d", "2",
@@ -226,8 +267,9 @@ def main():
              f"The store holds {store_rows:,} clients before the first run.", "",
              "| concurrency | null /s | kmsd /s | ratio | kmsd+store /s | ratio | "
              "CPU µs/act null | kmsd | ratio | kmsd+store | ratio | of it store threads | "
+             "store queue at the end / s to write it | "
              "p50 / p99 ms null | p50 / p99 ms kmsd | errors kmsd |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         n, off, on = r["null"], r["off"], r["on"]
         r["ratio_off"] = ratio(off["per_second"], n["per_second"])
@@ -238,6 +280,7 @@ def main():
                      f"{r['ratio_off']:.2f} | {on['per_second']:.0f} | {r['ratio_on']:.2f} | "
                      f"{n['cpu_us']:.1f} | {off['cpu_us']:.1f} | {r['cpu_off']:.2f} | "
                      f"{on['cpu_us']:.1f} | {r['cpu_on']:.2f} | {on['store_us']:.1f} | "
+                     f"{on['queued_at_end']:,} / {on['drain_s']:.1f} | "
                      f"{n['latency_ms']['p50']:.2f} / {n['latency_ms']['p99']:.2f} | "
                      f"{off['latency_ms']['p50']:.2f} / {off['latency_ms']['p99']:.2f} | "
                      f"{sum(off['errors'].values()) + sum(on['errors'].values())} |")
@@ -268,6 +311,9 @@ def main():
         errors = sum(r["off"]["errors"].values()) + sum(r["on"]["errors"].values())
         if errors:
             failures.append(f"{errors} errors at concurrency {r['c']}")
+        if r["on"]["dropped"]:
+            failures.append(f"{r['on']['dropped']:,} records dropped by the store at "
+                            f"concurrency {r['c']}")
 
     if args.write:
         cpu = platform.processor() or platform.machine()
@@ -298,6 +344,10 @@ in the same run. The servers run on one core and the load generator on
 the other, so the rates are what one server core does, and the CPU time per
 activation (user + system, from /proc) is the server's own; "of it store
 threads" is the part spent by the store's writer and checkpoint threads.
+The store-on server's CPU time is read once its writer has written every
+record of the run: where the writer fell behind, the queue left when the
+load ended and the time it took to write it are shown, and its CPU time
+is counted.
 The SQLite store is filled with {store_rows:,} clients before the first run
 (by `make bench-store`'s bulk loader). Absolute numbers are for orientation
 only.
