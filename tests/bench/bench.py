@@ -38,7 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_store  # its store builder and /metrics reader
 
 BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
 
@@ -100,20 +102,12 @@ def start_null(port):
     return proc
 
 
-def store_metrics(web_port):
-    """kmsd's store figures from its /metrics: name (with labels) -> value."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    return {k: float(v) for k, v in (l.rsplit(" ", 1) for l in text.splitlines()
-                                      if l.startswith("kmsd_store_"))}
-
-
 def drained(web_port, timeout=300):
     """Wait until the writer has written (or dropped) everything queued;
     the seconds it took and the store's figures then."""
     start = time.monotonic()
     while True:
-        m = store_metrics(web_port)
+        m = bench_store.metrics(web_port)
         if m.get("kmsd_store_queue_depth", 0) == 0 or time.monotonic() - start > timeout:
             return time.monotonic() - start, m
         time.sleep(0.05)
@@ -133,7 +127,7 @@ def bench(port, pid, concurrency, seconds, null=False, version="-6", web_port=No
     out = subprocess.run(args, stdout=subprocess.PIPE, check=False, preexec_fn=pin(LOAD_CPUS)).stdout
     backlog = 0.0
     if web_port:
-        left = store_metrics(web_port).get("kmsd_store_queue_depth", 0)
+        left = bench_store.metrics(web_port).get("kmsd_store_queue_depth", 0)
         backlog, m1 = drained(web_port)
         counts = {o: m1.get(f'kmsd_store_records_total{{outcome="{o}"}}', 0) -
                   m0.get(f'kmsd_store_records_total{{outcome="{o}"}}', 0)
@@ -153,8 +147,6 @@ def populated_store(where, rows):
     """A SQLite store holding `rows` clients, built as make bench-store
     builds its stores (kmsd creates the schema, a bulk insert writes the
     rows kmsd's writer would); the activity log is left empty."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import bench_store
     db, _ = bench_store.build(rows, where)
     return db
 
