@@ -88,6 +88,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	/* 5 -> 6: nothing here; PostgreSQL's address index (SQLite has had
 	 * clients_address since 4), the versions of the two kept equal */
 	"",
+	/* 6 -> 7: the writer keeps client_hours itself, once per batch
+	 * (sqlite_hours.c): the insert and update triggers cost every upsert
+	 * a statement journal. The delete trigger stays, for prune, forget
+	 * and any other tool that deletes rows; a tool that inserts or
+	 * updates rows itself leaves the statistics of those rows behind
+	 * (kmsd.conf(5), store) */
+	"DROP TRIGGER client_hours_insert; DROP TRIGGER client_hours_update;",
 };
 
 /* How long a connection waits for another one's lock before the call fails
@@ -150,11 +157,12 @@ static void configure(void *conn, const store_options *opt, void *helper)
 	/* the upper levels of the table and its indexes stay in memory: at a
 	 * million clients the 2 MiB default made every upsert read pages */
 	sqlite3_exec(db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
-	/* the client_hours triggers make every upsert keep a statement
-	 * journal, a page copy per page it changes: in a file that was about
-	 * 9 pwrite() calls per record and 40 % of the writer's CPU at a
-	 * million clients (BENCHMARKS.md). It lives for one statement, a few
-	 * pages, so memory costs nothing worth counting */
+	/* SQLite's statement journal (a copy of each page a statement
+	 * changes, to undo that statement alone): with the triggers of schema
+	 * 6 every upsert kept one, in a file about 9 pwrite() calls per record
+	 * and 40 % of the writer's CPU at a million clients (BENCHMARKS.md);
+	 * prune's deletes still fire a trigger. It lives for one statement, a
+	 * few pages, so memory costs nothing worth counting */
 	sqlite3_exec(db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
 	sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)STORE_BATCH_MS);
 	/* checkpoints on their own thread, so that they never hold up a batch

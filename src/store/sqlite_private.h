@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "store/client_updates.h"
 #include "store/store_private.h"
 
 /* A GUID column: 16 bytes, or all zero for NULL or any other length. */
@@ -48,6 +49,14 @@ long sqlite_load_queued(void *db, store_record *out, size_t max, int64_t *upto, 
 			size_t err_len);
 bool sqlite_forget_queued(void *db, int64_t upto, char *err, size_t err_len);
 void sqlite_abort_on(void *db, _Atomic bool *flag);
+
+/* sqlite_hours.c: the hourly counters a batch changes, within the batch's
+ * transaction: before each client's upsert, then applied before COMMIT */
+typedef struct sqlite_hours sqlite_hours;
+sqlite_hours *sqlite_hours_begin(sqlite3 *db);
+bool sqlite_hours_before(sqlite_hours *h, const client_update *c);
+bool sqlite_hours_apply(sqlite_hours *h);
+void sqlite_hours_end(sqlite_hours *h);
 
 /* sqlite_checkpoint.c: the writer's checkpoints on a thread of their own */
 typedef struct sqlite_checkpointer sqlite_checkpointer;

@@ -1,5 +1,5 @@
 /* The SQLite backend's batch: one transaction, one upsert per client of
- * the batch, one activity row per record. */
+ * the batch, one activity row per record, the hourly counters it moves. */
 #include <stdio.h>
 
 #include "store/activity_private.h"
@@ -39,10 +39,13 @@ void sqlite_bind_record(sqlite3_stmt *st, const store_record *r)
 	sqlite3_bind_int64(st, 11, r->count);
 }
 
-static bool write_rows(sqlite3_stmt *st, const client_update *rows, size_t n)
+static bool write_rows(sqlite3_stmt *st, sqlite_hours *hours, const client_update *rows,
+		       size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const client_update *c = &rows[i];
+		if (!sqlite_hours_before(hours, c))
+			return false;
 		sqlite_bind_record(st, c->last);
 		sqlite3_bind_int64(st, 12, c->first_time);
 		sqlite3_bind_int64(st, 13, c->last_time);
@@ -54,7 +57,7 @@ static bool write_rows(sqlite3_stmt *st, const client_update *rows, size_t n)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return false;
 	}
-	return true;
+	return sqlite_hours_apply(hours);
 }
 
 /* What a failed statement means for the batch: only a record's own content
@@ -108,10 +111,13 @@ enum store_write sqlite_write_batch(void *conn, const store_record *batch, size_
 	size_t rows = client_updates_fold(&u, batch, n);
 	/* IMMEDIATE: the write lock is taken (or waited for) up front, never
 	 * upgraded from a read in the middle of the batch */
+	sqlite_hours *hours = NULL;
 	bool ok = sqlite3_prepare_v2(db, upsert_sql, -1, &st, NULL) == SQLITE_OK &&
+		  (hours = sqlite_hours_begin(db)) != NULL &&
 		  sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-		  write_rows(st, u.updates, rows) && sqlite_activity_write(db, batch, n) &&
+		  write_rows(st, hours, u.updates, rows) && sqlite_activity_write(db, batch, n) &&
 		  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite_hours_end(hours);
 	client_updates_free(&u);
 	int code = ok ? SQLITE_OK : sqlite3_extended_errcode(db);
 	if (!ok) {

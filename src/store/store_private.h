@@ -13,7 +13,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_IDENTITY_MAX 64     /* the ePID seed and one ePID per CSVLK */
 
 /* How a batch went. Only WRITTEN takes it out of the ring:

@@ -82,8 +82,9 @@ def make_schema(args_of, store, log):
 
 
 def build(size, where):
-    """kmsd creates the schema; SQLite itself writes `size` rows as kmsd's
-    writer would (72 % Windows, 28 % Office 2013+, last seen over 40 days)."""
+    """kmsd creates the schema; SQLite itself writes `size` rows and their
+    hourly counters as kmsd's writer would (72 % Windows, 28 % Office 2013+,
+    last seen over 40 days)."""
     db = os.path.join(where, f"clients-{size}.db")
     make_schema(kmsd_args, db, os.path.join(where, f"create-{size}.log"))
     now = int(time.time())
@@ -100,6 +101,9 @@ def build(size, where):
         " printf('10.%d.%d.%d:%d', i / 65536 % 256, i / 256 % 256, i % 256, 49152 + i % 16000),"
         " 1, '6.0', ? - i % 3456000, ? - i % 3456000, 1 + i % 5, 0, 50, ? - i % 3456000 FROM n",
         (size, now, now, now))
+    # and the hourly counters kmsd's writer keeps beside its rows
+    con.execute("INSERT INTO client_hours SELECT app_id, ifnull(kms_id, x''), last_seen / 3600,"
+                " count(*) FROM clients WHERE last_result = 0 GROUP BY 1, 2, 3")
     con.commit()
     con.close()
     return db, time.monotonic() - t0

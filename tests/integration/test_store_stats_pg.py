@@ -84,7 +84,7 @@ def test_stats_from_counters_match_the_rows_and_survive_a_migration():
                 "UPDATE kmsd_schema SET version = 4", "kmsd")
         with Kmsd("count=real", f"store={uri}") as d:
             d.wait_log("ready")
-            assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["6"]]
+            assert pg.psql("SELECT version FROM kmsd_schema", "kmsd") == [["7"]]
             check_windows(pg, uri, int(time.time()))
 
 

@@ -401,7 +401,7 @@ TEST(store_migrates_from_version_1)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	CHECK_EQ(sqlite3_column_int(st, 0), 6);
+	CHECK_EQ(sqlite3_column_int(st, 0), 7);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
