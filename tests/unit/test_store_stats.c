@@ -205,6 +205,42 @@ TEST(store_counters_stay_true_when_a_batch_moves_clients_across_many_hours)
 	remove_store(path);
 }
 
+/* A row another tool left with a kms_id that is no GUID (or none): its
+ * counter is the one its bytes name, and the writer moves it from there. */
+TEST(store_counters_move_rows_whose_group_is_no_guid)
+{
+	char spec[300], path[300], err[300];
+	temp_path(path, sizeof path, spec, sizeof spec);
+	store *s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	for (unsigned n = 0; n < 3; n++) {
+		store_record r = client(n, 3600 + n, 0);
+		CHECK(store_submit(s, &r));
+	}
+	CHECK(store_flush(s));
+	store_close(s);
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "UPDATE clients SET kms_id = zeroblob(20) WHERE workstation = 'pc-0';"
+			       " UPDATE clients SET kms_id = NULL WHERE workstation = 'pc-1';"
+			       " DELETE FROM client_hours; INSERT INTO client_hours SELECT app_id,"
+			       " ifnull(kms_id, x''), last_seen / 3600, count(*) FROM clients"
+			       " WHERE last_result = 0 GROUP BY 1, 2, 3;",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(counters_match_rows(path));
+	s = store_open(spec, false, err, sizeof err);
+	CHECK(s != NULL);
+	for (unsigned n = 0; n < 3; n++) {
+		store_record r = client(n, 9 * 3600 + n, 0);
+		CHECK(store_submit(s, &r));
+	}
+	CHECK(store_flush(s));
+	CHECK(counters_match_rows(path));
+	store_close(s);
+	remove_store(path);
+}
+
 TEST(store_stats_of_a_store_migrated_from_version_4_match_the_rows)
 {
 	char spec[300], path[300], err[300];
