@@ -63,6 +63,16 @@ def free_port(family=socket.AF_INET):
         return s.getsockname()[1]
 
 
+def wait_until(predicate, timeout=10, step=0.05):
+    """Poll predicate until it is true (True) or timeout seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
 def wait_output(proc, text, timeout=120):
     """Read a process's stdout (a pipe) until text appears; what it printed."""
     deadline = time.monotonic() + timeout

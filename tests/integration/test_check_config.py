@@ -5,9 +5,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
-from kmsdtest import skip, BIN, free_port, run
+from kmsdtest import skip, BIN, free_port, run, wait_until
 
 KMSD = os.path.join(BIN, "kmsd")
 
@@ -139,9 +138,9 @@ def test_reload_after_dropping_root_keeps_a_root_only_token_file():
                 f"log = file:{log}\n")
     proc = subprocess.Popen([KMSD, "-f", "-c", conf])
     try:
-        assert wait_for(lambda: "ready" in read(log)), read(log)
+        assert wait_until(lambda: "ready" in read(log)), read(log)
         proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: "configuration reloaded" in read(log)), read(log)
+        assert wait_until(lambda: "configuration reloaded" in read(log)), read(log)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
@@ -153,15 +152,6 @@ def read(path):
         return open(path).read()
     except OSError:
         return ""
-
-
-def wait_for(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_every_setting_is_in_the_sample_and_the_man_page():
@@ -246,14 +236,14 @@ def test_reload_names_the_settings_that_need_a_restart():
         f.write(base + "threads = 2\n")
     proc = subprocess.Popen([KMSD, "-f", "-c", conf])
     try:
-        assert wait_for(lambda: "ready" in read(log)), read(log)
+        assert wait_until(lambda: "ready" in read(log)), read(log)
         proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: read(log).count("configuration reloaded") == 1), read(log)
+        assert wait_until(lambda: read(log).count("configuration reloaded") == 1), read(log)
         assert "restart kmsd" not in read(log), read(log)
         with open(conf, "w") as f:
             f.write(base + "threads = 3\nlog-level = debug\nactivity-retention = 7d\n")
         proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: read(log).count("configuration reloaded") == 2), read(log)
+        assert wait_until(lambda: read(log).count("configuration reloaded") == 2), read(log)
         assert "reload: activity-retention, threads changed; restart kmsd to use them" in read(log), read(log)
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from dnstest import KEY_NAME, ZONE, Named, free_udp_tcp_port, named_missing
-from kmsdtest import BIN, Kmsd, free_port, kmsc, run, skip
+from kmsdtest import BIN, Kmsd, free_port, kmsc, run, skip, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -33,12 +33,8 @@ def publish_options(named, secret_path, *extra):
 
 
 def wait_for(predicate, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    if not wait_until(predicate, timeout, step=0.1):
+        raise AssertionError(f"timed out waiting for {what}")
 
 
 def secret_file(named, name="secret", **kw):

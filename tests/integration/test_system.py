@@ -6,20 +6,10 @@ import socket
 import subprocess
 import shutil
 import tempfile
-import time
 
-from kmsdtest import BIN, free_port, replay, skip
+from kmsdtest import BIN, free_port, replay, skip, wait_until
 
 KMSD = os.path.join(BIN, "kmsd")
-
-
-def wait_until(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_daemon_mode_writes_pidfile_and_stops_on_sigterm():
