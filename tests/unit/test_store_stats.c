@@ -205,6 +205,17 @@ TEST(store_counters_stay_true_when_a_batch_moves_clients_across_many_hours)
 	remove_store(path);
 }
 
+/* Machines 0 to n - 1 answered at t, t + 1...: written. */
+static bool answered_at(store *s, unsigned n, int64_t t)
+{
+	for (unsigned i = 0; i < n; i++) {
+		store_record r = client(i, t + i, 0);
+		if (!store_submit(s, &r))
+			return false;
+	}
+	return store_flush(s);
+}
+
 /* A row another tool left with a kms_id that is no GUID (or none): its
  * counter is the one its bytes name, and the writer moves it from there. */
 TEST(store_counters_move_rows_whose_group_is_no_guid)
@@ -213,11 +224,7 @@ TEST(store_counters_move_rows_whose_group_is_no_guid)
 	temp_path(path, sizeof path, spec, sizeof spec);
 	store *s = store_open(spec, false, err, sizeof err);
 	CHECK(s != NULL);
-	for (unsigned n = 0; n < 3; n++) {
-		store_record r = client(n, 3600 + n, 0);
-		CHECK(store_submit(s, &r));
-	}
-	CHECK(store_flush(s));
+	CHECK(answered_at(s, 3, 3600));
 	store_close(s);
 	sqlite3 *db;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -231,11 +238,7 @@ TEST(store_counters_move_rows_whose_group_is_no_guid)
 	CHECK(counters_match_rows(path));
 	s = store_open(spec, false, err, sizeof err);
 	CHECK(s != NULL);
-	for (unsigned n = 0; n < 3; n++) {
-		store_record r = client(n, 9 * 3600 + n, 0);
-		CHECK(store_submit(s, &r));
-	}
-	CHECK(store_flush(s));
+	CHECK(answered_at(s, 3, 9 * 3600));
 	CHECK(counters_match_rows(path));
 	store_close(s);
 	remove_store(path);
