@@ -102,17 +102,6 @@ def start_null(port):
     return proc
 
 
-def drained(web_port, timeout=300):
-    """Wait until the writer has written (or dropped) everything queued;
-    the seconds it took and the store's figures then."""
-    start = time.monotonic()
-    while True:
-        m = bench_store.metrics(web_port)
-        if m.get("kmsd_store_queue_depth", 0) == 0 or time.monotonic() - start > timeout:
-            return time.monotonic() - start, m
-        time.sleep(0.05)
-
-
 def bench(port, pid, concurrency, seconds, null=False, version="-6", web_port=None):
     """One kmsc bench run on the load cores; adds the server's CPU time per
     activation (microseconds) to kmsc's figures. With web_port (a server
@@ -122,13 +111,13 @@ def bench(port, pid, concurrency, seconds, null=False, version="-6", web_port=No
             "--json", "--timeout", "10", "--machines", "1000000000", f"127.0.0.1:{port}"]
     if null:
         args.append("--no-verify")
-    m0 = drained(web_port)[1] if web_port else {}
+    m0 = bench_store.drained(web_port)[1] if web_port else {}
     before, store_before = cpu_seconds(pid), thread_seconds(pid)
     out = subprocess.run(args, stdout=subprocess.PIPE, check=False, preexec_fn=pin(LOAD_CPUS)).stdout
     backlog = 0.0
     if web_port:
         left = bench_store.metrics(web_port).get("kmsd_store_queue_depth", 0)
-        backlog, m1 = drained(web_port)
+        backlog, m1 = bench_store.drained(web_port)
         counts = {o: m1.get(f'kmsd_store_records_total{{outcome="{o}"}}', 0) -
                   m0.get(f'kmsd_store_records_total{{outcome="{o}"}}', 0)
                   for o in ("written", "dropped")}

@@ -254,6 +254,21 @@ def metrics(web_port):
     return out
 
 
+def drained(web_port, timeout=300, answered=0):
+    """Wait until the writer's queue is empty and it has written or dropped
+    at least `answered` records in all (or timeout seconds pass); the
+    seconds it took and the store's metrics then."""
+    start = time.monotonic()
+    while True:
+        m = metrics(web_port)
+        done = m.get('kmsd_store_records_total{outcome="written"}', 0) + \
+            m.get('kmsd_store_records_total{outcome="dropped"}', 0)
+        if m.get("kmsd_store_queue_depth", 0) == 0 and done >= answered or \
+                time.monotonic() - start > timeout:
+            return time.monotonic() - start, m
+        time.sleep(0.05)
+
+
 def burst(size, where, seconds, rate):
     """Issue 19's burst: `rate` new clients a second for `seconds` into a
     store of `size` clients (one kmsc bench a second, each with machines
@@ -292,14 +307,7 @@ def burst(size, where, seconds, rate):
         r["answered"] = answered
         # the writer drains what is queued: then every answered record is
         # written or counted as dropped
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            m = metrics(web_port)
-            done = m.get('kmsd_store_records_total{outcome="written"}', 0) + \
-                m.get('kmsd_store_records_total{outcome="dropped"}', 0)
-            if m.get("kmsd_store_queue_depth", 1) == 0 and done >= answered:
-                break
-            time.sleep(0.1)
+        _, m = drained(web_port, 120, answered)
         r["drained_s"] = time.monotonic() - t0
         r["written"] = int(m.get('kmsd_store_records_total{outcome="written"}', 0))
         r["dropped"] = int(m.get('kmsd_store_records_total{outcome="dropped"}', 0))
@@ -479,16 +487,10 @@ def pg_build(pg, size):
     return uri, time.monotonic() - t0
 
 
-def pg_metric(web_port, name):
-    _, body = get(web_port, "/metrics")
-    m = re.search(rf"^{name} (\S+)$", body.decode(), re.M)
-    return float(m.group(1)) if m else 0.0
-
-
 def pg_queue_depths(web_port, seconds):
     out, end = [], time.monotonic() + seconds
     while time.monotonic() < end:
-        out.append(pg_metric(web_port, "kmsd_store_queue_depth"))
+        out.append(metrics(web_port).get("kmsd_store_queue_depth", 0))
         time.sleep(0.2)
     return out
 
@@ -507,11 +509,10 @@ def write_path(port, web_port, concurrency, seconds):
     b = json.loads(out)
     r = {"new_per_s": b["per_second"], "new_answered": b["activations"],
          "queue_max": max(depths, default=0)}
-    while pg_metric(web_port, "kmsd_store_queue_depth") > 0 and time.monotonic() - t < 300:
-        time.sleep(0.05)
+    _, m = drained(web_port, 300)
     r["drain_s"] = time.monotonic() - t
-    r["batch_ms"] = (pg_metric(web_port, "kmsd_store_batch_seconds_sum") * 1000 /
-                     max(1, pg_metric(web_port, "kmsd_store_batch_seconds_count")))
+    r["batch_ms"] = (m.get("kmsd_store_batch_seconds_sum", 0) * 1000 /
+                     max(1, m.get("kmsd_store_batch_seconds_count", 0)))
     return r
 
 
