@@ -5,6 +5,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import tempfile
@@ -71,6 +72,23 @@ def wait_until(predicate, timeout=10, step=0.05):
             return True
         time.sleep(step)
     return False
+
+
+def take_write_lock(db, timeout=60):
+    """A connection holding the database's write lock. Tried every few ms:
+    Python's busy handler sleeps up to 100 ms between tries, and a writer
+    that is behind (ThreadSanitizer's) leaves gaps of a few ms between its
+    batches, which such sleeps can miss for ten seconds and more."""
+    con = sqlite3.connect(db, isolation_level=None, timeout=0)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            return con
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)
 
 
 def wait_output(proc, text, timeout=120):

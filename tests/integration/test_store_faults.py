@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from kmsdtest import skip, BIN, Kmsd, free_port, kmsc, run
+from kmsdtest import skip, BIN, Kmsd, free_port, kmsc, run, take_write_lock
 
 # each fault is held for seconds under load
 LONG = True
@@ -129,23 +129,6 @@ def test_prune_on_a_live_host_under_load_loses_nothing():
     assert dropped == 0, log
     assert "cannot write" not in log, log
     print(f"prune of 60000 rows under load: {took:.1f} s, {written} records written meanwhile")
-
-
-def take_write_lock(db, timeout=60):
-    """A connection holding the database's write lock. Tried every few ms:
-    Python's busy handler sleeps up to 100 ms between tries, and a writer
-    that is behind (ThreadSanitizer's) leaves gaps of a few ms between its
-    batches, which such sleeps can miss for ten seconds and more."""
-    con = sqlite3.connect(db, isolation_level=None, timeout=0)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            return con
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.002)
 
 
 def test_lock_held_10s_by_another_writer():

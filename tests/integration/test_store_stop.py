@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from kmsdtest import BIN, Kmsd, kmsc
+from kmsdtest import BIN, Kmsd, kmsc, take_write_lock
 
 
 def rows(db):
@@ -29,8 +29,7 @@ def test_sigterm_with_the_writer_behind_is_quick_and_loses_nothing():
     with Kmsd(f"store=sqlite:{db}") as d:
         # another process holds the write lock: the writer falls behind by
         # every activation (a new machine each)
-        lock = sqlite3.connect(db, timeout=10, isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
+        lock = take_write_lock(db)
         bench = subprocess.run([os.path.join(BIN, "kmsc"), "bench", "-m", "1000000000",
                                 "-c", "8", "--keepalive", "-N", "50000",
                                 f"127.0.0.1:{d.port}"], capture_output=True, timeout=120)
@@ -77,8 +76,7 @@ def test_sighup_counts_the_queued_clients_without_waiting_for_the_writer():
         pass  # creates the schema
     with Kmsd("count=real", f"store=sqlite:{db}") as d:
         # the writer cannot write: every client stays queued
-        lock = sqlite3.connect(db, timeout=10, isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
+        lock = take_write_lock(db)
         try:
             for _ in range(30):
                 rc, out = kmsc("activate", "--cmid", "random", f"127.0.0.1:{d.port}")
