@@ -40,7 +40,6 @@ static bool change(sqlite_hours *h, const uint8_t *app_id, const void *kms_id, i
 		   int64_t hour, int64_t delta)
 {
 	sqlite3_stmt *st = delta > 0 ? h->add : h->sub;
-	sqlite3_reset(st);
 	sqlite3_bind_blob(st, 1, app_id, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, kms_id, kms_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, hour);
@@ -50,7 +49,7 @@ static bool change(sqlite_hours *h, const uint8_t *app_id, const void *kms_id, i
 	return ok;
 }
 
-static bool apply(sqlite_hours *h)
+bool sqlite_hours_apply(sqlite_hours *h)
 {
 	for (size_t i = 0; i < h->used; i++) {
 		const hour_delta *d = &h->keys[i];
@@ -81,7 +80,7 @@ static bool move(sqlite_hours *h, const uint8_t *app_id, const void *kms_id, int
 			return true;
 		}
 	}
-	if (h->used == HOUR_DELTAS && !apply(h))
+	if (h->used == HOUR_DELTAS && !sqlite_hours_apply(h))
 		return false;
 	hour_delta *d = &h->keys[h->used++];
 	memcpy(d->app_id, app_id, 16);
@@ -116,14 +115,13 @@ bool sqlite_hours_before(sqlite_hours *h, const client_update *c)
 {
 	const store_record *r = c->last;
 	sqlite3_stmt *st = h->old_row;
-	sqlite3_reset(st);
 	sqlite3_bind_blob(st, 1, r->cmid.b, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, r->app_id.b, 16, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	/* the row as the upsert will leave it: last_seen only moves forward,
 	 * the group and the answer are the newest record's */
 	int64_t seen = c->last_time;
-	bool ok = true;
+	bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
 	if (rc == SQLITE_ROW) {
 		int64_t old_seen = sqlite3_column_int64(st, 1);
 		if (old_seen > seen)
@@ -131,18 +129,12 @@ bool sqlite_hours_before(sqlite_hours *h, const client_update *c)
 		if (sqlite3_column_type(st, 2) == SQLITE_INTEGER && sqlite3_column_int64(st, 2) == 0)
 			ok = move(h, r->app_id.b, sqlite3_column_blob(st, 0),
 				  sqlite3_column_bytes(st, 0), old_seen / 3600, -1);
-	} else if (rc != SQLITE_DONE) {
-		return false;
 	}
+	/* reset before the upsert: no read stays open on the table it writes */
+	sqlite3_reset(st);
 	if (ok && r->result == 0)
 		ok = move(h, r->app_id.b, r->kms_id.b, 16, seen / 3600, 1);
-	sqlite3_reset(st);
 	return ok;
-}
-
-bool sqlite_hours_apply(sqlite_hours *h)
-{
-	return apply(h);
 }
 
 void sqlite_hours_end(sqlite_hours *h)

@@ -251,10 +251,11 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 }
 
 /* The statistics from the hourly counters (client_hours, kept by the
- * writer and the delete trigger): the whole hours after `since` are summed, the rows of since's
- * own hour from :since on are counted from the index, so the answer is
- * exact for any `since` and reads at most one hour of rows. A group's
- * latest answered client is one step back along clients_groups. */
+ * writer and the delete trigger): the whole hours after `since` are
+ * summed, the rows of since's own hour from :since on are counted from the
+ * index, so the answer is exact for any `since` and reads at most one hour
+ * of rows. A group's latest answered client is one step back along
+ * clients_groups. */
 static const char group_stats_sql[] =
 	"WITH counted AS ("
 	" SELECT app_id, kms_id, clients AS n FROM client_hours WHERE hour > :hour"
