@@ -38,6 +38,8 @@ import urllib.request
 import uuid
 
 BIN = os.environ.get("KMSD_BIN", os.path.join(os.path.dirname(__file__), "../../build"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../integration"))
+import kmsdtest  # noqa: E402  the integration helpers (pgtest, for --pg, too)
 WIN_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le.hex()
 O13_APP = uuid.UUID("0ff1ce15-a989-479d-af46-f275c6370663").bytes_le.hex()
 WIN_KMS = uuid.UUID("58e2134f-8e11-4d17-9cb2-91069c151148").bytes_le.hex()
@@ -101,9 +103,7 @@ def build(size, where):
         " printf('10.%d.%d.%d:%d', i / 65536 % 256, i / 256 % 256, i % 256, 49152 + i % 16000),"
         " 1, '6.0', ? - i % 3456000, ? - i % 3456000, 1 + i % 5, 0, 50, ? - i % 3456000 FROM n",
         (size, now, now, now))
-    # and the hourly counters kmsd's writer keeps beside its rows
-    con.execute("INSERT INTO client_hours SELECT app_id, ifnull(kms_id, x''), last_seen / 3600,"
-                " count(*) FROM clients WHERE last_result = 0 GROUP BY 1, 2, 3")
+    kmsdtest.recount_hours(con)  # the counters kmsd's writer keeps beside its rows
     con.commit()
     con.close()
     return db, time.monotonic() - t0
@@ -439,7 +439,6 @@ def main():
 def pg_server():
     """A private cluster from tests/integration/pgtest.py, with fsync on
     (pgtest turns it off for speed; a figure of the write path must not)."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../integration"))
     import pgtest
 
     class Durable(pgtest.Postgres):

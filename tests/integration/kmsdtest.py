@@ -74,6 +74,14 @@ def wait_until(predicate, timeout=10, step=0.05):
     return False
 
 
+def recount_hours(con):
+    """Rebuild a SQLite store's hourly counters from its rows, as kmsd's
+    writer would have kept them: for rows written behind its back."""
+    con.execute("DELETE FROM client_hours")
+    con.execute("INSERT INTO client_hours SELECT app_id, ifnull(kms_id, x''), last_seen / 3600,"
+                " count(*) FROM clients WHERE last_result = 0 GROUP BY 1, 2, 3")
+
+
 def take_write_lock(db, timeout=60):
     """A connection holding the database's write lock. Tried every few ms:
     Python's busy handler sleeps up to 100 ms between tries, and a writer

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 
+from kmsdtest import recount_hours
 from test_web import get, get_json, web_kmsd
 
 WIN10_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le
@@ -31,11 +32,7 @@ def fill(db, n, t0, tag):
         rows.append((cmid, WIN10_APP, WIN10_APP, WIN10_APP, f"{tag}-{i % 97:02d}",
                      t0 + i % 50, t0 + i % 50, i % 7 + 1))
     con.executemany(ROW, rows)
-    # kmsd's writer keeps the hourly counters as it writes (sqlite_hours.c);
-    # rows written behind its back need theirs too
-    con.execute("DELETE FROM client_hours")
-    con.execute("INSERT INTO client_hours SELECT app_id, ifnull(kms_id, x''), last_seen / 3600,"
-                " count(*) FROM clients WHERE last_result = 0 GROUP BY 1, 2, 3")
+    recount_hours(con)
     con.commit()
     con.close()
     return {str(uuid.UUID(bytes_le=r[0])) for r in rows}

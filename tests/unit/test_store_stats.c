@@ -157,6 +157,11 @@ TEST(store_stats_from_hourly_counters_match_the_rows)
 	remove_store(path);
 }
 
+/* The hourly counters the rows stand for, as kmsd keeps them. */
+#define COUNTERS_OF_ROWS \
+	"SELECT app_id, ifnull(kms_id, x'') AS kms_id, last_seen / 3600 AS hour," \
+	" count(*) AS clients FROM clients WHERE last_result = 0 GROUP BY 1, 2, 3"
+
 /* client_hours holds what the rows say, counter for counter (empty
  * counters aside). */
 static bool counters_match_rows(const char *path)
@@ -166,8 +171,7 @@ static bool counters_match_rows(const char *path)
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return false;
 	const char *differ =
-		"WITH want AS (SELECT app_id, ifnull(kms_id, x'') AS kms_id, last_seen / 3600 AS hour,"
-		" count(*) AS clients FROM clients WHERE last_result = 0 GROUP BY 1, 2, 3),"
+		"WITH want AS (" COUNTERS_OF_ROWS "),"
 		" got AS (SELECT app_id, kms_id, hour, clients FROM client_hours WHERE clients <> 0)"
 		" SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got"
 		" UNION ALL SELECT * FROM got EXCEPT SELECT * FROM want)";
@@ -230,9 +234,8 @@ TEST(store_counters_move_rows_whose_group_is_no_guid)
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "UPDATE clients SET kms_id = zeroblob(20) WHERE workstation = 'pc-0';"
 			       " UPDATE clients SET kms_id = NULL WHERE workstation = 'pc-1';"
-			       " DELETE FROM client_hours; INSERT INTO client_hours SELECT app_id,"
-			       " ifnull(kms_id, x''), last_seen / 3600, count(*) FROM clients"
-			       " WHERE last_result = 0 GROUP BY 1, 2, 3;",
+			       " DELETE FROM client_hours; INSERT INTO client_hours "
+			       COUNTERS_OF_ROWS ";",
 			   NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK(counters_match_rows(path));
