@@ -107,6 +107,33 @@ static void slot_fail(bench *b, slot *s, enum error_kind kind)
 	s->fd = -1;
 }
 
+/* splitmix64's step: a bijection on 64 bits that scatters neighbouring
+ * numbers (0 included, which the finalizer alone keeps at 0). */
+static uint64_t scatter(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Real clients' ids are random GUIDs, spread over the whole key space of a
+ * store's indexes; numbered ids side by side would hit the same few pages
+ * and make a big store look cheaper than it is. The 64 bits of
+ * scatter(machine) sit in bytes the version and variant leave alone, so
+ * distinct machines always get distinct ids. */
+void bench_machine_cmid(uint64_t machine, kms_guid *out)
+{
+	uint64_t id = scatter(machine), rest = scatter(id ^ 0x6b6d73632d62656eULL);
+	for (int i = 0; i < 7; i++)
+		out->b[i] = (uint8_t)(id >> (8 * i));
+	out->b[9] = (uint8_t)(id >> 56);
+	out->b[7] = (uint8_t)(0x80 | (rest & 0x0f));            /* version 8: vendor-made */
+	out->b[8] = (uint8_t)(0x80 | ((rest >> 8) & 0x3f));     /* the RFC 9562 variant */
+	for (int i = 10; i < 16; i++)
+		out->b[i] = (uint8_t)(rest >> (8 * (i - 8)));
+}
+
 static bool send_request(bench *b, slot *s)
 {
 	const kms_group *g = sku_group(b->sku);
@@ -119,10 +146,7 @@ static bool send_request(bench *b, slot *s)
 	/* machine i of --machines: the same ids every run, so benches add at
 	 * most that many clients to a host's store and count */
 	uint64_t machine = b->first + b->sent++ % b->machines;
-	memcpy(r.cmid.b, "kmsc-bench\x00\x00", 12);
-	memcpy(r.cmid.b + 12, &(uint32_t){ (uint32_t)machine }, 4);
-	r.cmid.b[7] = (uint8_t)((r.cmid.b[7] & 0x0f) | 0x80);
-	r.cmid.b[8] = (uint8_t)((r.cmid.b[8] & 0x3f) | 0x80);
+	bench_machine_cmid(machine, &r.cmid);
 	char name[48];
 	snprintf(name, sizeof name, "bench-%llu.kmsc.example", (unsigned long long)machine);
 	r.client_time = kms_filetime_from_unix((int64_t)time(NULL));

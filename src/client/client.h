@@ -75,6 +75,13 @@ int discover_hosts(const char *domain, const char *dns_server, srv_target *out, 
 /* The resolver's default domain, for srv-record; false if none. */
 bool default_domain(char *out, size_t len);
 
+/* ---- load (bench.c) ---- */
+
+/* The client machine id kmsc bench sends as machine number `machine`:
+ * the same every run, different for every number, spread as random
+ * GUIDs are. */
+void bench_machine_cmid(uint64_t machine, kms_guid *out);
+
 /* ---- output helpers (print.c) ---- */
 
 void json_string(FILE *f, const char *s);

@@ -1,0 +1,61 @@
+/* kmsc bench's client machine ids: stable, distinct, and spread over the
+ * key space as real clients' random GUIDs are. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "client/client.h"
+
+#define MACHINES 65536
+
+static int guid_order(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(kms_guid));
+}
+
+TEST(bench_machine_ids_are_distinct_and_well_formed)
+{
+	kms_guid *ids = malloc(MACHINES * sizeof *ids);
+	CHECK(ids != NULL);
+	if (!ids)
+		return;
+	for (uint64_t m = 0; m < MACHINES; m++) {
+		bench_machine_cmid(m, &ids[m]);
+		CHECK_EQ(ids[m].b[7] >> 4, 8);     /* version 8 */
+		CHECK_EQ(ids[m].b[8] >> 6, 2);     /* the RFC 9562 variant */
+	}
+	qsort(ids, MACHINES, sizeof *ids, guid_order);
+	size_t same = 0;
+	for (size_t i = 1; i < MACHINES; i++)
+		same += memcmp(&ids[i - 1], &ids[i], sizeof *ids) == 0;
+	CHECK_EQ(same, 0);
+	free(ids);
+}
+
+/* An index orders ids from their first byte: consecutive machines must
+ * land all over it, not side by side. */
+TEST(bench_machine_ids_spread_from_their_first_byte)
+{
+	bool first_byte[256] = { false };
+	int seen = 0;
+	for (uint64_t m = 1000; m < 1512; m++) {
+		kms_guid g;
+		bench_machine_cmid(m, &g);
+		seen += !first_byte[g.b[0]];
+		first_byte[g.b[0]] = true;
+	}
+	/* 512 random bytes cover about 221 of 256 values */
+	CHECK(seen > 190);
+}
+
+/* Runs of kmsc bench against one host reuse the same machines, so the id
+ * of a number must not change between versions of kmsc. */
+TEST(bench_machine_ids_stay_the_same)
+{
+	kms_guid g;
+	bench_machine_cmid(0, &g);
+	char hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", g.b[i]);
+	CHECK_STR(hex, "afcd1d7b39a8208dbee2deb2b614f280");
+}
