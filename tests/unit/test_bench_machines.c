@@ -1,8 +1,8 @@
 /* kmsc bench's client machine ids: stable, distinct, and spread over the
  * key space as real clients' random GUIDs are. */
 #include <stdlib.h>
-#include <string.h>
 
+#include "base/guid.h"
 #include "check.h"
 #include "client/client.h"
 
@@ -10,7 +10,7 @@
 
 static int guid_order(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(kms_guid));
+	return guid_cmp(a, b);
 }
 
 TEST(bench_machine_ids_are_distinct_and_well_formed)
@@ -27,7 +27,7 @@ TEST(bench_machine_ids_are_distinct_and_well_formed)
 	qsort(ids, MACHINES, sizeof *ids, guid_order);
 	size_t same = 0;
 	for (size_t i = 1; i < MACHINES; i++)
-		same += memcmp(&ids[i - 1], &ids[i], sizeof *ids) == 0;
+		same += guid_cmp(&ids[i - 1], &ids[i]) == 0;
 	CHECK_EQ(same, 0);
 	free(ids);
 }
@@ -54,8 +54,7 @@ TEST(bench_machine_ids_stay_the_same)
 {
 	kms_guid g;
 	bench_machine_cmid(0, &g);
-	char hex[33];
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", g.b[i]);
-	CHECK_STR(hex, "afcd1d7b39a8208dbee2deb2b614f280");
+	char text[GUID_TEXT_LEN];
+	guid_format(&g, text);
+	CHECK_STR(text, "7b1dcdaf-a839-8d20-bee2-deb2b614f280");
 }
