@@ -3,7 +3,9 @@
  * The block cipher is our own Rijndael (128-bit block) because KMS needs two
  * things no library offers: a 160-bit key with 11 rounds (V4) and a patched
  * AES-128 key schedule (V6). SHA-256 and HMAC-SHA256 come from OpenSSL's
- * libcrypto; random bytes from getrandom(2).
+ * libcrypto; random bytes from getrandom(2). Where the CPU has AES
+ * instructions (x86 AES-NI) the rounds run on them, with the same round
+ * keys; elsewhere on 32-bit tables.
  *
  * Key schedules are computed once into an aes_key and then only read, so
  * one key may be shared by every thread. Nothing here allocates. */
@@ -20,7 +22,13 @@
 typedef struct aes_key {
 	uint32_t enc[4 * (AES_MAX_ROUNDS + 1)]; /* round keys, big-endian words */
 	uint32_t dec[4 * (AES_MAX_ROUNDS + 1)]; /* for the equivalent inverse cipher */
+	/* the same keys in byte order, for the CPU's AES instructions */
+	uint8_t enc_bytes[AES_BLOCK * (AES_MAX_ROUNDS + 1)];
+	uint8_t dec_bytes[AES_BLOCK * (AES_MAX_ROUNDS + 1)];
 	int rounds;
+	/* set by the init functions when the CPU has AES instructions; the
+	 * tables serve otherwise (clearing it forces them, for tests) */
+	bool hw;
 } aes_key;
 
 /* Expand a Rijndael key of 16, 20, 24 or 32 bytes (rounds = words + 6).

@@ -2,10 +2,13 @@
  * 160-bit key size the original Rijndael allows and KMS V4 uses).
  *
  * The classic 32-bit table formulation: each round is 16 table lookups and
- * XORs. Decryption uses the equivalent inverse cipher, whose round keys
+ * XORs. Where the CPU has AES instructions a block goes to rijndael_ni.c
+ * instead, with the same round keys (a tenth of the instructions, and no
+ * key-dependent table lookups). Decryption uses the equivalent inverse cipher, whose round keys
  * are the encryption keys in reverse with InvMixColumns applied. */
 #include "crypto/crypto.h"
 
+#include "crypto/rijndael_ni.h"
 #include "crypto/rijndael_tables.h"
 
 static uint32_t be32_load(const uint8_t *p)
@@ -38,7 +41,9 @@ static uint32_t inv_mix_word(uint32_t w)
 	       rijndael_td3[rijndael_sbox[w & 0xff]];
 }
 
-static void derive_decryption_keys(aes_key *k)
+/* The decryption keys, and both schedules in byte order; called again
+ * whenever the encryption keys change. */
+static void derive_other_keys(aes_key *k)
 {
 	int n = k->rounds;
 	for (int r = 0; r <= n; r++) {
@@ -47,6 +52,11 @@ static void derive_decryption_keys(aes_key *k)
 			k->dec[4 * r + c] = (r == 0 || r == n) ? w : inv_mix_word(w);
 		}
 	}
+	for (int i = 0; i < 4 * (n + 1); i++) {
+		be32_store(k->enc_bytes + 4 * i, k->enc[i]);
+		be32_store(k->dec_bytes + 4 * i, k->dec[i]);
+	}
+	k->hw = aesni_available();
 }
 
 bool aes_key_init(aes_key *k, const uint8_t *key, size_t key_len)
@@ -71,7 +81,7 @@ bool aes_key_init(aes_key *k, const uint8_t *key, size_t key_len)
 		}
 		k->enc[i] = k->enc[i - nk] ^ t;
 	}
-	derive_decryption_keys(k);
+	derive_other_keys(k);
 	return true;
 }
 
@@ -83,11 +93,15 @@ void aes_key_init_kms_v6(aes_key *k, const uint8_t key[16])
 	k->enc[16] ^= 0x73u << 24;
 	k->enc[24] ^= 0x09u << 24;
 	k->enc[32] ^= 0xE4u << 24;
-	derive_decryption_keys(k);
+	derive_other_keys(k);
 }
 
 void aes_encrypt_block(const aes_key *k, const uint8_t in[AES_BLOCK], uint8_t out[AES_BLOCK])
 {
+	if (k->hw) {
+		aesni_encrypt_block(k, in, out);
+		return;
+	}
 	const uint32_t *rk = k->enc;
 	uint32_t s0 = be32_load(in) ^ rk[0], s1 = be32_load(in + 4) ^ rk[1];
 	uint32_t s2 = be32_load(in + 8) ^ rk[2], s3 = be32_load(in + 12) ^ rk[3];
@@ -126,6 +140,10 @@ void aes_encrypt_block(const aes_key *k, const uint8_t in[AES_BLOCK], uint8_t ou
 
 void aes_decrypt_block(const aes_key *k, const uint8_t in[AES_BLOCK], uint8_t out[AES_BLOCK])
 {
+	if (k->hw) {
+		aesni_decrypt_block(k, in, out);
+		return;
+	}
 	const uint32_t *rk = k->dec;
 	uint32_t s0 = be32_load(in) ^ rk[0], s1 = be32_load(in + 4) ^ rk[1];
 	uint32_t s2 = be32_load(in + 8) ^ rk[2], s3 = be32_load(in + 12) ^ rk[3];
