@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -236,7 +237,9 @@ def measure(size, where, reps, bench_s):
         if p.poll() is None:
             p.kill()
             p.wait()
-    os.remove(db)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
     return r
 
 
@@ -403,34 +406,38 @@ def main():
         sizes = [int(x) for x in a.sizes.split(",")]
     reps, bench_s = (3, 1) if a.short else (9, 3)
     where = tempfile.mkdtemp(prefix="kmsd-bench-store-")
-    results = []
-    for n in [] if a.burst_only else sizes:
-        results.append(measure(n, where, reps, bench_s))
-        print(f"{n} clients: " + json.dumps(results[-1]), flush=True)
-    text = table(results) if results else ""
-    print(text)
-    burst_s, burst_size = (3, sizes[-1]) if a.short else (30, max(sizes))
-    if a.burst_seconds is not None:
-        burst_s = a.burst_seconds
-    b = burst(burst_size, where, burst_s, 2000) if burst_s else None
-    if b:
-        print(f"burst: {json.dumps(b)}\n{burst_text(b)}", flush=True)
-    if a.write:
-        with open(a.write) as f:
-            doc = f.read()
-        section = ("## The client store at scale\n\n`make bench-store` on this machine "
-                   "(2 shared cores): a SQLite store of N clients, kmsd serving it with the "
-                   "web on. Queries are p50 / p99 over repeated runs; kmsc figures include "
-                   "starting kmsc. Ratios: the largest size to the smallest.\n\n" + text + "\n")
-        if results:
-            doc = re.sub(r"## The client store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
-        else:
-            section = ""
+    # the stores, their WAL files and kmsd's logs: gigabytes at 1M clients
+    try:
+        results = []
+        for n in [] if a.burst_only else sizes:
+            results.append(measure(n, where, reps, bench_s))
+            print(f"{n} clients: " + json.dumps(results[-1]), flush=True)
+        text = table(results) if results else ""
+        print(text)
+        burst_s, burst_size = (3, sizes[-1]) if a.short else (30, max(sizes))
+        if a.burst_seconds is not None:
+            burst_s = a.burst_seconds
+        b = burst(burst_size, where, burst_s, 2000) if burst_s else None
         if b:
-            doc = re.sub(r"## A burst of new clients\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
-            section += ("\n" if section else "") + burst_section(b)
-        with open(a.write, "w") as f:
-            f.write(doc.rstrip("\n") + "\n\n" + section)
+            print(f"burst: {json.dumps(b)}\n{burst_text(b)}", flush=True)
+        if a.write:
+            with open(a.write) as f:
+                doc = f.read()
+            section = ("## The client store at scale\n\n`make bench-store` on this machine "
+                       "(2 shared cores): a SQLite store of N clients, kmsd serving it with the "
+                       "web on. Queries are p50 / p99 over repeated runs; kmsc figures include "
+                       "starting kmsc. Ratios: the largest size to the smallest.\n\n" + text + "\n")
+            if results:
+                doc = re.sub(r"## The client store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+            else:
+                section = ""
+            if b:
+                doc = re.sub(r"## A burst of new clients\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+                section += ("\n" if section else "") + burst_section(b)
+            with open(a.write, "w") as f:
+                f.write(doc.rstrip("\n") + "\n\n" + section)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
     return 0
 
 
