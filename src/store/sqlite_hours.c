@@ -4,7 +4,8 @@
  * statement journal for every upsert and run a sub-program per row: at a
  * million clients that was a quarter of the writer's CPU (BENCHMARKS.md).
  * The writer now reads a row's old group, hour and answer before its
- * upsert (the same pages the upsert then changes), adds the moves up per
+ * upsert (the same pages the upsert then changes; the same read tells
+ * sqlite_write.c whether the workstation name changes), adds the moves up per
  * (group, hour) and applies them once per batch: a batch of thousands of
  * clients is a handful of counter updates. Deletes (prune, forget, any
  * other tool) still go through the delete trigger. */
@@ -98,8 +99,9 @@ sqlite_hours *sqlite_hours_begin(sqlite3 *db)
 	if (!h)
 		return NULL;
 	memset(h, 0, sizeof *h);
-	if (sqlite3_prepare_v2(db, "SELECT kms_id, last_seen, last_result FROM clients"
-			       " WHERE cmid = ?1 AND app_id = ?2", -1, &h->old_row, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, "SELECT kms_id, last_seen, last_result, workstation IS ?3"
+			       " FROM clients WHERE cmid = ?1 AND app_id = ?2", -1, &h->old_row,
+			       NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db, "INSERT INTO client_hours VALUES (?1, ?2, ?3, ?4)"
 			       " ON CONFLICT DO UPDATE SET clients = clients + excluded.clients", -1,
 			       &h->add, NULL) == SQLITE_OK &&
@@ -111,13 +113,15 @@ sqlite_hours *sqlite_hours_begin(sqlite3 *db)
 	return NULL;
 }
 
-bool sqlite_hours_before(sqlite_hours *h, const client_update *c)
+bool sqlite_hours_before(sqlite_hours *h, const client_update *c, bool *same_name)
 {
 	const store_record *r = c->last;
 	sqlite3_stmt *st = h->old_row;
 	sqlite3_bind_blob(st, 1, r->cmid.b, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, r->app_id.b, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->workstation, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
+	*same_name = rc == SQLITE_ROW && sqlite3_column_int(st, 3) == 1;
 	/* the row as the upsert will leave it: last_seen only moves forward,
 	 * the group and the answer are the newest record's */
 	int64_t seen = c->last_time;

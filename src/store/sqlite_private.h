@@ -51,10 +51,13 @@ bool sqlite_forget_queued(void *db, int64_t upto, char *err, size_t err_len);
 void sqlite_abort_on(void *db, _Atomic bool *flag);
 
 /* sqlite_hours.c: the hourly counters a batch changes, within the batch's
- * transaction: before each client's upsert, then applied before COMMIT */
+ * transaction: before each client's upsert, then applied before COMMIT.
+ * The read of the old row before the upsert also tells whether the row
+ * exists and keeps its workstation name (*same_name), so the upsert can
+ * leave that column alone. */
 typedef struct sqlite_hours sqlite_hours;
 sqlite_hours *sqlite_hours_begin(sqlite3 *db);
-bool sqlite_hours_before(sqlite_hours *h, const client_update *c);
+bool sqlite_hours_before(sqlite_hours *h, const client_update *c, bool *same_name);
 bool sqlite_hours_apply(sqlite_hours *h);
 void sqlite_hours_end(sqlite_hours *h);
 

@@ -843,3 +843,58 @@ TEST(store_folded_batch_leaves_what_one_record_per_batch_leaves)
 	CHECK(strlen(want) > 1000);
 	CHECK_STR(got, want);
 }
+
+static bool workstation_of(const char *path, unsigned n, char *out, size_t len)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	store_record r = record(n, 0);
+	bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		  sqlite3_prepare_v2(db, "SELECT coalesce(workstation, 'NULL') || '/' || requests"
+				     " FROM clients WHERE cmid = ?1", -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_blob(st, 1, r.cmid.b, 16, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW;
+		if (ok)
+			snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return ok;
+}
+
+/* A renewal that keeps its workstation name leaves the column (and its
+ * index) alone; any change, even of case only, or a name where another
+ * tool left none, is written; the indexes stay consistent with the rows. */
+TEST(store_renewal_writes_the_name_only_when_it_changes)
+{
+	temp_store t;
+	sqlite3 *db = temp_store_schema(&t);
+	CHECK(db != NULL);
+	char err[300], got[200];
+	void *w = sqlite_connect(t.path, false, err, sizeof err);
+	CHECK(w != NULL);
+	store_record first[3] = { record(1, 1000), record(2, 1000), record(3, 1000) };
+	CHECK(sqlite_write_batch(w, first, 3, err, sizeof err) == STORE_WRITTEN);
+	CHECK(sqlite3_exec(db, "UPDATE clients SET workstation = NULL WHERE requests = 1"
+			       " AND workstation = 'pc-3.example'", NULL, NULL, NULL) == SQLITE_OK);
+	store_record again[3] = { record(1, 2000), record(2, 2000), record(3, 2000) };
+	snprintf(again[1].workstation, sizeof again[1].workstation, "PC-2.EXAMPLE");
+	CHECK(sqlite_write_batch(w, again, 3, err, sizeof err) == STORE_WRITTEN);
+	store_record renamed = record(1, 3000);
+	snprintf(renamed.workstation, sizeof renamed.workstation, "renamed");
+	CHECK(sqlite_write_batch(w, &renamed, 1, err, sizeof err) == STORE_WRITTEN);
+	sqlite3_close(w);
+	CHECK(workstation_of(t.path, 1, got, sizeof got));
+	CHECK_STR(got, "renamed/3");
+	CHECK(workstation_of(t.path, 2, got, sizeof got));
+	CHECK_STR(got, "PC-2.EXAMPLE/2");
+	CHECK(workstation_of(t.path, 3, got, sizeof got));
+	CHECK_STR(got, "pc-3.example/2");
+	sqlite3_stmt *st;
+	CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
