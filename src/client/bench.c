@@ -134,6 +134,15 @@ void bench_machine_cmid(uint64_t machine, kms_guid *out)
 		out->b[i] = (uint8_t)(rest >> (8 * (i - 8)));
 }
 
+/* Real fleets' names (Windows' DESKTOP-XXXXXXX among them) land all over
+ * the store's name index, numbered names side by side: six hex digits of
+ * the scattered number come first, the number itself last, for people. */
+void bench_machine_name(uint64_t machine, char *out, size_t len)
+{
+	snprintf(out, len, "bench-%06llx-%llu.kmsc.example",
+		 (unsigned long long)(scatter(machine) >> 40), (unsigned long long)machine);
+}
+
 static bool send_request(bench *b, slot *s)
 {
 	const kms_group *g = sku_group(b->sku);
@@ -148,7 +157,7 @@ static bool send_request(bench *b, slot *s)
 	uint64_t machine = b->first + b->sent++ % b->machines;
 	bench_machine_cmid(machine, &r.cmid);
 	char name[48];
-	snprintf(name, sizeof name, "bench-%llu.kmsc.example", (unsigned long long)machine);
+	bench_machine_name(machine, name, sizeof name);
 	r.client_time = kms_filetime_from_unix((int64_t)time(NULL));
 	kms_utf8_to_utf16(name, r.workstation, KMS_WORKSTATION_UNITS);
 	if (kms_request_encode(&r, rnd + 16, msg, sizeof msg, &msg_len, &s->secret) != KMS_OK ||
@@ -318,7 +327,7 @@ static const char usage[] =
 	"usage: kmsc bench [options] HOST[:PORT]\n"
 	"Load a KMS host and measure it. Every request is a client to the host: it\n"
 	"is counted and recorded in its store like any other (as one of --machines\n"
-	"machines, bench-N.kmsc.example; remove them with kmsc forget --bench).\n"
+	"machines, bench-H-N.kmsc.example; remove them with kmsc forget --bench).\n"
 	"  -c, --concurrency N   connections in flight (default 8)\n"
 	"  -d, --duration S      seconds to run (default 10)\n"
 	"  -N, --requests N      stop after N activations instead\n"

@@ -81,6 +81,9 @@ bool default_domain(char *out, size_t len);
  * the same every run, different for every number, spread as random
  * GUIDs are. */
 void bench_machine_cmid(uint64_t machine, kms_guid *out);
+/* Its workstation name, bench-H-N.kmsc.example: N the number, H six hex
+ * digits that spread the names over a store's name index as a fleet's. */
+void bench_machine_name(uint64_t machine, char *out, size_t len);
 
 /* ---- output helpers (print.c) ---- */
 

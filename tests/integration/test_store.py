@@ -3,6 +3,7 @@ application pools, persistence across restarts, kill -9 durability, bad
 files, and kmsc's queries (issue 5)."""
 import json
 import os
+import re
 import signal
 import sqlite3
 import tempfile
@@ -202,7 +203,10 @@ def test_bench_first_numbers_new_machines_for_each_run():
     con = sqlite3.connect(db)
     names = {r[0] for r in con.execute("SELECT workstation FROM clients")}
     con.close()
-    assert names == {f"bench-{i}.kmsc.example" for i in range(100)}, sorted(names)[:5]
+    # bench-H-N: N the machine's number, H six hex digits spreading the names
+    assert len(names) == 100, sorted(names)[:5]
+    assert all(re.fullmatch(r"bench-[0-9a-f]{6}-\d+\.kmsc\.example", n) for n in names), names
+    assert {int(n.split("-")[2].split(".")[0]) for n in names} == set(range(100)), names
 
 
 WIN_APP = uuid.UUID("55c92734-d682-4d71-983e-d6ec3f16059f").bytes_le

@@ -1,6 +1,8 @@
 /* kmsc bench's client machine ids: stable, distinct, and spread over the
  * key space as real clients' random GUIDs are. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/guid.h"
 #include "check.h"
@@ -57,4 +59,28 @@ TEST(bench_machine_ids_stay_the_same)
 	char text[GUID_TEXT_LEN];
 	guid_format(&g, text);
 	CHECK_STR(text, "7b1dcdaf-a839-8d20-bee2-deb2b614f280");
+}
+
+/* Names: bench-H-N.kmsc.example (what kmsc forget --bench matches), the
+ * number readable, consecutive machines spread over the name index. */
+TEST(bench_machine_names_carry_the_number_and_spread)
+{
+	char name[48];
+	bench_machine_name(0, name, sizeof name);
+	CHECK_STR(name, "bench-e220a8-0.kmsc.example");
+	bool first_digit[16] = { false };
+	int seen = 0;
+	for (uint64_t m = 1000; m < 1064; m++) {
+		bench_machine_name(m, name, sizeof name);
+		CHECK(strncmp(name, "bench-", 6) == 0);
+		char want[32];
+		snprintf(want, sizeof want, "-%llu.kmsc.example", (unsigned long long)m);
+		CHECK_STR(name + 12, want);
+		int d = name[6] <= '9' ? name[6] - '0' : name[6] - 'a' + 10;
+		CHECK(d >= 0 && d < 16);
+		seen += !first_digit[d];
+		first_digit[d] = true;
+	}
+	/* 64 random hex digits cover about 15.8 of 16 values */
+	CHECK(seen >= 13);
 }
