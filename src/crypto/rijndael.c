@@ -4,8 +4,9 @@
  * The classic 32-bit table formulation: each round is 16 table lookups and
  * XORs. Where the CPU has AES instructions a block goes to rijndael_ni.c
  * instead, with the same round keys (a tenth of the instructions, and no
- * key-dependent table lookups). Decryption uses the equivalent inverse cipher, whose round keys
- * are the encryption keys in reverse with InvMixColumns applied. */
+ * key-dependent table lookups). Decryption uses the equivalent inverse
+ * cipher, whose round keys are the encryption keys in reverse with
+ * InvMixColumns applied. */
 #include "crypto/crypto.h"
 
 #include "crypto/rijndael_ni.h"

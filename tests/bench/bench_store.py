@@ -189,6 +189,23 @@ def busy_figures(r, p, port, web_port, log, reps, bench_s):
     r["sighup_s"] = wait_log(log, "configuration reloaded") - t
 
 
+def remove_store(db):
+    """A SQLite store's file and its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+
+
+def replace_sections(path, headings, section):
+    """Drops the `## heading` sections of a Markdown file and appends section."""
+    with open(path) as f:
+        doc = f.read()
+    for heading in headings:
+        doc = re.sub(rf"## {re.escape(heading)}\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+    with open(path, "w") as f:
+        f.write(doc.rstrip("\n") + "\n\n" + section)
+
+
 def measure(size, where, reps, bench_s):
     db, load_s = build(size, where)
     log = os.path.join(where, f"serve-{size}.log")
@@ -237,9 +254,7 @@ def measure(size, where, reps, bench_s):
         if p.poll() is None:
             p.kill()
             p.wait()
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    remove_store(db)
     return r
 
 
@@ -323,9 +338,7 @@ def burst(size, where, seconds, rate):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    remove_store(db)
     return r
 
 
@@ -421,21 +434,18 @@ def main():
         if b:
             print(f"burst: {json.dumps(b)}\n{burst_text(b)}", flush=True)
         if a.write:
-            with open(a.write) as f:
-                doc = f.read()
-            section = ("## The client store at scale\n\n`make bench-store` on this machine "
-                       "(2 shared cores): a SQLite store of N clients, kmsd serving it with the "
-                       "web on. Queries are p50 / p99 over repeated runs; kmsc figures include "
-                       "starting kmsc. Ratios: the largest size to the smallest.\n\n" + text + "\n")
+            headings, section = [], ""
             if results:
-                doc = re.sub(r"## The client store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
-            else:
-                section = ""
+                headings.append("The client store at scale")
+                section = ("## The client store at scale\n\n`make bench-store` on this machine "
+                           "(2 shared cores): a SQLite store of N clients, kmsd serving it with "
+                           "the web on. Queries are p50 / p99 over repeated runs; kmsc figures "
+                           "include starting kmsc. Ratios: the largest size to the smallest.\n\n"
+                           + text + "\n")
             if b:
-                doc = re.sub(r"## A burst of new clients\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
+                headings.append("A burst of new clients")
                 section += ("\n" if section else "") + burst_section(b)
-            with open(a.write, "w") as f:
-                f.write(doc.rstrip("\n") + "\n\n" + section)
+            replace_sections(a.write, headings, section)
     finally:
         shutil.rmtree(where, ignore_errors=True)
     return 0
@@ -593,16 +603,12 @@ def pg_main(a):
     text = pg_table(results)
     print(text)
     if a.write:
-        with open(a.write) as f:
-            doc = f.read()
         section = ("## The PostgreSQL store at scale\n\n`make bench-store-pg` on this machine "
                    "(2 shared cores): a local PostgreSQL server (fsync on) holding N clients, "
                    "kmsd serving it with the web on, measured as for SQLite above; then "
                    "kmsc bench sending new machines for the write path, and the records the "
                    "writer wrote and dropped, from its closing log line.\n\n" + text + "\n")
-        doc = re.sub(r"## The PostgreSQL store at scale\n.*?(?=\n## |\Z)", "", doc, flags=re.S)
-        with open(a.write, "w") as f:
-            f.write(doc.rstrip("\n") + "\n\n" + section)
+        replace_sections(a.write, ["The PostgreSQL store at scale"], section)
     return 0
 
 

@@ -777,11 +777,30 @@ TEST(store_batch_folds_a_machines_records_into_one_update)
 	client_updates_free(&u);
 }
 
-/* Every column of every row, and the hourly counters, as one string. */
-static bool dump_rows(const char *path, char *out, size_t len)
+/* The first column of sql's first row as text, ?1 bound to blob if given;
+ * false when there is no such row or it is NULL. */
+static bool query_text(const char *path, const char *sql, const void *blob, int blob_len,
+		       char *out, size_t len)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
+	bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		  sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		if (blob)
+			sqlite3_bind_blob(st, 1, blob, blob_len, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+		if (ok)
+			snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return ok;
+}
+
+/* Every column of every row, and the hourly counters, as one string. */
+static bool dump_rows(const char *path, char *out, size_t len)
+{
 	static const char sql[] =
 		"SELECT (SELECT group_concat(r, ';') FROM (SELECT quote(cmid) || quote(app_id) ||"
 		" quote(kms_id) || quote(sku_id) || quote(workstation) || quote(address) ||"
@@ -790,16 +809,7 @@ static bool dump_rows(const char *path, char *out, size_t len)
 		" FROM clients ORDER BY cmid, app_id)) || '|' || (SELECT group_concat(h, ';') FROM"
 		" (SELECT quote(app_id) || quote(kms_id) || hour || ':' || clients AS h FROM client_hours"
 		" WHERE clients <> 0 ORDER BY 1)) || '|' || (SELECT count(*) FROM activity)";
-	bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-		  sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
-	if (ok) {
-		ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
-		if (ok)
-			snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return ok;
+	return query_text(path, sql, NULL, 0, out, len);
 }
 
 /* The same records written one per batch and all in one batch (where the
@@ -846,21 +856,11 @@ TEST(store_folded_batch_leaves_what_one_record_per_batch_leaves)
 
 static bool workstation_of(const char *path, unsigned n, char *out, size_t len)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
 	store_record r = record(n, 0);
-	bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-		  sqlite3_prepare_v2(db, "SELECT coalesce(workstation, 'NULL') || '/' || requests"
-				     " FROM clients WHERE cmid = ?1", -1, &st, NULL) == SQLITE_OK;
-	if (ok) {
-		sqlite3_bind_blob(st, 1, r.cmid.b, 16, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_ROW;
-		if (ok)
-			snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return ok;
+	return query_text(path,
+			  "SELECT coalesce(workstation, 'NULL') || '/' || requests"
+			  " FROM clients WHERE cmid = ?1",
+			  r.cmid.b, 16, out, len);
 }
 
 /* A renewal that keeps its workstation name leaves the column (and its
