@@ -214,6 +214,7 @@ bench-short: all $(BENCH_TOOLS)
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench.py --short
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py --short
 	KMSD_BIN=$(abspath $(O)) python3 tests/bench/bench_store.py --pg --short
+	KMSD_BIN=$(abspath $(O)) python3 tests/bench/schema_variants.py --short
 
 # make bench-store: the client store at 10k, 100k and 1M clients (queries,
 # /metrics, signals, start-up, RSS, activation p99) and a 30 s burst of
