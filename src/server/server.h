@@ -25,6 +25,9 @@
 /* What an epoll event's data pointer refers to. */
 enum source_kind { SOURCE_LISTENER, SOURCE_CONN, SOURCE_WAKE, SOURCE_TIMER, SOURCE_ACCEPT };
 
+/* the kernel send buffer of every accepted connection (listen.c) */
+#define LISTENER_CHILD_SNDBUF 16384
+
 typedef struct listener {
 	enum source_kind kind;        /* SOURCE_LISTENER; first member */
 	int fd;

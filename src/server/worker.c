@@ -31,8 +31,6 @@
 /* with no descriptor left, accepting pauses this long: long enough not to
  * spin, short enough to drain a backlog soon once descriptors are free */
 #define ACCEPT_PAUSE_MS 100
-/* answers are under 1 KiB and clients wait for each: room for many */
-#define CONN_KERNEL_SNDBUF 16384
 
 typedef struct event_source {
 	enum source_kind kind;
@@ -429,12 +427,7 @@ static void open_conn(worker *w, int fd, const struct sockaddr_storage *peer, pe
 		close(fd);
 		return;
 	}
-	int one = 1, sndbuf = CONN_KERNEL_SNDBUF;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	/* a fixed, small kernel buffer: a client that never reads is
-	 * answered a few hundred times, not until megabytes of answers
-	 * (and their log lines) pile up in an autotuned buffer */
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	/* TCP_NODELAY and the small send buffer come from the listener */
 	c->kind = SOURCE_CONN;
 	c->fd = fd;
 	c->from = from;
