@@ -45,8 +45,6 @@ static void *loop(void *arg)
 			if (!c) {
 				int fd;
 				while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-					int one = 1;
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 					c = calloc(1, sizeof *c);
 					c->fd = fd;
 					struct epoll_event cev = { .events = EPOLLIN, .data.ptr = c };
@@ -91,6 +89,8 @@ int main(int argc, char **argv)
 	listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	int one = 1;
 	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* every accepted socket inherits it, as in kmsd: no call per visit */
+	setsockopt(listener, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(listener, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(listener, SOMAXCONN) < 0) {
