@@ -215,11 +215,15 @@ int cmd_clients(int argc, char **argv)
 		printf("%-19s %-24s %-22s %-36s %8s  %s\n", "last seen (UTC)", "workstation", "address",
 		       "product", "requests", "last answer");
 	size_t total = 0;
+	/* a broad search is counted no further than a page costs */
+	if (q.search)
+		q.count_max = STORE_SEARCH_COUNT_MAX;
 	bool ok = store_clients(s, &q, print_client, &l, &total);
 	if (l.format == JSON)
 		printf("\n]\n");
 	else if (l.format == TEXT)
-		printf("%zu of %zu clients\n", l.rows, total);
+		printf("%zu of %s%zu clients\n", l.rows,
+		       q.count_max && total >= q.count_max ? "at least " : "", total);
 	if (!ok)
 		fprintf(stderr, "kmsc: %s\n", store_error(s));
 	store_close(s);

@@ -40,7 +40,7 @@ long sqlite_prune(store *s, int64_t before);
 void sqlite_arm_budget(store *s);
 bool sqlite_cancelled(store *s);
 void sqlite_interrupt(store *s);
-bool sqlite_clients_sql(const store_query *q, char *sql, size_t len);
+bool sqlite_clients_sql(const store_query *q, bool walk, char *sql, size_t len);
 long sqlite_forget(store *s, const store_forget_filter *f);
 bool sqlite_backup(store *s, const char *to);
 bool sqlite_save_queued(void *db, const store_record *const *r, size_t n, int64_t upto,

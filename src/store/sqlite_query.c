@@ -85,7 +85,7 @@ static const sort_order *order_of(const char *name)
 
 /* The conditions of the filters given, and only those: a catch-all
  * "(? IS NULL OR ...)" would keep SQLite from choosing an index. */
-static bool where_of(const store_query *q, bool with_cursor, char *out, size_t len)
+static bool where_of(const store_query *q, bool with_cursor, bool walk, char *out, size_t len)
 {
 	int at = snprintf(out, len, " WHERE 1");
 	if (q->kms_id)
@@ -94,9 +94,10 @@ static bool where_of(const store_query *q, bool with_cursor, char *out, size_t l
 		at += snprintf(out + at, len - (size_t)at, " AND app_id = :app");
 	if (q->since > 0)
 		at += snprintf(out + at, len - (size_t)at, " AND last_seen >= :since");
+	/* walking the sort's index: the unary + keeps the prefix indexes out */
 	if (q->search)
-		at += snprintf(out + at, len - (size_t)at, " AND (workstation LIKE :pat ESCAPE '\\'"
-			       " OR address LIKE :pat ESCAPE '\\')");
+		at += snprintf(out + at, len - (size_t)at, " AND (%sworkstation LIKE :pat ESCAPE '\\'"
+			       " OR %saddress LIKE :pat ESCAPE '\\')", walk ? "+" : "", walk ? "+" : "");
 	if (with_cursor && q->after)
 		at += snprintf(out + at, len - (size_t)at, " AND %s", order_of(q->order)->after);
 	/* the last answer (only literals; false if it does not fit) */
@@ -164,27 +165,53 @@ static const char client_columns[] =
 
 #define DEEP_OFFSET 1000
 
-/* The SQL of a page of clients (also what the planner test explains). */
-bool sqlite_clients_sql(const store_query *q, char *sql, size_t len)
+/* The SQL of a page of clients (also what the planner test explains). A
+ * search that matches fewer than STORE_SEARCH_COUNT_MAX rows collects its
+ * matches through the two prefix indexes and sorts them (the unary + on
+ * the sort keeps the planner from walking the sort's index over every row
+ * instead, which it prefers for a LIMIT); one that matches more walks the
+ * sort's index and filters as it goes, reading about limit x rows /
+ * matches rows rather than sorting every match. */
+bool sqlite_clients_sql(const store_query *q, bool walk, char *sql, size_t len)
 {
 	char where[7000];
-	if (!where_of(q, true, where, sizeof where))
+	if (!where_of(q, true, walk, where, sizeof where))
 		return false;
-	/* a search: its two prefix indexes find the few matches, sorted after
-	 * (the unary + keeps the planner from walking the sort's index over
-	 * every row instead, which it prefers for a LIMIT) */
 	const char *order = order_of(q->order)->order_by;
+	const char *keep = q->search && !walk ? "+" : "";
 	if (q->offset >= DEEP_OFFSET) {
 		/* a deep page: skip over the index's keys alone (it covers them),
 		 * then read only the rows of the page */
 		snprintf(sql, len, "SELECT %s FROM clients WHERE (cmid, app_id) IN (SELECT cmid,"
 			 " app_id FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset)"
-			 " ORDER BY %s", client_columns, where, q->search ? "+" : "", order, order);
+			 " ORDER BY %s", client_columns, where, keep, order, order);
 		return true;
 	}
 	snprintf(sql, len, "SELECT %s FROM clients%s ORDER BY %s%s LIMIT :limit OFFSET :offset",
-		 client_columns, where, q->search ? "+" : "", order);
+		 client_columns, where, keep, order);
 	return true;
+}
+
+/* The rows of the filters (not of the page after a cursor), up to cap (0:
+ * all), through the indexes of the filters. */
+static bool count_clients(store *s, const store_query *q, const char *where, size_t cap,
+			  size_t *n)
+{
+	char sql[8192];
+	sqlite3_stmt *st;
+	if (cap)
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM clients%s"
+			 " LIMIT :count_max)", where);
+	else
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "counting clients");
+	bind_query(st, q);
+	bind_named_int(st, ":count_max", (int64_t)cap);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || fail(s, "counting clients");
 }
 
 static void read_client(sqlite3_stmt *st, store_client *c)
@@ -210,28 +237,22 @@ bool sqlite_clients(store *s, const store_query *q, store_client_fn fn, void *ct
 {
 	char sql[8192], where[7000];
 	sqlite3_stmt *st;
-	if (!where_of(q, false, where, sizeof where)) {
+	if (!where_of(q, false, false, where, sizeof where)) {
 		snprintf(s->error, sizeof s->error, "listing clients: too many product groups");
 		return false;
 	}
-	if (total) {
-		/* the total of the filters, not of the page after a cursor */
-		if (q->count_max)
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM clients%s"
-				 " LIMIT :count_max)", where);
-		else
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM clients%s", where);
-		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-			return fail(s, "counting clients");
-		bind_query(st, q);
-		bind_named_int(st, ":count_max", (int64_t)q->count_max);
-		int rc = sqlite3_step(st);
-		*total = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-		sqlite3_finalize(st);
-		if (rc != SQLITE_ROW)
-			return fail(s, "counting clients");
+	if (total && !count_clients(s, q, where, q->count_max, total))
+		return false;
+	bool walk = false;
+	if (q->search) {
+		size_t matches;
+		if (total && (!q->count_max || q->count_max >= STORE_SEARCH_COUNT_MAX))
+			matches = *total;
+		else if (!count_clients(s, q, where, STORE_SEARCH_COUNT_MAX, &matches))
+			return false;
+		walk = matches >= STORE_SEARCH_COUNT_MAX;
 	}
-	if (!sqlite_clients_sql(q, sql, sizeof sql) ||
+	if (!sqlite_clients_sql(q, walk, sql, sizeof sql) ||
 	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "listing clients");
 	bind_query(st, q);

@@ -204,6 +204,11 @@ typedef struct store_threshold {
 	uint32_t n_policy;
 } store_threshold;
 
+/* A search matching at least this many clients is served by walking the
+ * sort's index (it finds a page of matches in about limit x clients /
+ * matches rows) rather than by sorting every match. */
+#define STORE_SEARCH_COUNT_MAX 10000
+
 typedef struct store_query {
 	const kms_guid *kms_id;          /* NULL: any */
 	const kms_guid *app_id;          /* NULL: any */
@@ -217,7 +222,9 @@ typedef struct store_query {
 	size_t limit, offset;            /* limit 0: no limit */
 	const store_cursor *after;       /* NULL, or only the rows after this one */
 	/* total: count no further than this (0: all); a total equal to it
-	 * means "at least" */
+	 * means "at least". A search's matches are counted at every query,
+	 * so callers cap it at STORE_SEARCH_COUNT_MAX: beyond, a count costs
+	 * more than the page. */
 	size_t count_max;
 	enum store_answer answer;        /* STORE_ANSWER_ANY: any */
 	const store_threshold *thresholds; /* for answer: each group's N; others count as 0 */

@@ -201,7 +201,6 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 		return;
 	}
 	store_query q = web_store_query(&p);
-	q.count_max = WEB_COUNT_MAX;
 	client_rows rows = { .n = 0 };
 	buf_init(&rows.b);
 	buf_puts(&rows.b, "[");
@@ -222,7 +221,7 @@ void web_api_clients(web *w, const web_request *r, web_reply *out)
 	pthread_mutex_unlock(&w->store_lock);
 	buf_printf(&out->body, "{\"total\": %zu, \"total_estimated\": %s, \"offset\": %zu, "
 		   "\"limit\": %zu, \"sort\": \"%s\", \"next_cursor\": ", total,
-		   total >= WEB_COUNT_MAX ? "true" : "false", p.offset, p.limit, p.sort);
+		   total >= q.count_max ? "true" : "false", p.offset, p.limit, p.sort);
 	if (rows.n == p.limit) {
 		char cursor[WEB_CURSOR_MAX];
 		web_cursor_format(p.sort, &rows.last, cursor, sizeof cursor);

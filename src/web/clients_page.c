@@ -167,8 +167,10 @@ void web_clients_page(web *w, const web_request *r, web_reply *out)
 	else if (!ok)
 		buf_puts(b, "<p class=\"bad\">The store query failed; see the kmsd log.</p>");
 	size_t page = p.offset / p.limit + 1, pages = total ? (total + p.limit - 1) / p.limit : 1;
-	buf_printf(b, "<nav class=\"pages\"><span id=\"clients-total\">%zu</span> clients &middot; "
-		   "page %zu of %zu", total, page, pages);
+	bool at_least = q.count_max && total >= q.count_max;
+	buf_printf(b, "<nav class=\"pages\">%s<span id=\"clients-total\">%zu</span> clients &middot; "
+		   "page %zu of %s%zu", at_least ? "at least " : "", total, page,
+		   at_least ? "at least " : "", pages);
 	if (page > 1) {
 		buf_puts(b, " <a rel=\"prev\" href=\"");
 		page_link(b, &p, pw.value, p.sort, page - 1);

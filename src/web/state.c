@@ -139,6 +139,8 @@ store_query web_store_query(const web_clients_params *p)
 		.limit = p->limit,
 		.offset = p->offset,
 		.after = p->has_cursor ? &p->cursor : NULL,
+		/* a broad search is counted no further than a page costs */
+		.count_max = p->search[0] ? STORE_SEARCH_COUNT_MAX : WEB_COUNT_MAX,
 		.answer = !p->result ? STORE_ANSWER_ANY
 			: strcmp(p->result, "activated") == 0 ? STORE_ANSWER_ACTIVATED
 			: strcmp(p->result, "refused") == 0 ? STORE_ANSWER_REFUSED : STORE_ANSWER_BELOW,

@@ -592,10 +592,10 @@ TEST(store_file_replaced_by_garbage_while_running_keeps_every_record)
 #include "store/sqlite_private.h"
 
 /* The query plan of a clients query, one line per step. */
-static void plan_of(sqlite3 *db, const store_query *q, char *out, size_t len)
+static void plan_of(sqlite3 *db, const store_query *q, bool walk, char *out, size_t len)
 {
 	char sql[1500], explain[1600];
-	sqlite_clients_sql(q, sql, sizeof sql);
+	sqlite_clients_sql(q, walk, sql, sizeof sql);
 	snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
 	sqlite3_stmt *st;
 	out[0] = '\0';
@@ -650,7 +650,7 @@ TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
 			if (filter == 4)
 				q.search = "pc-12";
 			char plan[2000];
-			plan_of(db, &q, plan, sizeof plan);
+			plan_of(db, &q, false, plan, sizeof plan);
 			bool full_scan = strstr(plan, "SCAN clients\n") != NULL;
 			if (getenv("KMSD_SHOW_PLANS"))
 				fprintf(stderr, "sort %s filter %d:\n%s", sorts[sort], filter, plan);
@@ -664,24 +664,118 @@ TEST(store_query_planner_uses_an_index_for_each_filter_and_sort)
 				CHECK(strstr(plan, "INDEX clients_address (address>? AND address<?)") !=
 				      NULL);
 			}
+			/* a search matching many rows walks the sort's index, no sorting */
+			if (filter == 4) {
+				plan_of(db, &q, true, plan, sizeof plan);
+				if (strstr(plan, "TEMP B-TREE") || strstr(plan, "SCAN clients\n"))
+					fprintf(stderr, "walk, sort %s:\n%s", sorts[sort], plan);
+				CHECK(strstr(plan, "TEMP B-TREE") == NULL);
+				CHECK(strstr(plan, "SCAN clients\n") == NULL);
+				CHECK(strstr(plan, "clients_workstation (workstation>?") == NULL ||
+				      strcmp(sorts[sort], "workstation") == 0);
+			}
 			/* no filter, or the cursor alone: the sort's index, no sorting */
 			if (filter == 0) {
 				if (strstr(plan, "TEMP B-TREE"))
 					fprintf(stderr, "sort %s:\n%s", sorts[sort], plan);
 				CHECK(strstr(plan, "TEMP B-TREE") == NULL);
 				q.after = &after;
-				plan_of(db, &q, plan, sizeof plan);
+				plan_of(db, &q, false, plan, sizeof plan);
 				CHECK(strstr(plan, "TEMP B-TREE") == NULL);
 				CHECK(strstr(plan, "SCAN clients\n") == NULL);
 				/* a deep page skips over the index's keys alone */
 				q.after = NULL;
 				q.offset = 50000;
-				plan_of(db, &q, plan, sizeof plan);
+				plan_of(db, &q, false, plan, sizeof plan);
 				CHECK(strstr(plan, "USING COVERING INDEX") != NULL);
 			}
 		}
 	}
 	sqlite3_close(db);
+}
+
+typedef struct page_rows {
+	size_t n;
+	char cmids[1000][33];
+} page_rows;
+
+static bool page_row(void *ctx, const store_client *c)
+{
+	page_rows *p = ctx;
+	if (p->n < 1000) {
+		for (int i = 0; i < 16; i++)
+			snprintf(p->cmids[p->n] + 2 * i, 3, "%02x", c->cmid.b[i]);
+		p->n++;
+	}
+	return true;
+}
+
+/* A search is served by walking the sort's index once it matches
+ * STORE_SEARCH_COUNT_MAX rows or more: its pages hold the rows that
+ * collecting and sorting every match gives, in the same order. */
+TEST(store_broad_search_walks_the_sort_and_finds_the_same_rows)
+{
+	temp_store t;
+	sqlite3 *db = temp_store_schema(&t);
+	CHECK(db != NULL);
+	/* 30,000 clients, a third of them named ws-1..., with every sort key
+	 * spread and tied now and then */
+	CHECK(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+			       " WHERE i < 30000) INSERT INTO clients (cmid, app_id, workstation,"
+			       " address, first_seen, last_seen, requests, last_result)"
+			       " SELECT randomblob(16), zeroblob(16), printf('ws-%d-%d', i % 3, i),"
+			       " printf('10.0.%d.%d:1688', i % 251, i % 7), 1, 1000 + i % 997,"
+			       " 1 + i % 13, 0 FROM n;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	store *s = store_open(t.spec, true, t.err, sizeof t.err);
+	CHECK(s != NULL);
+	static const char *const sorts[] = { "last_seen", "workstation", "requests" };
+	static const char *const searches[] = { "ws-1", "WS-", "10.0.1" };
+	static page_rows walked, gathered;
+	for (int sort = 0; sort < 3; sort++) {
+		for (int k = 0; k < 3; k++) {
+			for (size_t offset = 0; offset <= 2000; offset += 2000) {
+				store_query q = { .order = sorts[sort], .search = searches[k],
+						  .limit = 1000, .offset = offset,
+						  .count_max = STORE_SEARCH_COUNT_MAX };
+				size_t total = 0;
+				walked.n = 0;
+				CHECK(store_clients(s, &q, page_row, &walked, &total));
+				CHECK(total == STORE_SEARCH_COUNT_MAX || k == 2);
+				/* the same query with too few matches to walk: a product
+				 * group that every row has, counted to exactness */
+				sqlite3 *raw;
+				CHECK(sqlite3_open_v2(t.path, &raw, SQLITE_OPEN_READONLY, NULL) ==
+				      SQLITE_OK);
+				char sql[8192];
+				CHECK(sqlite_clients_sql(&q, false, sql, sizeof sql));
+				sqlite3_stmt *st;
+				CHECK(sqlite3_prepare_v2(raw, sql, -1, &st, NULL) == SQLITE_OK);
+				char pat[64];
+				snprintf(pat, sizeof pat, "%s%%", searches[k]);
+				sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":pat"), pat, -1,
+						  SQLITE_TRANSIENT);
+				sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), 1000);
+				sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":offset"),
+						   (sqlite3_int64)offset);
+				gathered.n = 0;
+				while (sqlite3_step(st) == SQLITE_ROW && gathered.n < 1000) {
+					const unsigned char *b = sqlite3_column_blob(st, 0);
+					for (int i = 0; i < 16; i++)
+						snprintf(gathered.cmids[gathered.n] + 2 * i, 3, "%02x",
+							 b[i]);
+					gathered.n++;
+				}
+				sqlite3_finalize(st);
+				sqlite3_close(raw);
+				CHECK(walked.n == gathered.n);
+				CHECK(walked.n > 0);
+				for (size_t i = 0; i < walked.n && i < gathered.n; i++)
+					CHECK(strcmp(walked.cmids[i], gathered.cmids[i]) == 0);
+			}
+		}
+	}
+	store_close(s);
 }
 
 static bool count_only(void *ctx, const store_client *c)
